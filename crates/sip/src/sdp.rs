@@ -1,0 +1,223 @@
+//! The slice of SDP (RFC 4566, offer/answer RFC 3264) a G.711 B2BUA needs:
+//! the audio address and port, payload types (PCMU 0, PCMA 8,
+//! telephone-event) and the direction attribute used for hold.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::ParseError;
+
+/// Media direction attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Both ways.
+    SendRecv,
+    /// Sender only (the peer is putting us on hold).
+    SendOnly,
+    /// Receiver only.
+    RecvOnly,
+    /// No media.
+    Inactive,
+}
+
+impl Direction {
+    /// SDP attribute name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+    /// The direction an answerer uses for this offer (RFC 3264 §6.1).
+    pub fn answer(self) -> Direction {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            d => d,
+        }
+    }
+    /// Does the side that wrote this SDP want to receive media?
+    pub fn receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
+}
+
+/// The audio stream of a session description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioSdp {
+    /// Connection address (may be 0.0.0.0 for old-style hold).
+    pub addr: IpAddr,
+    /// RTP port (0 = stream rejected).
+    pub port: u16,
+    /// Payload types in preference order.
+    pub payloads: Vec<u8>,
+    /// telephone-event payload type, if offered.
+    pub dtmf_pt: Option<u8>,
+    /// Direction (media-level, else session-level, else sendrecv).
+    pub direction: Direction,
+}
+
+impl AudioSdp {
+    /// Parse the first audio stream of an SDP body.
+    pub fn parse(body: &[u8]) -> Result<AudioSdp, ParseError> {
+        let text = std::str::from_utf8(body).map_err(|_| ParseError::new("SDP is not UTF-8"))?;
+        let mut session_addr: Option<IpAddr> = None;
+        let mut media_addr: Option<IpAddr> = None;
+        let mut session_dir = None;
+        let mut media_dir = None;
+        let mut in_audio = false;
+        let mut seen_audio = false;
+        let mut port = 0u16;
+        let mut payloads = Vec::new();
+        let mut dtmf_pt = None;
+        let mut rtpmap: Vec<(u8, String)> = Vec::new();
+        for line in text.lines() {
+            let line = line.trim_end_matches('\r');
+            let Some((k, v)) = line.split_once('=') else { continue };
+            match k {
+                "m" => {
+                    in_audio = false;
+                    if seen_audio {
+                        continue;
+                    }
+                    let mut it = v.split_whitespace();
+                    if it.next() == Some("audio") {
+                        in_audio = true;
+                        seen_audio = true;
+                        port = it
+                            .next()
+                            .and_then(|p| p.split('/').next())
+                            .and_then(|p| p.parse().ok())
+                            .ok_or_else(|| ParseError::new("bad m= port"))?;
+                        let _proto = it.next();
+                        payloads = it.filter_map(|p| p.parse().ok()).collect();
+                    }
+                }
+                "c" => {
+                    let addr = v
+                        .split_whitespace()
+                        .nth(2)
+                        .and_then(|a| a.split('/').next())
+                        .and_then(|a| a.parse().ok())
+                        .ok_or_else(|| ParseError::new(format!("bad c= line {v:?}")))?;
+                    if in_audio {
+                        media_addr = Some(addr);
+                    } else if !seen_audio {
+                        session_addr = Some(addr);
+                    }
+                }
+                "a" => {
+                    let dir = match v {
+                        "sendrecv" => Some(Direction::SendRecv),
+                        "sendonly" => Some(Direction::SendOnly),
+                        "recvonly" => Some(Direction::RecvOnly),
+                        "inactive" => Some(Direction::Inactive),
+                        _ => None,
+                    };
+                    if let Some(d) = dir {
+                        if in_audio {
+                            media_dir = Some(d);
+                        } else if !seen_audio {
+                            session_dir = Some(d);
+                        }
+                    } else if in_audio {
+                        if let Some(m) = v.strip_prefix("rtpmap:") {
+                            let mut it = m.split_whitespace();
+                            if let (Some(pt), Some(enc)) = (it.next(), it.next()) {
+                                if let Ok(pt) = pt.parse::<u8>() {
+                                    rtpmap.push((pt, enc.to_ascii_lowercase()));
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !seen_audio {
+            return Err(ParseError::new("no audio stream in SDP"));
+        }
+        for (pt, enc) in &rtpmap {
+            if enc.starts_with("telephone-event/") {
+                dtmf_pt = Some(*pt);
+            }
+        }
+        let addr = media_addr
+            .or(session_addr)
+            .ok_or_else(|| ParseError::new("SDP without connection address"))?;
+        let mut direction = media_dir.or(session_dir).unwrap_or(Direction::SendRecv);
+        if addr.is_unspecified() && direction == Direction::SendRecv {
+            direction = Direction::SendOnly; // RFC 2543 style hold
+        }
+        Ok(AudioSdp {
+            addr,
+            port,
+            payloads,
+            dtmf_pt,
+            direction,
+        })
+    }
+
+    /// Where to send RTP.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.addr, self.port)
+    }
+
+    /// First G.711 payload type offered (0 = PCMU, 8 = PCMA).
+    pub fn g711(&self) -> Option<u8> {
+        self.payloads.iter().copied().find(|p| *p == 0 || *p == 8)
+    }
+}
+
+/// Build an SDP body for our side: one audio stream on `addr:port`.
+pub fn build(addr: IpAddr, port: u16, session_id: u64, version: u64, payloads: &[u8], dtmf_pt: Option<u8>, dir: Direction) -> Vec<u8> {
+    let ipv = if addr.is_ipv6() { "IP6" } else { "IP4" };
+    let mut pts: Vec<String> = payloads.iter().map(|p| p.to_string()).collect();
+    if let Some(d) = dtmf_pt {
+        pts.push(d.to_string());
+    }
+    let mut s = format!(
+        "v=0\r\no=switchboard {session_id} {version} IN {ipv} {addr}\r\ns=switchboard\r\nc=IN {ipv} {addr}\r\nt=0 0\r\nm=audio {port} RTP/AVP {}\r\n",
+        pts.join(" ")
+    );
+    for p in payloads {
+        match p {
+            0 => s.push_str("a=rtpmap:0 PCMU/8000\r\n"),
+            8 => s.push_str("a=rtpmap:8 PCMA/8000\r\n"),
+            _ => {}
+        }
+    }
+    if let Some(d) = dtmf_pt {
+        s.push_str(&format!("a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n"));
+    }
+    s.push_str("a=ptime:20\r\n");
+    s.push_str(&format!("a={}\r\n", dir.as_str()));
+    s.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_offer_and_builds_answer() {
+        let offer = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
+        let a = AudioSdp::parse(offer).unwrap();
+        assert_eq!(a.socket_addr().to_string(), "10.0.0.1:4000");
+        assert_eq!(a.g711(), Some(8));
+        assert_eq!(a.dtmf_pt, Some(101));
+        assert_eq!(a.direction, Direction::SendOnly);
+        let ans = build("127.0.0.1".parse().unwrap(), 5000, 1, 1, &[8], a.dtmf_pt, a.direction.answer());
+        let back = AudioSdp::parse(&ans).unwrap();
+        assert_eq!(back.direction, Direction::RecvOnly);
+        assert_eq!(back.port, 5000);
+        assert!(AudioSdp::parse(b"v=0\r\n").is_err());
+    }
+
+    #[test]
+    fn zero_address_means_hold() {
+        let a = AudioSdp::parse(b"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
+        assert_eq!(a.direction, Direction::SendOnly);
+    }
+}

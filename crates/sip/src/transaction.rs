@@ -1,0 +1,450 @@
+//! Transaction layer (RFC 3261 §17, with the RFC 6026 "Accepted" state), as a
+//! sans-IO state machine: feed it received messages, requests/responses to
+//! send and the current time; drain [`TxEvent`]s (bytes to transmit,
+//! messages for the transaction user, timeouts). Retransmission timers run
+//! only over unreliable transports.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::{CSeq, Message, Request, Response, Via};
+
+/// Timer T1 (RTT estimate), ms.
+pub const T1: u64 = 500;
+/// Timer T2 (max retransmit interval for non-INVITE), ms.
+pub const T2: u64 = 4000;
+/// Timer T4 (max message lifetime), ms.
+pub const T4: u64 = 5000;
+
+/// Transport of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP (unreliable: we retransmit).
+    Udp,
+    /// TCP (reliable).
+    Tcp,
+}
+
+impl Transport {
+    /// Via token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// A remote SIP endpoint: address plus transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    /// Remote address.
+    pub addr: SocketAddr,
+    /// Transport to use.
+    pub transport: Transport,
+}
+
+/// Identifies a transaction: top Via branch plus method (ACK maps to INVITE).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxKey {
+    /// Branch parameter.
+    pub branch: String,
+    /// Method of the transaction.
+    pub method: String,
+}
+
+impl TxKey {
+    fn of_request(req: &Request) -> Option<TxKey> {
+        let via = Via::parse(req.headers_all("Via").first()?).ok()?;
+        let method = if req.method == "ACK" { "INVITE" } else { req.method.as_str() };
+        Some(TxKey {
+            branch: via.branch().unwrap_or_default().to_string(),
+            method: method.to_string(),
+        })
+    }
+    fn of_response(resp: &Response) -> Option<TxKey> {
+        let via = Via::parse(resp.headers_all("Via").first()?).ok()?;
+        let cseq = CSeq::parse(resp.header("CSeq")?).ok()?;
+        Some(TxKey {
+            branch: via.branch().unwrap_or_default().to_string(),
+            method: cseq.method,
+        })
+    }
+}
+
+/// What the layer asks the outside world to do, or tells the transaction user.
+#[derive(Debug, Clone)]
+pub enum TxEvent {
+    /// Transmit these bytes.
+    Send {
+        /// Destination.
+        peer: Peer,
+        /// Serialized message.
+        bytes: Vec<u8>,
+    },
+    /// A new request (not a retransmission) for the transaction user.
+    Request {
+        /// The request.
+        req: Request,
+        /// Where it came from.
+        from: Peer,
+    },
+    /// A response to one of our client transactions (or a stray 2xx retransmission).
+    Response {
+        /// The response.
+        resp: Response,
+        /// The client transaction it belongs to.
+        key: TxKey,
+    },
+    /// A client transaction got no final response in time (act as if 408).
+    Timeout {
+        /// The transaction.
+        key: TxKey,
+    },
+    /// A 2xx we sent to an INVITE was never ACKed (RFC 3261 §13.3.1.4: end the dialog).
+    AckTimeout {
+        /// Call-ID of the dialog.
+        call_id: String,
+    },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum SState {
+    Proceeding,
+    Completed,
+    Accepted,
+    Confirmed,
+}
+
+struct ServerTx {
+    peer: Peer,
+    is_invite: bool,
+    state: SState,
+    last_response: Option<Vec<u8>>,
+    call_id: String,
+    cseq: u32,
+    retransmit_at: Option<u64>,
+    interval: u64,
+    expire_at: Option<u64>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum CState {
+    Calling,
+    Proceeding,
+    Completed,
+    Accepted,
+}
+
+struct ClientTx {
+    peer: Peer,
+    request: Request,
+    bytes: Vec<u8>,
+    is_invite: bool,
+    state: CState,
+    retransmit_at: Option<u64>,
+    interval: u64,
+    timeout_at: u64,
+    ack: Option<Vec<u8>>,
+}
+
+/// The transaction layer.
+#[derive(Default)]
+pub struct TransactionLayer {
+    server: HashMap<TxKey, ServerTx>,
+    client: HashMap<TxKey, ClientTx>,
+    events: VecDeque<TxEvent>,
+}
+
+impl TransactionLayer {
+    /// An empty layer.
+    pub fn new() -> TransactionLayer {
+        TransactionLayer::default()
+    }
+
+    /// Next event to act on.
+    pub fn poll_event(&mut self) -> Option<TxEvent> {
+        self.events.pop_front()
+    }
+
+    /// Number of live transactions (server, client).
+    pub fn len(&self) -> (usize, usize) {
+        (self.server.len(), self.client.len())
+    }
+
+    /// True when no transaction is live.
+    pub fn is_empty(&self) -> bool {
+        self.server.is_empty() && self.client.is_empty()
+    }
+
+    /// Feed a received message.
+    pub fn on_message(&mut self, msg: Message, from: Peer, now: u64) {
+        match msg {
+            Message::Request(r) => self.on_request(r, from, now),
+            Message::Response(r) => self.on_response(r, now),
+        }
+    }
+
+    fn on_request(&mut self, req: Request, from: Peer, now: u64) {
+        let Some(key) = TxKey::of_request(&req) else {
+            return;
+        };
+        if req.method == "ACK" {
+            if let Some(tx) = self.server.get_mut(&key) {
+                if tx.state == SState::Completed {
+                    tx.state = SState::Confirmed;
+                    tx.retransmit_at = None;
+                    tx.expire_at = Some(now + if from.transport == Transport::Udp { T4 } else { 0 });
+                    return;
+                }
+                if tx.state == SState::Confirmed {
+                    return;
+                }
+            }
+            // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
+            let call_id = req.header("Call-ID").unwrap_or_default();
+            let seq = req.header("CSeq").and_then(|c| CSeq::parse(c).ok()).map(|c| c.seq);
+            for tx in self.server.values_mut() {
+                if tx.state == SState::Accepted && tx.call_id == call_id && Some(tx.cseq) == seq {
+                    tx.retransmit_at = None;
+                }
+            }
+            self.events.push_back(TxEvent::Request { req, from });
+            return;
+        }
+        if let Some(tx) = self.server.get(&key) {
+            // Retransmission: answer with the last response, if any.
+            if let Some(b) = &tx.last_response {
+                self.events.push_back(TxEvent::Send {
+                    peer: tx.peer,
+                    bytes: b.clone(),
+                });
+            }
+            return;
+        }
+        let is_invite = req.method == "INVITE";
+        let call_id = req.header("Call-ID").unwrap_or_default().to_string();
+        let cseq = req.header("CSeq").and_then(|c| CSeq::parse(c).ok()).map(|c| c.seq).unwrap_or(0);
+        let mut tx = ServerTx {
+            peer: from,
+            is_invite,
+            state: SState::Proceeding,
+            last_response: None,
+            call_id,
+            cseq,
+            retransmit_at: None,
+            interval: T1,
+            expire_at: None,
+        };
+        if is_invite {
+            let trying = crate::builder::response_to(&req, 100, "Trying", None);
+            let b = trying.to_bytes();
+            tx.last_response = Some(b.clone());
+            self.events.push_back(TxEvent::Send { peer: from, bytes: b });
+        }
+        self.server.insert(key, tx);
+        self.events.push_back(TxEvent::Request { req, from });
+    }
+
+    /// Send a response within its server transaction (matched by Via branch and CSeq method).
+    /// Responses without a transaction (e.g. to a stray request) are sent to `fallback`.
+    pub fn respond(&mut self, resp: Response, fallback: Peer, now: u64) {
+        let bytes = resp.to_bytes();
+        let Some(key) = TxKey::of_response(&resp) else {
+            self.events.push_back(TxEvent::Send { peer: fallback, bytes });
+            return;
+        };
+        let Some(tx) = self.server.get_mut(&key) else {
+            self.events.push_back(TxEvent::Send { peer: fallback, bytes });
+            return;
+        };
+        if tx.state != SState::Proceeding {
+            return; // already answered finally: the TU cannot answer twice
+        }
+        let udp = tx.peer.transport == Transport::Udp;
+        tx.last_response = Some(bytes.clone());
+        if resp.status >= 200 {
+            if tx.is_invite && resp.status < 300 {
+                tx.state = SState::Accepted;
+                tx.retransmit_at = udp.then_some(now + T1);
+                tx.interval = T1;
+                tx.expire_at = Some(now + 64 * T1);
+            } else if tx.is_invite {
+                tx.state = SState::Completed;
+                tx.retransmit_at = udp.then_some(now + T1);
+                tx.interval = T1;
+                tx.expire_at = Some(now + 64 * T1);
+            } else {
+                tx.state = SState::Completed;
+                tx.expire_at = Some(now + if udp { 64 * T1 } else { 0 });
+            }
+        }
+        self.events.push_back(TxEvent::Send { peer: tx.peer, bytes });
+    }
+
+    /// Start a client transaction. The request must carry our Via with a fresh branch.
+    pub fn send_request(&mut self, req: Request, peer: Peer, now: u64) -> Option<TxKey> {
+        let key = TxKey::of_request(&req)?;
+        let bytes = req.to_bytes();
+        let is_invite = req.method == "INVITE";
+        if req.method == "ACK" {
+            self.events.push_back(TxEvent::Send { peer, bytes });
+            return None;
+        }
+        let udp = peer.transport == Transport::Udp;
+        self.events.push_back(TxEvent::Send {
+            peer,
+            bytes: bytes.clone(),
+        });
+        self.client.insert(
+            key.clone(),
+            ClientTx {
+                peer,
+                request: req,
+                bytes,
+                is_invite,
+                state: CState::Calling,
+                retransmit_at: udp.then_some(now + T1),
+                interval: T1,
+                timeout_at: now + 64 * T1,
+                ack: None,
+            },
+        );
+        Some(key)
+    }
+
+    fn on_response(&mut self, resp: Response, now: u64) {
+        let Some(key) = TxKey::of_response(&resp) else {
+            return;
+        };
+        let Some(tx) = self.client.get_mut(&key) else {
+            if resp.status >= 200 && resp.status < 300 {
+                // 2xx retransmission after the transaction ended: the TU re-ACKs.
+                self.events.push_back(TxEvent::Response { resp, key });
+            }
+            return;
+        };
+        let udp = tx.peer.transport == Transport::Udp;
+        match tx.state {
+            CState::Calling | CState::Proceeding => {
+                if resp.status < 200 {
+                    tx.state = CState::Proceeding;
+                    if tx.is_invite {
+                        tx.retransmit_at = None;
+                    } else if udp {
+                        tx.interval = T2;
+                    }
+                    self.events.push_back(TxEvent::Response { resp, key });
+                } else if tx.is_invite && resp.status < 300 {
+                    tx.state = CState::Accepted;
+                    tx.retransmit_at = None;
+                    tx.timeout_at = now + 64 * T1;
+                    self.events.push_back(TxEvent::Response { resp, key });
+                } else if tx.is_invite {
+                    let ack = crate::builder::ack_for_non_2xx(&tx.request, &resp).to_bytes();
+                    self.events.push_back(TxEvent::Send {
+                        peer: tx.peer,
+                        bytes: ack.clone(),
+                    });
+                    tx.ack = Some(ack);
+                    tx.state = CState::Completed;
+                    tx.retransmit_at = None;
+                    tx.timeout_at = now + if udp { 32_000 } else { 0 };
+                    self.events.push_back(TxEvent::Response { resp, key });
+                } else {
+                    tx.state = CState::Completed;
+                    tx.retransmit_at = None;
+                    tx.timeout_at = now + if udp { T4 } else { 0 };
+                    self.events.push_back(TxEvent::Response { resp, key });
+                }
+            }
+            CState::Completed => {
+                if let Some(ack) = &tx.ack {
+                    self.events.push_back(TxEvent::Send {
+                        peer: tx.peer,
+                        bytes: ack.clone(),
+                    });
+                }
+            }
+            CState::Accepted => {
+                if (200..300).contains(&resp.status) {
+                    self.events.push_back(TxEvent::Response { resp, key });
+                }
+            }
+        }
+    }
+
+    /// The original request of a live client transaction (to build CANCEL/ACK).
+    pub fn client_request(&self, key: &TxKey) -> Option<&Request> {
+        self.client.get(key).map(|t| &t.request)
+    }
+
+    /// Earliest time at which [`TransactionLayer::on_timeout`] has work.
+    pub fn next_timeout(&self) -> Option<u64> {
+        let s = self
+            .server
+            .values()
+            .flat_map(|t| [t.retransmit_at, t.expire_at])
+            .flatten();
+        let c = self
+            .client
+            .values()
+            .flat_map(|t| [t.retransmit_at, Some(t.timeout_at)])
+            .flatten();
+        s.chain(c).min()
+    }
+
+    /// Run due timers.
+    pub fn on_timeout(&mut self, now: u64) {
+        let mut dead = Vec::new();
+        for (k, tx) in self.server.iter_mut() {
+            if tx.expire_at.is_some_and(|t| t <= now) {
+                if tx.state == SState::Accepted && tx.retransmit_at.is_some() {
+                    self.events.push_back(TxEvent::AckTimeout {
+                        call_id: tx.call_id.clone(),
+                    });
+                }
+                dead.push(k.clone());
+                continue;
+            }
+            if let Some(at) = tx.retransmit_at {
+                if at <= now {
+                    if let Some(b) = &tx.last_response {
+                        self.events.push_back(TxEvent::Send {
+                            peer: tx.peer,
+                            bytes: b.clone(),
+                        });
+                    }
+                    tx.interval = (tx.interval * 2).min(T2);
+                    tx.retransmit_at = Some(now + tx.interval);
+                }
+            }
+        }
+        for k in dead {
+            self.server.remove(&k);
+        }
+        let mut dead = Vec::new();
+        for (k, tx) in self.client.iter_mut() {
+            if tx.timeout_at <= now {
+                if matches!(tx.state, CState::Calling | CState::Proceeding) {
+                    self.events.push_back(TxEvent::Timeout { key: k.clone() });
+                }
+                dead.push(k.clone());
+                continue;
+            }
+            if let Some(at) = tx.retransmit_at {
+                if at <= now {
+                    self.events.push_back(TxEvent::Send {
+                        peer: tx.peer,
+                        bytes: tx.bytes.clone(),
+                    });
+                    tx.interval = if tx.is_invite { tx.interval * 2 } else { (tx.interval * 2).min(T2) };
+                    tx.retransmit_at = Some(now + tx.interval);
+                }
+            }
+        }
+        for k in dead {
+            self.client.remove(&k);
+        }
+    }
+}

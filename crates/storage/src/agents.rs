@@ -1,0 +1,236 @@
+//! Agents (users): login name doubling as SIP extension, password hash for
+//! the web login, plain SIP digest password, role, groups, soft delete.
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+
+use crate::util::{bool_int, decode_all, expect_one, get_bool, get_enum, new_id, now_ms, str_enum, Sql};
+use crate::{col, Result, Storage, StorageError};
+
+str_enum! {
+    /// What an agent may do.
+    AgentRole {
+        /// Takes calls.
+        Agent => "agent",
+        /// Monitors agents and campaigns.
+        Supervisor => "supervisor",
+        /// Configures everything.
+        Admin => "admin",
+    }
+}
+
+/// An agent as stored.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AgentRow {
+    /// Row id.
+    pub id: String,
+    /// Unique login name, also the SIP extension.
+    pub username: String,
+    /// Name shown in the UI.
+    pub display_name: String,
+    /// Argon2 PHC string of the web password (computed by the caller).
+    /// Never serialized to JSON.
+    #[serde(skip_serializing, default)]
+    pub password_hash: String,
+    /// Plain SIP digest password (needed to check digest responses).
+    pub sip_password: String,
+    /// Role.
+    pub role: AgentRole,
+    /// Groups the agent belongs to.
+    pub groups: Vec<String>,
+    /// False once deleted (agents are never removed, calls refer to them).
+    pub enabled: bool,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+}
+
+/// Fields of a new agent.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct NewAgent {
+    /// Unique login name / SIP extension.
+    pub username: String,
+    /// Name shown in the UI.
+    pub display_name: String,
+    /// Argon2 PHC string of the web password.
+    pub password_hash: String,
+    /// Plain SIP digest password.
+    pub sip_password: String,
+    /// Role.
+    pub role: AgentRole,
+    /// Groups (names must not contain commas).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Partial update of an agent: `None` leaves a field unchanged.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(default)]
+pub struct AgentUpdate {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New Argon2 PHC string.
+    pub password_hash: Option<String>,
+    /// New SIP password.
+    pub sip_password: Option<String>,
+    /// New role.
+    pub role: Option<AgentRole>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+    /// New group list (replaces the old one).
+    pub groups: Option<Vec<String>>,
+}
+
+const COLUMNS: &str = "id, username, display_name, password_hash, sip_password, role, \
+                       agent_groups, enabled, created_at";
+
+pub(crate) fn decode(row: &AnyRow) -> Result<AgentRow> {
+    let groups: String = col(row, "agent_groups")?;
+    Ok(AgentRow {
+        id: col(row, "id")?,
+        username: col(row, "username")?,
+        display_name: col(row, "display_name")?,
+        password_hash: col(row, "password_hash")?,
+        sip_password: col(row, "sip_password")?,
+        role: get_enum(row, "role")?,
+        groups: split_groups(&groups),
+        enabled: get_bool(row, "enabled")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+fn split_groups(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn join_groups(groups: &[String]) -> Result<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for g in groups {
+        let g = g.trim();
+        if g.contains(',') {
+            return Err(StorageError::Invalid(format!("group name contains a comma: {g:?}")));
+        }
+        if !g.is_empty() && !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    Ok(out.join(","))
+}
+
+impl Storage {
+    /// Creates an agent. A taken username gives [`StorageError::Conflict`].
+    pub async fn create_agent(&self, agent: &NewAgent) -> Result<AgentRow> {
+        let username = agent.username.trim();
+        if username.is_empty() {
+            return Err(StorageError::Invalid("empty username".into()));
+        }
+        let row = AgentRow {
+            id: new_id(),
+            username: username.to_string(),
+            display_name: agent.display_name.clone(),
+            password_hash: agent.password_hash.clone(),
+            sip_password: agent.sip_password.clone(),
+            role: agent.role,
+            groups: split_groups(&join_groups(&agent.groups)?),
+            enabled: true,
+            created_at: now_ms(),
+        };
+        sqlx::query(
+            "INSERT INTO agents (id, username, display_name, password_hash, sip_password, role, \
+             agent_groups, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&row.id)
+        .bind(&row.username)
+        .bind(&row.display_name)
+        .bind(&row.password_hash)
+        .bind(&row.sip_password)
+        .bind(row.role.as_str())
+        .bind(join_groups(&row.groups)?)
+        .bind(bool_int(row.enabled))
+        .bind(row.created_at)
+        .execute(self.pool())
+        .await
+        .map_err(|e| match StorageError::from(e) {
+            StorageError::Conflict(_) => {
+                StorageError::Conflict(format!("username {username:?} already exists"))
+            }
+            other => other,
+        })?;
+        Ok(row)
+    }
+
+    /// The agent with this id (enabled or not).
+    pub async fn get_agent(&self, id: &str) -> Result<Option<AgentRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM agents WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The agent with this username (enabled or not: check `enabled`).
+    pub async fn get_agent_by_username(&self, username: &str) -> Result<Option<AgentRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM agents WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Every agent, disabled ones included, ordered by username.
+    pub async fn list_agents(&self) -> Result<Vec<AgentRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM agents ORDER BY username");
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        decode_all(&rows, decode)
+    }
+
+    /// Applies the `Some` fields of `update` and returns the updated agent.
+    pub async fn update_agent(&self, id: &str, update: &AgentUpdate) -> Result<AgentRow> {
+        let mut sql = Sql::new("UPDATE agents SET ");
+        let mut sets = Vec::new();
+        if let Some(v) = &update.display_name {
+            sets.push(format!("display_name = {}", sql.arg(v.clone())));
+        }
+        if let Some(v) = &update.password_hash {
+            sets.push(format!("password_hash = {}", sql.arg(v.clone())));
+        }
+        if let Some(v) = &update.sip_password {
+            sets.push(format!("sip_password = {}", sql.arg(v.clone())));
+        }
+        if let Some(v) = update.role {
+            sets.push(format!("role = {}", sql.arg(v.as_str())));
+        }
+        if let Some(v) = update.enabled {
+            sets.push(format!("enabled = {}", sql.arg(bool_int(v))));
+        }
+        if let Some(v) = &update.groups {
+            sets.push(format!("agent_groups = {}", sql.arg(join_groups(v)?)));
+        }
+        if !sets.is_empty() {
+            let id_ph = sql.arg(id);
+            sql.push(&sets.join(", "))
+                .push(&format!(" WHERE id = {id_ph}"));
+            let done = sql.query().execute(self.pool()).await?;
+            expect_one(done.rows_affected(), "agent", id)?;
+        }
+        self.get_agent(id)
+            .await?
+            .ok_or_else(|| StorageError::NotFound(format!("agent {id}")))
+    }
+
+    /// Soft-deletes an agent (sets `enabled` to false) and drops its sessions.
+    pub async fn delete_agent(&self, id: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE agents SET enabled = 0 WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        expect_one(done.rows_affected(), "agent", id)?;
+        sqlx::query("DELETE FROM sessions WHERE agent_id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Persistence for the Switchboard contact center.
+//!
+//! One [`Storage`] handle (cheap to clone) wraps a `sqlx::AnyPool`, so the
+//! same code runs on SQLite (default: an embedded file, `sqlite://path.db`)
+//! and PostgreSQL (`postgres://user:pass@host/db`). The schema lives in
+//! `migrations/` (portable SQL, embedded at compile time) and is applied by
+//! [`Storage::connect`].
+//!
+//! Conventions used by every module:
+//! * ids are application-generated TEXT ([`new_id`]);
+//! * times are unix milliseconds, UTC ([`now_ms`]);
+//! * `get_*` functions return `Ok(None)` when the row does not exist, while
+//!   updates and deletes of a missing row return [`StorageError::NotFound`];
+//! * uniqueness violations surface as [`StorageError::Conflict`];
+//! * row structs are plain serde structs used directly as HTTP API JSON.
+
+mod error;
+mod util;
+
+pub mod agenda;
+pub mod agent_state;
+pub mod agents;
+pub mod calls;
+pub mod campaigns;
+pub mod contacts;
+mod csv;
+pub mod dispositions;
+pub mod events;
+pub mod pause_reasons;
+pub mod recordings;
+pub mod reports;
+pub mod sessions;
+
+#[cfg(test)]
+mod tests;
+
+pub use agenda::{AgendaKind, AgendaRow, AgendaStatus, NewAgenda};
+pub use agent_state::AgentStateRow;
+pub use agents::{AgentRole, AgentRow, AgentUpdate, NewAgent};
+pub use calls::{CallDirection, CallQuery, CallRow, NewCall};
+pub use campaigns::{CampaignInput, CampaignKind, CampaignRow, QueueStrategy};
+pub use contacts::{
+    ContactHistory, ContactListRow, ContactQuery, ContactRow, ContactStatus, ImportError,
+    ImportReport,
+};
+pub use dispositions::{DispositionRow, NewDisposition};
+pub use error::{Result, StorageError};
+pub use events::{event_kind, CallEventRow};
+pub use pause_reasons::PauseReasonRow;
+pub use recordings::{NewRecording, NewTag, RecordingQuery, RecordingRow, TagRow};
+pub use reports::{AgentReport, CallStats, CampaignReport};
+pub use sessions::SessionRow;
+pub use util::{new_id, now_ms};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+/// Handle to the database. Clone it freely: clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    pool: AnyPool,
+    postgres: bool,
+}
+
+impl Storage {
+    /// Opens (creating the SQLite file if missing) the database at `url` and
+    /// applies pending migrations.
+    ///
+    /// Accepted URLs: `sqlite://relative/or/absolute.db`, `sqlite:name.db`,
+    /// `sqlite::memory:` (a private in-memory database held by a single
+    /// connection, for tests), and `postgres://` / `postgresql://`.
+    /// SQLite files are put in WAL mode with foreign keys on and a 10 s busy
+    /// timeout.
+    pub async fn connect(url: &str) -> Result<Storage> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
+        let sqlite = url.starts_with("sqlite:");
+        if !postgres && !sqlite {
+            return Err(StorageError::Invalid(format!(
+                "unsupported database URL (expected sqlite: or postgres:): {url}"
+            )));
+        }
+        let memory = sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
+        let mut url = url.to_string();
+        if sqlite && !memory && !url.contains("mode=") {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("mode=rwc");
+        }
+
+        let mut options = AnyPoolOptions::new();
+        if sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        options = if memory {
+            // Every connection to `sqlite::memory:` is a different database:
+            // keep exactly one, forever.
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else if sqlite {
+            options.max_connections(4)
+        } else {
+            options.max_connections(10)
+        };
+        let pool = options.connect(&url).await?;
+        if sqlite && !memory {
+            // Persistent property of the file; set once, before concurrent use.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        tracing::debug!(postgres, "storage connected and migrated");
+        Ok(Storage { pool, postgres })
+    }
+
+    /// True when connected to PostgreSQL, false for SQLite.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// Closes every connection of the pool (waits for checked-out ones).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction meant to write. On SQLite it is `BEGIN IMMEDIATE`
+    /// so the write lock is taken up front: two writers then serialize on the
+    /// busy timeout instead of failing on a lock upgrade.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        Ok(if self.postgres {
+            self.pool.begin().await?
+        } else {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        })
+    }
+
+    /// The underlying connection pool.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Shorthand for decoding helpers: `row.try_get` returning the crate error.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    Ok(row.try_get(name)?)
+}

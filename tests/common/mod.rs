@@ -1,0 +1,293 @@
+//! End-to-end test harness with real SIP peers (baresip, sipp) for Switchboard.
+//!
+//! Used from each integration test file with `mod common;`.
+//! Everything here is bounded in time, uses ephemeral ports on 127.0.0.1 only,
+//! and kills every process it spawns when the owning value is dropped.
+//!
+//! Layout:
+//! - [`TestDir`]: per-test scratch directory under `target/e2e/` (kept when the test fails)
+//! - ports: [`free_port`], [`free_port_pair`], [`rtp_range`]
+//! - [`server`]: spawn / restart the switchboard binary, tiny JSON API client
+//! - [`baresip`]: headless baresip user agent driven over ctrl_tcp
+//! - [`sipp`]: run sipp scenarios (foreground, bounded) and background UAS
+//! - [`sip`]: raw SIP over UDP/TCP (OPTIONS probes, malformed input)
+//! - [`audio`]: WAV reading and tone detection (Goertzel)
+//! - [`http`]: minimal HTTP/1.1 client (std only)
+#![allow(dead_code)]
+
+pub mod audio;
+pub mod baresip;
+pub mod http;
+pub mod server;
+pub mod sip;
+pub mod sipp;
+
+use std::collections::HashSet;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use audio::*;
+pub use baresip::{Baresip, BaresipOpts};
+pub use server::{AgentCfg, CampaignCfg, Server, ServerOpts, TrunkCfg};
+pub use sipp::{Sipp, SippProc, SippRun};
+
+/// Root of the repository (the package containing the `switchboard` binary).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Directory holding the sipp scenario files used by the tests.
+pub fn scenarios_dir() -> PathBuf {
+    repo_root().join("tests").join("scenarios")
+}
+
+/// Initialise once per test binary: nothing global is needed except making
+/// sure the scratch root exists.
+fn e2e_root() -> PathBuf {
+    let root = repo_root().join("target").join("e2e");
+    std::fs::create_dir_all(&root).expect("create target/e2e");
+    root
+}
+
+// ---------------------------------------------------------------------------
+// Test directory
+// ---------------------------------------------------------------------------
+
+static DIR_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A unique scratch directory: `target/e2e/<name>-<pid>-<n>`.
+///
+/// Removed on drop when the test passed; kept (and its path printed) when the
+/// current thread is panicking, or always when `SB_E2E_KEEP=1` is set.
+/// Declare it FIRST in a test so it is dropped LAST (after the processes).
+pub struct TestDir {
+    path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let n = DIR_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let safe: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+            .collect();
+        let path = e2e_root().join(format!("{}-{}-{}", safe, std::process::id(), n));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create test dir");
+        eprintln!("[e2e] test dir: {}", path.display());
+        TestDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `path/<rel>`, creating the parent directories.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        let p = self.path.join(rel);
+        if let Some(parent) = p.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        p
+    }
+
+    /// Create (if needed) and return a sub-directory.
+    pub fn subdir(&self, rel: &str) -> PathBuf {
+        let p = self.path.join(rel);
+        std::fs::create_dir_all(&p).expect("create subdir");
+        p
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let keep = std::thread::panicking()
+            || std::env::var("SB_E2E_KEEP").map(|v| v == "1").unwrap_or(false);
+        if keep {
+            eprintln!("[e2e] kept test dir for debugging: {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ports
+// ---------------------------------------------------------------------------
+
+fn handed_out() -> &'static Mutex<HashSet<u16>> {
+    static S: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    S.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn port_free_udp_tcp(p: u16) -> bool {
+    let u = UdpSocket::bind(("127.0.0.1", p));
+    let t = TcpListener::bind(("127.0.0.1", p));
+    u.is_ok() && t.is_ok()
+}
+
+/// A port that is currently free for BOTH UDP and TCP on 127.0.0.1
+/// (bind UDP to port 0, read it, bind TCP to the same port, drop both).
+/// Never returns the same port twice in one test process.
+pub fn free_port() -> u16 {
+    for _ in 0..200 {
+        let u = UdpSocket::bind("127.0.0.1:0").expect("bind udp 0");
+        let p = u.local_addr().unwrap().port();
+        let t = TcpListener::bind(("127.0.0.1", p));
+        if t.is_err() {
+            continue;
+        }
+        let mut set = lock(handed_out());
+        if set.insert(p) {
+            return p;
+        }
+    }
+    panic!("could not find a free UDP+TCP port");
+}
+
+/// A port `p` such that `p` and `p+1` are free for UDP and TCP (baresip binds
+/// TCP on sip_listen+1 for TLS).
+pub fn free_port_pair() -> u16 {
+    for _ in 0..200 {
+        let p = free_port();
+        if p < 65534 && port_free_udp_tcp(p + 1) {
+            let mut set = lock(handed_out());
+            if set.insert(p + 1) {
+                return p;
+            }
+        }
+    }
+    panic!("could not find a free port pair");
+}
+
+/// A range of `size` UDP ports for RTP, unique within this test process and
+/// chosen outside the kernel's ephemeral range (20000..32000). The starting
+/// block is derived from the process id so parallel test processes rarely
+/// overlap; every 10th port of a block is probed before it is handed out.
+pub fn rtp_range(size: u16) -> (u16, u16) {
+    const LO: u32 = 20000;
+    const HI: u32 = 32000;
+    const BLOCK: u32 = 100;
+    static NEXT: OnceLock<Mutex<u32>> = OnceLock::new();
+    let nblocks = (HI - LO) / BLOCK;
+    let need = (size as u32).div_ceil(BLOCK).max(1);
+    let next = NEXT.get_or_init(|| Mutex::new((std::process::id() * 7) % nblocks));
+    let mut next = lock(next);
+    for _ in 0..nblocks {
+        let mut b = *next;
+        if b + need > nblocks {
+            b = 0;
+        }
+        *next = (b + need) % nblocks;
+        let start = LO + b * BLOCK;
+        let end = start + need * BLOCK - 1;
+        let all_free = (start..=end)
+            .step_by(10)
+            .all(|p| UdpSocket::bind(("127.0.0.1", p as u16)).is_ok());
+        if all_free {
+            let hi = (start + size as u32 - 1).min(end);
+            return (start as u16, hi as u16);
+        }
+    }
+    panic!("no free RTP port range");
+}
+
+// ---------------------------------------------------------------------------
+// Misc helpers
+// ---------------------------------------------------------------------------
+
+/// Poll `f` every `every` until it returns Some, or `timeout` passes.
+pub fn wait_until<T>(timeout: Duration, every: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Send SIGTERM (via /bin/kill; std has only SIGKILL) to a child.
+pub fn sigterm(child: &Child) {
+    signal(child, "TERM");
+}
+
+/// Send a named signal (TERM, USR1, ...) to a child process by its pid.
+pub fn signal(child: &Child, sig: &str) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{}", sig))
+        .arg(child.id().to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// Wait for a child to exit, bounded. Returns the exit code (or -signal) if it exited.
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<i32> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => {
+                use std::os::unix::process::ExitStatusExt;
+                return Some(st.code().unwrap_or_else(|| -st.signal().unwrap_or(0)));
+            }
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kill (SIGKILL) a child and reap it; ignores errors.
+pub fn kill_child(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+    }
+    let _ = wait_child(child, Duration::from_secs(5));
+}
+
+/// Last `n` lines of a text file (for failure messages).
+pub fn tail(path: &Path, n: usize) -> String {
+    let s = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    lines[start..].join("\n")
+}
+
+/// Serialise heavy (audio) tests inside one test binary: 2 shared cores make
+/// several concurrent baresip pairs + server flaky. Hold the guard for the test.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static M: Mutex<()> = Mutex::new(());
+    lock(&M)
+}
+
+/// Check that an external tool is installed (for a clear failure message).
+pub fn require_tool(name: &str) {
+    let ok = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {} >/dev/null 2>&1", name))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "required tool `{}` is not installed (apt-get install sip-tester baresip-core sox)", name);
+}
