@@ -226,22 +226,3 @@ pub fn assert_not_hears(path: &Path, freq: f32, max_secs: f64, who: &str) -> Wav
     );
     wav
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sine(freq: f32, secs: f32, amp: f32) -> Vec<f32> {
-        (0..(8000.0 * secs) as usize)
-            .map(|i| amp * (2.0 * std::f32::consts::PI * freq * i as f32 / 8000.0).sin())
-            .collect()
-    }
-
-    #[test]
-    fn goertzel_finds_tone() {
-        let s = sine(440.0, 1.0, 0.5);
-        assert_eq!(dominant_frequency(&s, 8000, TEST_FREQS), 440.0);
-        assert!(tone_fraction(&s, 8000, 440.0) > 0.9);
-        assert!(tone_fraction(&s, 8000, 1000.0) < 0.05);
-    }
-}

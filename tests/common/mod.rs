@@ -13,7 +13,7 @@
 //! - [`sip`]: raw SIP over UDP/TCP (OPTIONS probes, malformed input)
 //! - [`audio`]: WAV reading and tone detection (Goertzel)
 //! - [`http`]: minimal HTTP/1.1 client (std only)
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod audio;
 pub mod baresip;
@@ -279,6 +279,25 @@ pub fn tail(path: &Path, n: usize) -> String {
 pub fn serial() -> MutexGuard<'static, ()> {
     static M: Mutex<()> = Mutex::new(());
     lock(&M)
+}
+
+/// Start a baresip agent registered to `server` with the conventional SIP
+/// password `secret<user>` and wait (10 s) until it is registered.
+pub fn start_agent(dir: &TestDir, server: &Server, user: &str, tone_hz: Option<f32>, auto_answer: bool) -> Baresip {
+    let b = Baresip::start(dir.path(), user, &format!("secret{}", user), server.sip_port, tone_hz, auto_answer);
+    b.wait_registered(Duration::from_secs(10));
+    b
+}
+
+/// Assert that a CALL_CLOSED reason starts with one of the given SIP codes.
+pub fn assert_close_reason(ev: &baresip::Event, codes: &[&str], context: &str) {
+    assert!(
+        codes.iter().any(|c| ev.param.starts_with(c)),
+        "{}: call closed with {:?}, expected one of {:?}",
+        context,
+        ev.param,
+        codes
+    );
 }
 
 /// Check that an external tool is installed (for a clear failure message).

@@ -1,0 +1,1 @@
+//! Relay benchmark (placeholder while the engine compiles).

@@ -1,0 +1,307 @@
+//! A call leg: one UDP port pair, its receive task and its send state.
+//!
+//! The receive task parses RTP, latches the source address (symmetric RTP),
+//! detects DTMF and decodes audio into the playout fifo. The tick pops that
+//! fifo and sends the leg what it hears. The two sides share the leg through
+//! two short-lived mutexes: `rx` (fed by the receive task) and `tx` (owned
+//! by the tick: RTP sequence/timestamp and recorders).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tracing::debug;
+
+use super::{lock, LegId, LegStats, MediaEvent, RecordingId};
+use crate::dtmf::DtmfDetector;
+use crate::fifo::PlayoutFifo;
+use crate::g711::Codec;
+use crate::recorder::Recorder;
+use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
+use crate::{Frame, FRAME_SAMPLES};
+
+/// A new source only replaces the latched one after this much silence from
+/// it, so stray or spoofed packets cannot hijack a live stream.
+const RELATCH_AFTER: Duration = Duration::from_secs(1);
+
+/// Largest datagram we read.
+const MAX_DATAGRAM: usize = 2048;
+
+/// State written by the receive task (and by signalling calls).
+#[derive(Debug)]
+pub(crate) struct RxState {
+    pub(crate) fifo: PlayoutFifo,
+    /// Address from SDP; `None` until `set_remote`.
+    pub(crate) remote: Option<SocketAddr>,
+    /// Source of the media actually received.
+    pub(crate) latched: Option<SocketAddr>,
+    latched_seen: Instant,
+    pub(crate) codec: Codec,
+    pub(crate) dtmf_pt: Option<u8>,
+    pub(crate) sending: bool,
+    pub(crate) muted: bool,
+    dtmf: DtmfDetector,
+    pub(crate) packets_in: u64,
+    pub(crate) bytes_in: u64,
+    pub(crate) last_source: Option<SocketAddr>,
+    got_first_packet: bool,
+    /// Last packet, or when the timeout was (re)armed.
+    pub(crate) last_activity: Instant,
+    pub(crate) timeout_reported: bool,
+}
+
+/// State owned by the tick: outgoing RTP stream and recordings.
+#[derive(Debug)]
+pub(crate) struct TxState {
+    ssrc: u32,
+    seq: u16,
+    ts: u32,
+    last_sig: Option<(u64, u64)>,
+    sent_last_tick: bool,
+    pub(crate) packets_out: u64,
+    pub(crate) recorders: Vec<(RecordingId, Recorder)>,
+}
+
+/// What the tick needs from a leg's receive side for one frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TickInput {
+    /// Audio the leg sent (silence if none buffered).
+    pub(crate) frame: Frame,
+    /// Whether others must not hear it.
+    pub(crate) muted: bool,
+    /// Where and how to send, if sending is enabled.
+    pub(crate) dest: Option<(SocketAddr, Codec)>,
+    /// True if the RTP timeout just expired.
+    pub(crate) timed_out: bool,
+}
+
+/// One call leg.
+#[derive(Debug)]
+pub(crate) struct Leg {
+    pub(crate) id: LegId,
+    pub(crate) local_port: u16,
+    socket: UdpSocket,
+    pub(crate) rx: Mutex<RxState>,
+    pub(crate) tx: Mutex<TxState>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Leg {
+    /// New leg around a bound RTP socket, with random SSRC/seq/timestamp.
+    pub(crate) fn new(id: LegId, socket: UdpSocket) -> std::io::Result<Leg> {
+        let local_port = socket.local_addr()?.port();
+        let now = Instant::now();
+        Ok(Leg {
+            id,
+            local_port,
+            socket,
+            rx: Mutex::new(RxState {
+                fifo: PlayoutFifo::new(),
+                remote: None,
+                latched: None,
+                latched_seen: now,
+                codec: Codec::Pcmu,
+                dtmf_pt: None,
+                sending: true,
+                muted: false,
+                dtmf: DtmfDetector::new(),
+                packets_in: 0,
+                bytes_in: 0,
+                last_source: None,
+                got_first_packet: false,
+                last_activity: now,
+                timeout_reported: false,
+            }),
+            tx: Mutex::new(TxState {
+                ssrc: rand::random(),
+                seq: rand::random(),
+                ts: rand::random(),
+                last_sig: None,
+                sent_last_tick: false,
+                packets_out: 0,
+                recorders: Vec::new(),
+            }),
+            task: Mutex::new(None),
+        })
+    }
+
+    /// Remember the receive task so it can be stopped.
+    pub(crate) fn set_task(&self, task: JoinHandle<()>) {
+        *lock(&self.task) = Some(task);
+    }
+
+    /// Stop the receive task; the sockets close once it is gone.
+    pub(crate) fn abort_task(&self) {
+        if let Some(t) = lock(&self.task).take() {
+            t.abort();
+        }
+    }
+
+    /// Counters for `MediaEngine::stats`.
+    pub(crate) fn stats(&self) -> LegStats {
+        let (packets_in, bytes_in, last_source) = {
+            let rx = lock(&self.rx);
+            (rx.packets_in, rx.bytes_in, rx.last_source)
+        };
+        LegStats {
+            packets_in,
+            packets_out: lock(&self.tx).packets_out,
+            bytes_in,
+            last_source,
+        }
+    }
+
+    /// Handle one received datagram; returns events to publish.
+    fn on_datagram(
+        &self,
+        data: &[u8],
+        from: SocketAddr,
+        pcm: &mut [i16; MAX_DATAGRAM],
+    ) -> [Option<MediaEvent>; 2] {
+        let mut events = [None, None];
+        let Ok(pkt) = RtpPacket::parse(data) else {
+            return events;
+        };
+        if pkt.is_rtcp() {
+            return events;
+        }
+        let now = Instant::now();
+        let mut rx = lock(&self.rx);
+        match rx.latched {
+            Some(addr) if addr != from => {
+                if now.duration_since(rx.latched_seen) < RELATCH_AFTER {
+                    return events;
+                }
+                debug!(leg = self.id, old = %addr, new = %from, "re-latching RTP source");
+                rx.latched = Some(from);
+            }
+            Some(_) => {}
+            None => rx.latched = Some(from),
+        }
+        rx.latched_seen = now;
+        rx.last_activity = now;
+        rx.timeout_reported = false;
+        rx.packets_in += 1;
+        rx.bytes_in += data.len() as u64;
+        rx.last_source = Some(from);
+        if !rx.got_first_packet {
+            rx.got_first_packet = true;
+            events[0] = Some(MediaEvent::FirstPacket { leg: self.id, from });
+        }
+        if rx.dtmf_pt == Some(pkt.payload_type) {
+            if let Some(digit) = rx.dtmf.on_packet(pkt.timestamp, pkt.payload) {
+                events[1] = Some(MediaEvent::Dtmf { leg: self.id, digit });
+            }
+        } else if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
+            // Decode with the packet's own codec: PCMU in, PCMA out is fine.
+            let n = codec.decode(pkt.payload, pcm);
+            rx.fifo.push(&pcm[..n]);
+        }
+        events
+    }
+
+    /// Pop this tick's input and read the send parameters.
+    pub(crate) fn take_input(&self, now: Instant, timeout: Option<Duration>) -> TickInput {
+        let mut rx = lock(&self.rx);
+        let frame = rx.fifo.pop().unwrap_or([0; FRAME_SAMPLES]);
+        let dest = match rx.remote {
+            Some(remote) if rx.sending => Some((rx.latched.unwrap_or(remote), rx.codec)),
+            _ => None,
+        };
+        let mut timed_out = false;
+        if let Some(limit) = timeout {
+            if rx.remote.is_some()
+                && rx.sending
+                && !rx.timeout_reported
+                && now.duration_since(rx.last_activity) >= limit
+            {
+                rx.timeout_reported = true;
+                timed_out = true;
+            }
+        }
+        TickInput {
+            frame,
+            muted: rx.muted,
+            dest,
+            timed_out,
+        }
+    }
+
+    /// Send this tick's output and feed recorders. `sig` identifies what
+    /// the leg hears; a change sets the marker bit. `recording` is
+    /// (what the leg sent, what it heard without music) for its recorders.
+    pub(crate) fn emit(
+        &self,
+        out: &Frame,
+        dest: Option<(SocketAddr, Codec)>,
+        sig: (u64, u64),
+        recording: (&Frame, &Frame),
+        pkt: &mut [u8; G711_PACKET_LEN],
+    ) {
+        let mut tx = lock(&self.tx);
+        let changed = tx.last_sig != Some(sig);
+        tx.last_sig = Some(sig);
+        let mut sent = false;
+        if let Some((addr, codec)) = dest {
+            let header = RtpHeader {
+                payload_type: codec.payload_type(),
+                marker: changed || !tx.sent_last_tick,
+                sequence: tx.seq,
+                timestamp: tx.ts,
+                ssrc: tx.ssrc,
+            };
+            if header.write(pkt).is_ok() {
+                codec.encode(out, &mut pkt[HEADER_LEN..]);
+                match self.socket.try_send_to(&pkt[..], addr) {
+                    Ok(_) => {
+                        tx.seq = tx.seq.wrapping_add(1);
+                        tx.packets_out += 1;
+                        sent = true;
+                    }
+                    Err(e) => debug!(leg = self.id, %addr, error = %e, "RTP send failed"),
+                }
+            }
+        }
+        tx.sent_last_tick = sent;
+        // The RTP clock runs for the leg's whole life, sending or not.
+        tx.ts = tx.ts.wrapping_add(FRAME_SAMPLES as u32);
+        let (left, right) = recording;
+        for (_, r) in tx.recorders.iter_mut() {
+            r.push(left, right);
+        }
+    }
+}
+
+/// Receive loop of one leg: RTP on its port, RTCP on port+1 read and ignored.
+pub(crate) async fn receive_loop(
+    leg: Arc<Leg>,
+    rtcp: UdpSocket,
+    events: broadcast::Sender<MediaEvent>,
+) {
+    let mut buf = [0u8; MAX_DATAGRAM];
+    let mut rtcp_buf = [0u8; 1500];
+    let mut pcm = [0i16; MAX_DATAGRAM];
+    loop {
+        tokio::select! {
+            r = leg.socket.recv_from(&mut buf) => match r {
+                Ok((n, from)) => {
+                    for ev in leg.on_datagram(&buf[..n], from, &mut pcm).into_iter().flatten() {
+                        let _ = events.send(ev);
+                    }
+                }
+                Err(e) => {
+                    debug!(leg = leg.id, error = %e, "RTP receive error");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            },
+            r = rtcp.recv_from(&mut rtcp_buf) => {
+                if r.is_err() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+    }
+}

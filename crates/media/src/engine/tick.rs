@@ -1,0 +1,139 @@
+//! The 20 ms mixing tick.
+//!
+//! Phase 1 (engine state locked, no I/O): snapshot rooms into groups of
+//! legs and pull one music frame per room. Phase 2 (no engine lock): per
+//! group pop every member's input, mix "everyone but me" (+ music), encode
+//! and send, feed recorders. Legs outside rooms form groups of one and get
+//! silence. All buffers are reused across ticks, so steady state does not
+//! allocate.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::leg::{Leg, TickInput};
+use super::{lock, Inner, MediaEvent, RoomId};
+use crate::mixer::{accumulate, others, Accumulator};
+use crate::rtp::G711_PACKET_LEN;
+use crate::{Frame, FRAME_SAMPLES, SILENCE};
+
+/// Ticks between RTP timeout checks (1 s).
+const TIMEOUT_CHECK_EVERY: u64 = 50;
+
+/// A set of legs that hear each other during one tick.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    start: usize,
+    len: usize,
+    music: Option<usize>,
+    /// (room id, room epoch); (0, 0) for legs outside rooms.
+    sig: (RoomId, u64),
+}
+
+/// Buffers reused from tick to tick.
+pub(crate) struct Scratch {
+    members: Vec<Arc<Leg>>,
+    groups: Vec<Group>,
+    music: Vec<Frame>,
+    inputs: Vec<TickInput>,
+    pkt: [u8; G711_PACKET_LEN],
+    ticks: u64,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            members: Vec::new(),
+            groups: Vec::new(),
+            music: Vec::new(),
+            inputs: Vec::new(),
+            pkt: [0; G711_PACKET_LEN],
+            ticks: 0,
+        }
+    }
+}
+
+/// Run one tick over every leg of the engine.
+pub(crate) fn run(inner: &Inner, s: &mut Scratch) {
+    s.ticks += 1;
+    plan(inner, s);
+    let timeout = if s.ticks % TIMEOUT_CHECK_EVERY == 0 {
+        Some(Duration::from_millis(
+            inner.rtp_timeout_ms.load(std::sync::atomic::Ordering::Relaxed),
+        ))
+        .filter(|d| !d.is_zero())
+    } else {
+        None
+    };
+    let now = Instant::now();
+    for gi in 0..s.groups.len() {
+        let g = s.groups[gi];
+        mix_group(inner, s, g, now, timeout);
+    }
+    // Release leg references so destroyed legs are freed promptly.
+    s.members.clear();
+}
+
+/// Phase 1: snapshot membership and music under the state lock.
+fn plan(inner: &Inner, s: &mut Scratch) {
+    s.groups.clear();
+    s.music.clear();
+    s.members.clear();
+    let mut st = lock(&inner.state);
+    let st = &mut *st;
+    for (&room_id, room) in st.rooms.iter_mut() {
+        if room.members.is_empty() {
+            continue;
+        }
+        let music = room.music.as_mut().map(|p| {
+            s.music.push(p.next_frame());
+            s.music.len() - 1
+        });
+        let start = s.members.len();
+        for id in &room.members {
+            if let Some(entry) = st.legs.get(id) {
+                s.members.push(entry.leg.clone());
+            }
+        }
+        s.groups.push(Group {
+            start,
+            len: s.members.len() - start,
+            music,
+            sig: (room_id, room.epoch),
+        });
+    }
+    for entry in st.legs.values().filter(|e| e.room.is_none()) {
+        s.groups.push(Group {
+            start: s.members.len(),
+            len: 1,
+            music: None,
+            sig: (0, 0),
+        });
+        s.members.push(entry.leg.clone());
+    }
+}
+
+/// Phase 2 for one group: pop inputs, mix, send, record.
+fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Option<Duration>) {
+    let members = &s.members[g.start..g.start + g.len];
+    s.inputs.clear();
+    let mut total: Accumulator = [0; FRAME_SAMPLES];
+    for leg in members {
+        let input = leg.take_input(now, timeout);
+        if input.timed_out {
+            let _ = inner.events.send(MediaEvent::RtpTimeout { leg: leg.id });
+        }
+        if !input.muted {
+            accumulate(&mut total, &input.frame);
+        }
+        s.inputs.push(input);
+    }
+    let music = g.music.map(|i| &s.music[i]);
+    let mut out = SILENCE;
+    let mut heard = SILENCE;
+    for (leg, input) in members.iter().zip(&s.inputs) {
+        let own = if input.muted { &SILENCE } else { &input.frame };
+        others(&total, own, music, &mut out);
+        others(&total, own, None, &mut heard);
+        leg.emit(&out, input.dest, g.sig, (&input.frame, &heard), &mut s.pkt);
+    }
+}
