@@ -23,7 +23,10 @@ fn oracle_goertzel_on_synthetic_signals() {
     assert!(tone_fraction(&s, 8000, 1000.0) < 0.05);
     let mut mix = sine(1000.0, 2.0, 0.3);
     mix.extend(vec![0.0; 8000]);
-    let w = Wav { rate: 8000, samples: mix };
+    let w = Wav {
+        rate: 8000,
+        samples: mix,
+    };
     assert!(tone_heard_between(&w, 1000.0, 0.0, 2.0, 0.95));
     assert!(!tone_heard_between(&w, 440.0, 0.0, 2.0, 0.05));
     assert!(mostly_silence(&w, 2.0, 3.0, 0.95));
@@ -40,7 +43,11 @@ fn oracle_reads_sox_wav() {
     assert_eq!(w.rate, 8000);
     assert!((w.duration() - 3.0).abs() < 0.01);
     assert_eq!(dominant_frequency(&w.samples, w.rate, TEST_FREQS), 1000.0);
-    assert!(tone_heard_between(&w, 1000.0, 0.0, 3.0, 0.99), "{}", describe(&w));
+    assert!(
+        tone_heard_between(&w, 1000.0, 0.0, 3.0, 0.99),
+        "{}",
+        describe(&w)
+    );
 }
 
 /// Two baresips call each other directly; each hears the other's tone.
@@ -53,9 +60,15 @@ fn baresip_direct_call_two_way_audio() {
     let b = Baresip::start_unregistered(dir.path(), "bob", Some(1000.0), true);
 
     // Both answer OPTIONS: validates the raw SIP helpers on UDP and TCP.
-    assert_eq!(sip::options_udp_to(b.sip_port, &b.uri(), Duration::from_secs(3)), Some(200));
+    assert_eq!(
+        sip::options_udp_to(b.sip_port, &b.uri(), Duration::from_secs(3)),
+        Some(200)
+    );
     let tcp_uri = format!("{};transport=tcp", b.uri());
-    assert_eq!(sip::options_tcp_to(b.sip_port, &tcp_uri, Duration::from_secs(3)), Some(200));
+    assert_eq!(
+        sip::options_tcp_to(b.sip_port, &tcp_uri, Duration::from_secs(3)),
+        Some(200)
+    );
 
     a.dial(&b.uri());
     a.wait_event("CALL_ESTABLISHED", T);
@@ -71,7 +84,11 @@ fn baresip_direct_call_two_way_audio() {
     let wb = assert_hears(&b.received_wav(), 440.0, 3.0, "bob");
     assert_not_hears(&a.received_wav(), 440.0, 0.2, "alice");
     assert_not_hears(&b.received_wav(), 1000.0, 0.2, "bob");
-    eprintln!("alice heard: {}\nbob heard: {}", describe(&wa), describe(&wb));
+    eprintln!(
+        "alice heard: {}\nbob heard: {}",
+        describe(&wa),
+        describe(&wb)
+    );
 }
 
 /// Reject while ringing (486 reaches the caller), CANCEL while ringing
@@ -90,7 +107,11 @@ fn baresip_direct_reject_cancel_accept() {
     a.wait_event("CALL_RINGING", T);
     b.hangup();
     let c = a.wait_event("CALL_CLOSED", T);
-    assert!(c.param.starts_with("486"), "caller close reason {:?}", c.param);
+    assert!(
+        c.param.starts_with("486"),
+        "caller close reason {:?}",
+        c.param
+    );
     b.wait_event("CALL_CLOSED", T);
 
     // 2. caller hangs up while ringing (CANCEL) -> callee's call closes
@@ -101,7 +122,9 @@ fn baresip_direct_reject_cancel_accept() {
     a.wait_event("CALL_CLOSED", T);
     let c = b.wait_event("CALL_CLOSED", T);
     eprintln!("callee close reason after CANCEL: {:?}", c.param);
-    assert!(b.try_wait_event("CALL_ESTABLISHED", Duration::from_millis(500)).is_none());
+    assert!(b
+        .try_wait_event("CALL_ESTABLISHED", Duration::from_millis(500))
+        .is_none());
 
     // 3. manual accept
     a.dial(&b.uri());
@@ -141,7 +164,11 @@ fn baresip_direct_hold_resume_transfer() {
     c.wait_event("CALL_ESTABLISHED", T);
     a.wait_event("CALL_CLOSED", T);
     let e = b.wait_event("CALL_ESTABLISHED", T);
-    assert!(e.peeruri.contains("carol"), "bob's new call is to {:?}", e.peeruri);
+    assert!(
+        e.peeruri.contains("carol"),
+        "bob's new call is to {:?}",
+        e.peeruri
+    );
     std::thread::sleep(Duration::from_secs(3));
     b.hangup();
     c.wait_event("CALL_CLOSED", T);
@@ -167,11 +194,21 @@ fn sipp_uac_to_uas_direct() {
     run.assert_ok();
     assert_eq!(run.successful(), 3, "{}", run.diagnostics());
     // built-in uac against the same UAS
-    let run = Sipp::run(dir.path(), "uac_builtin", "uac", Some(&remote), &["-m", "2"], Duration::from_secs(20));
+    let run = Sipp::run(
+        dir.path(),
+        "uac_builtin",
+        "uac",
+        Some(&remote),
+        &["-m", "2"],
+        Duration::from_secs(20),
+    );
     run.assert_ok();
     assert_eq!(run.successful(), 2);
     let uas_run = uas.stop();
-    eprintln!("uas stats: created={:?}", uas_run.stats.get("TotalCallCreated"));
+    eprintln!(
+        "uas stats: created={:?}",
+        uas_run.stats.get("TotalCallCreated")
+    );
 }
 
 /// The REGISTER-with-digest helper against sipp's fake registrar
@@ -180,7 +217,11 @@ fn sipp_uac_to_uas_direct() {
 fn sipp_register_digest_against_fake_registrar() {
     require_tool("sipp");
     let dir = TestDir::new("selfcheck_sipp_register");
-    std::fs::write(dir.join("users.csv"), "SEQUENTIAL\n1001;secret1001\n1002;secret1002\n").unwrap();
+    std::fs::write(
+        dir.join("users.csv"),
+        "SEQUENTIAL\n1001;secret1001\n1002;secret1002\n",
+    )
+    .unwrap();
     let reg = Sipp::spawn(
         dir.path(),
         "registrar",
@@ -199,10 +240,21 @@ fn sipp_register_digest_against_fake_registrar() {
     );
     good.assert_ok();
     assert_eq!(good.successful(), 2);
-    let bad = Sipp::register(dir.path(), "reg_bad", reg.port(), &[("1001", "WRONG")], "u1", Duration::from_secs(15));
+    let bad = Sipp::register(
+        dir.path(),
+        "reg_bad",
+        reg.port(),
+        &[("1001", "WRONG")],
+        "u1",
+        Duration::from_secs(15),
+    );
     assert_eq!(bad.code, 1, "{}", bad.diagnostics());
     assert_eq!(bad.failed(), 1);
-    assert!(bad.messages().contains("SIP/2.0 403"), "{}", bad.diagnostics());
+    assert!(
+        bad.messages().contains("SIP/2.0 403"),
+        "{}",
+        bad.diagnostics()
+    );
 }
 
 /// The RTP-streaming UAC scenario (uac_basic_rr_rtp.xml) calling a baresip
@@ -227,4 +279,45 @@ fn sipp_rtp_uac_to_baresip_direct() {
     b.wait_event("CALL_CLOSED", T);
     std::thread::sleep(Duration::from_millis(300));
     assert_hears(&b.received_wav(), 1000.0, 2.0, "baresip 1001");
+}
+
+/// The raw-SIP INVITE helper completes transactions against a real UA:
+/// 2xx -> ACK + BYE (the call closes), 404 -> ACK.
+#[test]
+fn raw_invite_helper_against_baresip() {
+    require_tool("baresip");
+    let _g = serial();
+    let dir = TestDir::new("selfcheck_raw_invite");
+    let b = Baresip::start_unregistered(dir.path(), "bob", Some(1000.0), true);
+    let c = sip::UdpClient::new(b.sip_port);
+    let r = c
+        .invite(
+            &b.uri(),
+            &[],
+            Some("application/sdp"),
+            &sip::sdp_offer(rtp_range(10).0),
+            T,
+        )
+        .expect("final response");
+    assert_eq!(r.status, 200, "{}", r.raw);
+    b.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_CLOSED", T);
+    let r = c
+        .invite(
+            &format!("sip:nobody@127.0.0.1:{}", b.sip_port),
+            &[],
+            Some("application/sdp"),
+            &sip::sdp_offer(rtp_range(10).0),
+            T,
+        )
+        .expect("final response");
+    assert_eq!(r.status, 404);
+    // no retransmitted 404 after our ACK
+    std::thread::sleep(Duration::from_millis(700));
+    let again = c.drain(Duration::from_millis(800));
+    assert!(
+        again.is_empty(),
+        "404 retransmitted: ACK not matched? {:?}",
+        again.len()
+    );
 }

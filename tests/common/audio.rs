@@ -39,18 +39,32 @@ impl Wav {
 pub fn read_wav(path: &Path) -> Result<Wav, String> {
     if let Ok(mut r) = hound::WavReader::open(path) {
         let spec = r.spec();
-        if spec.bits_per_sample == 16 && spec.sample_format == hound::SampleFormat::Int && r.len() > 0 {
+        if spec.bits_per_sample == 16
+            && spec.sample_format == hound::SampleFormat::Int
+            && r.len() > 0
+        {
             let ch = spec.channels.max(1) as usize;
             let all: Result<Vec<i16>, _> = r.samples::<i16>().collect();
             if let Ok(all) = all {
-                let samples = all.iter().step_by(ch).map(|&s| s as f32 / 32768.0).collect();
-                return Ok(Wav { rate: spec.sample_rate, samples });
+                let samples = all
+                    .iter()
+                    .step_by(ch)
+                    .map(|&s| s as f32 / 32768.0)
+                    .collect();
+                return Ok(Wav {
+                    rate: spec.sample_rate,
+                    samples,
+                });
             }
         }
     }
     let data = std::fs::read(path).map_err(|e| format!("read {}: {}", path.display(), e))?;
     if data.len() < 12 || &data[0..4] != b"RIFF" || &data[8..12] != b"WAVE" {
-        return Err(format!("{}: not a RIFF/WAVE file ({} bytes)", path.display(), data.len()));
+        return Err(format!(
+            "{}: not a RIFF/WAVE file ({} bytes)",
+            path.display(),
+            data.len()
+        ));
     }
     let mut pos = 12;
     let mut rate = 8000u32;
@@ -58,17 +72,31 @@ pub fn read_wav(path: &Path) -> Result<Wav, String> {
     let mut bits = 16u16;
     while pos + 8 <= data.len() {
         let id = &data[pos..pos + 4];
-        let len = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]]) as usize;
+        let len = u32::from_le_bytes([data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]])
+            as usize;
         let body = pos + 8;
         if id == b"fmt " && body + 16 <= data.len() {
             channels = u16::from_le_bytes([data[body + 2], data[body + 3]]).max(1) as usize;
-            rate = u32::from_le_bytes([data[body + 4], data[body + 5], data[body + 6], data[body + 7]]);
+            rate = u32::from_le_bytes([
+                data[body + 4],
+                data[body + 5],
+                data[body + 6],
+                data[body + 7],
+            ]);
             bits = u16::from_le_bytes([data[body + 14], data[body + 15]]);
         } else if id == b"data" {
             if bits != 16 {
-                return Err(format!("{}: {} bits per sample unsupported", path.display(), bits));
+                return Err(format!(
+                    "{}: {} bits per sample unsupported",
+                    path.display(),
+                    bits
+                ));
             }
-            let end = if len == 0 || body + len > data.len() { data.len() } else { body + len };
+            let end = if len == 0 || body + len > data.len() {
+                data.len()
+            } else {
+                body + len
+            };
             let frame = 2 * channels;
             let samples = data[body..end]
                 .chunks_exact(frame)
@@ -85,7 +113,12 @@ pub fn rms(samples: &[f32]) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }
-    (samples.iter().map(|&s| (s as f64) * (s as f64)).sum::<f64>() / samples.len() as f64).sqrt()
+    (samples
+        .iter()
+        .map(|&s| (s as f64) * (s as f64))
+        .sum::<f64>()
+        / samples.len() as f64)
+        .sqrt()
 }
 
 /// Goertzel power at `freq`, normalised so that a full-length sine of
@@ -178,7 +211,12 @@ pub fn mostly_silence(wav: &Wav, t1: f64, t2: f64, coverage: f64) -> bool {
 
 /// Human-readable per-second analysis: "0-1s: 440Hz rms=0.35 | 1-2s: ..."
 pub fn describe(wav: &Wav) -> String {
-    let mut out = format!("{:.2}s @{}Hz rms={:.3}:", wav.duration(), wav.rate, rms(&wav.samples));
+    let mut out = format!(
+        "{:.2}s @{}Hz rms={:.3}:",
+        wav.duration(),
+        wav.rate,
+        rms(&wav.samples)
+    );
     let secs = wav.duration().ceil() as usize;
     for s in 0..secs.min(120) {
         let w = wav.window(s as f64, s as f64 + 1.0);
@@ -187,7 +225,13 @@ pub fn describe(wav: &Wav) -> String {
             out.push_str(&format!(" [{}s: silence]", s));
         } else {
             let f = dominant_frequency(w, wav.rate, TEST_FREQS);
-            out.push_str(&format!(" [{}s: {}Hz {:.0}% rms={:.2}]", s, f, 100.0 * tone_fraction(w, wav.rate, f), r));
+            out.push_str(&format!(
+                " [{}s: {}Hz {:.0}% rms={:.2}]",
+                s,
+                f,
+                100.0 * tone_fraction(w, wav.rate, f),
+                r
+            ));
         }
     }
     out

@@ -136,12 +136,34 @@ pub struct Baresip {
 /// Generate an 8 kHz mono S16 WAV with sox (`hz` None = digital silence).
 pub fn make_tone_wav(path: &Path, hz: Option<f32>, secs: u32) {
     let mut cmd = Command::new("sox");
-    cmd.args(["-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]).arg(path);
+    cmd.args([
+        "-n",
+        "-r",
+        "8000",
+        "-c",
+        "1",
+        "-b",
+        "16",
+        "-e",
+        "signed-integer",
+    ])
+    .arg(path);
     match hz {
-        Some(f) => cmd.args(["synth", &secs.to_string(), "sine", &format!("{}", f), "vol", "0.5"]),
+        Some(f) => cmd.args([
+            "synth",
+            &secs.to_string(),
+            "sine",
+            &format!("{}", f),
+            "vol",
+            "0.5",
+        ]),
         None => cmd.args(["synth", &secs.to_string(), "sine", "440", "vol", "0"]),
     };
-    let st = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().expect("run sox");
+    let st = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run sox");
     assert!(st.success(), "sox failed to create {}", path.display());
 }
 
@@ -155,14 +177,21 @@ impl Baresip {
         tone_hz: Option<f32>,
         auto_answer: bool,
     ) -> Baresip {
-        let mut o = BaresipOpts::new(user).register(server_sip_port, sip_password).auto_answer(auto_answer);
+        let mut o = BaresipOpts::new(user)
+            .register(server_sip_port, sip_password)
+            .auto_answer(auto_answer);
         o.tone_hz = tone_hz;
         Baresip::with_opts(dir, o)
     }
 
     /// A UA without registration (AOR = its own address); reachable directly
     /// at `sip:USER@127.0.0.1:<sip_port>`.
-    pub fn start_unregistered(dir: &Path, user: &str, tone_hz: Option<f32>, auto_answer: bool) -> Baresip {
+    pub fn start_unregistered(
+        dir: &Path,
+        user: &str,
+        tone_hz: Option<f32>,
+        auto_answer: bool,
+    ) -> Baresip {
         let mut o = BaresipOpts::new(user).auto_answer(auto_answer);
         o.tone_hz = tone_hz;
         Baresip::with_opts(dir, o)
@@ -229,7 +258,11 @@ impl Baresip {
         );
         std::fs::write(dir.join("config"), config).unwrap();
 
-        let transport = opts.transport.as_ref().map(|t| format!(";transport={}", t)).unwrap_or_default();
+        let transport = opts
+            .transport
+            .as_ref()
+            .map(|t| format!(";transport={}", t))
+            .unwrap_or_default();
         let answermode = if opts.auto_answer { "auto" } else { "manual" };
         let account = match opts.registrar_port {
             Some(p) => format!(
@@ -312,9 +345,22 @@ impl Baresip {
         };
         // httpd must answer too (used by reginfo).
         let ok = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
-            http::request(b.http_port, "GET", "/?/reginfo", &[], None, Duration::from_secs(2)).ok()
+            http::request(
+                b.http_port,
+                "GET",
+                "/?/reginfo",
+                &[],
+                None,
+                Duration::from_secs(2),
+            )
+            .ok()
         });
-        assert!(ok.is_some(), "baresip {} httpd not answering; log:\n{}", b.user, b.log_tail(30));
+        assert!(
+            ok.is_some(),
+            "baresip {} httpd not answering; log:\n{}",
+            b.user,
+            b.log_tail(30)
+        );
         b
     }
 
@@ -336,7 +382,8 @@ impl Baresip {
         let frame = format!("{}:{},", msg.len(), msg);
         {
             let mut s = self.ctrl.lock().unwrap_or_else(|e| e.into_inner());
-            s.write_all(frame.as_bytes()).map_err(|e| format!("ctrl write: {}", e))?;
+            s.write_all(frame.as_bytes())
+                .map_err(|e| format!("ctrl write: {}", e))?;
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut st = lock(&self.shared);
@@ -351,13 +398,26 @@ impl Baresip {
             if now >= deadline {
                 return Err(format!("no response to {} within 10 s", cmd));
             }
-            st = self.shared.1.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .shared
+                .1
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
     fn must(&self, cmd: &str, params: &str) -> String {
-        self.command(cmd, params)
-            .unwrap_or_else(|e| panic!("baresip {}: `{} {}` failed: {}\nlog:\n{}", self.user, cmd, params, e, self.log_tail(30)))
+        self.command(cmd, params).unwrap_or_else(|e| {
+            panic!(
+                "baresip {}: `{} {}` failed: {}\nlog:\n{}",
+                self.user,
+                cmd,
+                params,
+                e,
+                self.log_tail(30)
+            )
+        })
     }
 
     pub fn dial(&self, uri: &str) {
@@ -385,9 +445,16 @@ impl Baresip {
 
     /// `/?/reginfo` through httpd (HTML text), e.g. "sip:1001@127.0.0.1:5080 OK Expires 60s".
     pub fn reginfo(&self) -> String {
-        http::request(self.http_port, "GET", "/?/reginfo", &[], None, Duration::from_secs(3))
-            .map(|r| r.text())
-            .unwrap_or_default()
+        http::request(
+            self.http_port,
+            "GET",
+            "/?/reginfo",
+            &[],
+            None,
+            Duration::from_secs(3),
+        )
+        .map(|r| r.text())
+        .unwrap_or_default()
     }
 
     /// Poll reginfo until it shows "OK" (bounded); panics with the log otherwise.
@@ -418,7 +485,10 @@ impl Baresip {
 
     /// Events of one kind so far (consumed or not).
     pub fn events_of(&self, kind: &str) -> Vec<Event> {
-        self.events().into_iter().filter(|e| e.kind == kind).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect()
     }
 
     /// Wait for the earliest not-yet-consumed event of `kind`, mark it consumed.
@@ -435,7 +505,12 @@ impl Baresip {
             if now >= deadline {
                 return None;
             }
-            st = self.shared.1.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .shared
+                .1
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -466,7 +541,12 @@ impl Baresip {
             if now >= deadline {
                 return true;
             }
-            st = self.shared.1.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            st = self
+                .shared
+                .1
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -491,7 +571,12 @@ impl Baresip {
                     .map(|n| n.starts_with("dump-") && n.ends_with(suffix))
                     .unwrap_or(false)
             })
-            .filter_map(|p| std::fs::metadata(&p).and_then(|m| m.modified()).ok().map(|t| (t, p)))
+            .filter_map(|p| {
+                std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .map(|t| (t, p))
+            })
             .collect();
         v.sort();
         v.pop().map(|(_, p)| p)
@@ -499,14 +584,24 @@ impl Baresip {
 
     /// Newest `dump-*-dec.wav` (what this UA heard). Panics if none.
     pub fn received_wav(&self) -> PathBuf {
-        self.newest("-dec.wav")
-            .unwrap_or_else(|| panic!("baresip {}: no dump-*-dec.wav in {}", self.user, self.rec_dir.display()))
+        self.newest("-dec.wav").unwrap_or_else(|| {
+            panic!(
+                "baresip {}: no dump-*-dec.wav in {}",
+                self.user,
+                self.rec_dir.display()
+            )
+        })
     }
 
     /// Newest `dump-*-enc.wav` (what this UA sent).
     pub fn sent_wav(&self) -> PathBuf {
-        self.newest("-enc.wav")
-            .unwrap_or_else(|| panic!("baresip {}: no dump-*-enc.wav in {}", self.user, self.rec_dir.display()))
+        self.newest("-enc.wav").unwrap_or_else(|| {
+            panic!(
+                "baresip {}: no dump-*-enc.wav in {}",
+                self.user,
+                self.rec_dir.display()
+            )
+        })
     }
 
     /// All `dump-*-dec.wav` files, oldest first.
@@ -520,7 +615,9 @@ impl Baresip {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read(&self.log_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        std::fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     pub fn log_tail(&self, n: usize) -> String {
@@ -553,7 +650,12 @@ impl Drop for Baresip {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
         if std::thread::panicking() {
-            eprintln!("[e2e] baresip {} events:{}\n  log {}", self.user, self.event_summary(), self.log_path.display());
+            eprintln!(
+                "[e2e] baresip {} events:{}\n  log {}",
+                self.user,
+                self.event_summary(),
+                self.log_path.display()
+            );
         }
     }
 }
@@ -568,8 +670,14 @@ fn reader_loop(mut s: TcpStream, shared: Shared, started: Instant) {
         }
         // netstrings: <len>:<payload>,
         loop {
-            let Some(colon) = buf.iter().position(|&b| b == b':') else { break };
-            let Ok(len) = std::str::from_utf8(&buf[..colon]).unwrap_or("x").trim().parse::<usize>() else {
+            let Some(colon) = buf.iter().position(|&b| b == b':') else {
+                break;
+            };
+            let Ok(len) = std::str::from_utf8(&buf[..colon])
+                .unwrap_or("x")
+                .trim()
+                .parse::<usize>()
+            else {
                 // desync: drop one byte and retry
                 buf.remove(0);
                 continue;
@@ -579,12 +687,22 @@ fn reader_loop(mut s: TcpStream, shared: Shared, started: Instant) {
             }
             let payload = buf[colon + 1..colon + 1 + len].to_vec();
             buf.drain(..colon + 1 + len + 1);
-            let Ok(v) = serde_json::from_slice::<Value>(&payload) else { continue };
+            let Ok(v) = serde_json::from_slice::<Value>(&payload) else {
+                continue;
+            };
             let mut st = lock(&shared);
             if v.get("response").and_then(|x| x.as_bool()) == Some(true) {
-                let token = v.get("token").and_then(|x| x.as_str()).unwrap_or("").to_string();
+                let token = v
+                    .get("token")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("")
+                    .to_string();
                 let ok = v.get("ok").and_then(|x| x.as_bool()).unwrap_or(false);
-                let data = v.get("data").and_then(|x| x.as_str()).unwrap_or("").to_string();
+                let data = v
+                    .get("data")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("")
+                    .to_string();
                 st.responses.insert(token, (ok, data));
             } else if v.get("event").and_then(|x| x.as_bool()) == Some(true) {
                 let g = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();

@@ -35,10 +35,14 @@ pub fn request(
     timeout: Duration,
 ) -> Result<Response, String> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {}: {}", addr, e))?;
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("connect {}: {}", addr, e))?;
     s.set_read_timeout(Some(timeout)).ok();
     s.set_write_timeout(Some(timeout)).ok();
-    let mut req = format!("{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n", method, path, port);
+    let mut req = format!(
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+        method, path, port
+    );
     for (k, v) in headers {
         req.push_str(&format!("{}: {}\r\n", k, v));
     }
@@ -99,7 +103,12 @@ fn complete_len(raw: &[u8]) -> Option<usize> {
 }
 
 fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    let end = find_head_end(raw).ok_or_else(|| format!("incomplete HTTP response: {:?}", String::from_utf8_lossy(raw)))?;
+    let end = find_head_end(raw).ok_or_else(|| {
+        format!(
+            "incomplete HTTP response: {:?}",
+            String::from_utf8_lossy(raw)
+        )
+    })?;
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -115,9 +124,9 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
         }
     }
     let rest = &raw[end..];
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
+    });
     let body = if chunked {
         dechunk(rest)
     } else if let Some(n) = headers
@@ -129,15 +138,22 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
     } else {
         rest.to_vec()
     };
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(pos) = data.windows(2).position(|w| w == b"\r\n") else { break };
+        let Some(pos) = data.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let size_str = String::from_utf8_lossy(&data[..pos]);
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
         data = &data[pos + 2..];
         if size == 0 || data.len() < size {
             out.extend_from_slice(&data[..size.min(data.len())]);

@@ -73,7 +73,13 @@ impl TestDir {
         let n = DIR_COUNTER.fetch_add(1, Ordering::SeqCst);
         let safe: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = e2e_root().join(format!("{}-{}-{}", safe, std::process::id(), n));
         let _ = std::fs::remove_dir_all(&path);
@@ -106,7 +112,9 @@ impl TestDir {
 impl Drop for TestDir {
     fn drop(&mut self) {
         let keep = std::thread::panicking()
-            || std::env::var("SB_E2E_KEEP").map(|v| v == "1").unwrap_or(false);
+            || std::env::var("SB_E2E_KEEP")
+                .map(|v| v == "1")
+                .unwrap_or(false);
         if keep {
             eprintln!("[e2e] kept test dir for debugging: {}", self.path.display());
         } else {
@@ -211,7 +219,11 @@ pub fn rtp_range(size: u16) -> (u16, u16) {
 // ---------------------------------------------------------------------------
 
 /// Poll `f` every `every` until it returns Some, or `timeout` passes.
-pub fn wait_until<T>(timeout: Duration, every: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn wait_until<T>(
+    timeout: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
@@ -268,7 +280,9 @@ pub fn kill_child(child: &mut Child) {
 
 /// Last `n` lines of a text file (for failure messages).
 pub fn tail(path: &Path, n: usize) -> String {
-    let s = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let s = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = s.lines().collect();
     let start = lines.len().saturating_sub(n);
     lines[start..].join("\n")
@@ -283,8 +297,21 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 /// Start a baresip agent registered to `server` with the conventional SIP
 /// password `secret<user>` and wait (10 s) until it is registered.
-pub fn start_agent(dir: &TestDir, server: &Server, user: &str, tone_hz: Option<f32>, auto_answer: bool) -> Baresip {
-    let b = Baresip::start(dir.path(), user, &format!("secret{}", user), server.sip_port, tone_hz, auto_answer);
+pub fn start_agent(
+    dir: &TestDir,
+    server: &Server,
+    user: &str,
+    tone_hz: Option<f32>,
+    auto_answer: bool,
+) -> Baresip {
+    let b = Baresip::start(
+        dir.path(),
+        user,
+        &format!("secret{}", user),
+        server.sip_port,
+        tone_hz,
+        auto_answer,
+    );
     b.wait_registered(Duration::from_secs(10));
     b
 }
@@ -308,5 +335,9 @@ pub fn require_tool(name: &str) {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(ok, "required tool `{}` is not installed (apt-get install sip-tester baresip-core sox)", name);
+    assert!(
+        ok,
+        "required tool `{}` is not installed (apt-get install sip-tester baresip-core sox)",
+        name
+    );
 }

@@ -56,7 +56,10 @@ impl TrunkCfg {
         TrunkCfg {
             name: name.to_string(),
             address: format!("127.0.0.1:{}", address_port),
-            inbound_from: inbound_from_ports.iter().map(|p| format!("127.0.0.1:{}", p)).collect(),
+            inbound_from: inbound_from_ports
+                .iter()
+                .map(|p| format!("127.0.0.1:{}", p))
+                .collect(),
         }
     }
 }
@@ -146,18 +149,36 @@ fn q(s: &str) -> String {
 }
 
 fn qlist(v: &[String]) -> String {
-    format!("[{}]", v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Render the TOML config for `opts` rooted at `dir`.
 pub fn render_toml(dir: &Path, opts: &ServerOpts, rtp: (u16, u16)) -> String {
     let mut t = String::new();
     t.push_str("[server]\n");
-    t.push_str(&format!("sip_addr = {}\n", q(&format!("127.0.0.1:{}", opts.sip_port.unwrap_or(0)))));
-    t.push_str(&format!("http_addr = {}\n", q(&format!("127.0.0.1:{}", opts.http_port.unwrap_or(0)))));
-    t.push_str(&format!("database = {}\n", q(&format!("sqlite://{}/sb.db", dir.display()))));
-    t.push_str(&format!("data_dir = {}\n", q(&format!("{}/data", dir.display()))));
-    t.push_str(&format!("rtp_port_min = {}\nrtp_port_max = {}\n", rtp.0, rtp.1));
+    t.push_str(&format!(
+        "sip_addr = {}\n",
+        q(&format!("127.0.0.1:{}", opts.sip_port.unwrap_or(0)))
+    ));
+    t.push_str(&format!(
+        "http_addr = {}\n",
+        q(&format!("127.0.0.1:{}", opts.http_port.unwrap_or(0)))
+    ));
+    t.push_str(&format!(
+        "database = {}\n",
+        q(&format!("sqlite://{}/sb.db", dir.display()))
+    ));
+    t.push_str(&format!(
+        "data_dir = {}\n",
+        q(&format!("{}/data", dir.display()))
+    ));
+    t.push_str(&format!(
+        "rtp_port_min = {}\nrtp_port_max = {}\n",
+        rtp.0, rtp.1
+    ));
     t.push_str("realm = \"switchboard\"\npublic_ip = \"127.0.0.1\"\n");
     if !opts.extra_server.is_empty() {
         t.push_str(&opts.extra_server);
@@ -272,7 +293,10 @@ impl Server {
             .arg("--config")
             .arg(&self.config_path)
             .current_dir(&self.dir)
-            .env("RUST_LOG", self.opts.rust_log.clone().unwrap_or_else(|| "info".into()))
+            .env(
+                "RUST_LOG",
+                self.opts.rust_log.clone().unwrap_or_else(|| "info".into()),
+            )
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -339,7 +363,12 @@ impl Server {
         self.sip_port = sip;
         self.http_port = http;
         self.child = Some(child);
-        eprintln!("[e2e] switchboard ready sip={} http={} (log {})", sip, http, self.log_path.display());
+        eprintln!(
+            "[e2e] switchboard ready sip={} http={} (log {})",
+            sip,
+            http,
+            self.log_path.display()
+        );
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -404,7 +433,9 @@ impl Server {
 
     /// Full text of the current server log.
     pub fn log(&self) -> String {
-        std::fs::read(&self.log_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        std::fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     pub fn log_tail(&self, n: usize) -> String {
@@ -414,7 +445,13 @@ impl Server {
     /// Raw HTTP request to the API. `path` starts with `/api/...`.
     /// Returns (status, JSON body; `Value::Null` for an empty body,
     /// `Value::String` for a non-JSON body). Status 0 = connection error.
-    pub fn api(&self, method: &str, path: &str, json: Option<&Value>, token: Option<&str>) -> (u16, Value) {
+    pub fn api(
+        &self,
+        method: &str,
+        path: &str,
+        json: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         let body = json.map(|j| serde_json::to_vec(j).unwrap());
         let auth = token.map(|t| format!("Bearer {}", t));
         let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
@@ -424,7 +461,14 @@ impl Server {
         if let Some(a) = auth.as_deref() {
             headers.push(("Authorization", a));
         }
-        match http::request(self.http_port, method, path, &headers, body.as_deref(), Duration::from_secs(10)) {
+        match http::request(
+            self.http_port,
+            method,
+            path,
+            &headers,
+            body.as_deref(),
+            Duration::from_secs(10),
+        ) {
             Ok(r) => {
                 let v = if r.body.is_empty() {
                     Value::Null
@@ -464,7 +508,11 @@ impl Drop for Server {
             kill_child(&mut c);
         }
         if std::thread::panicking() {
-            eprintln!("[e2e] server log {} (tail):\n{}", self.log_path.display(), tail(&self.log_path, 30));
+            eprintln!(
+                "[e2e] server log {} (tail):\n{}",
+                self.log_path.display(),
+                tail(&self.log_path, 30)
+            );
         }
     }
 }

@@ -50,7 +50,11 @@ pub fn parse_response(data: &[u8]) -> Option<SipResponse> {
     }
     let status = it.next()?.parse().ok()?;
     let reason = it.next().unwrap_or("").to_string();
-    Some(SipResponse { status, reason, raw: s })
+    Some(SipResponse {
+        status,
+        reason,
+        raw: s,
+    })
 }
 
 /// Build a request. `transport` is "UDP" or "TCP"; `local_port` goes into
@@ -100,7 +104,11 @@ impl UdpClient {
     pub fn new(server_port: u16) -> UdpClient {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
         let port = sock.local_addr().unwrap().port();
-        UdpClient { sock, port, server: SocketAddr::from(([127, 0, 0, 1], server_port)) }
+        UdpClient {
+            sock,
+            port,
+            server: SocketAddr::from(([127, 0, 0, 1], server_port)),
+        }
     }
 
     pub fn send(&self, data: &[u8]) -> std::io::Result<usize> {
@@ -117,7 +125,9 @@ impl UdpClient {
             if left.is_zero() {
                 return None;
             }
-            self.sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok();
+            self.sock
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .ok();
             match self.sock.recv_from(&mut buf) {
                 Ok((n, _)) => {
                     if let Some(r) = parse_response(&buf[..n]) {
@@ -151,7 +161,14 @@ impl UdpClient {
 
     /// Send a request built by [`build_request`] (retransmitting every 500 ms
     /// like a UAC) and wait for its final response.
-    pub fn request(&self, method: &str, ruri: &str, extra: &[&str], body: &str, timeout: Duration) -> Option<SipResponse> {
+    pub fn request(
+        &self,
+        method: &str,
+        ruri: &str,
+        extra: &[&str],
+        body: &str,
+        timeout: Duration,
+    ) -> Option<SipResponse> {
         let msg = build_request(method, ruri, "UDP", self.port, extra, body);
         let deadline = Instant::now() + timeout;
         loop {
@@ -167,15 +184,142 @@ impl UdpClient {
     }
 }
 
+impl UdpClient {
+    /// Wrap an already-bound socket (e.g. bound to a trunk's inbound_from port).
+    pub fn from_socket(sock: UdpSocket, server_port: u16) -> UdpClient {
+        let port = sock.local_addr().unwrap().port();
+        UdpClient {
+            sock,
+            port,
+            server: SocketAddr::from(([127, 0, 0, 1], server_port)),
+        }
+    }
+
+    /// Send an INVITE (retransmitted every 500 ms until a response), wait for
+    /// the final response and complete the transaction: ACK for a non-2xx
+    /// (same branch), ACK + BYE for a 2xx so no call is left behind.
+    pub fn invite(
+        &self,
+        ruri: &str,
+        extra: &[&str],
+        content_type: Option<&str>,
+        body: &str,
+        timeout: Duration,
+    ) -> Option<SipResponse> {
+        let mut hdrs: Vec<&str> = extra.to_vec();
+        let ct;
+        if let Some(c) = content_type {
+            ct = format!("Content-Type: {}", c);
+            hdrs.push(&ct);
+        }
+        let msg = build_request("INVITE", ruri, "UDP", self.port, &hdrs, body);
+        let head = |name: &str| -> String {
+            msg.split("\r\n")
+                .find(|l| l.to_ascii_lowercase().starts_with(&format!("{}:", name)))
+                .unwrap_or("")
+                .to_string()
+        };
+        let (via, from, call_id) = (head("via"), head("from"), head("call-id"));
+        let deadline = Instant::now() + timeout;
+        let mut got_provisional = false;
+        let resp = loop {
+            if !got_provisional {
+                let _ = self.send(msg.as_bytes());
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            if left.is_zero() {
+                return None;
+            }
+            let step = left.min(Duration::from_millis(500));
+            self.sock.set_read_timeout(Some(step)).ok();
+            let mut buf = vec![0u8; 70000];
+            let mut final_resp = None;
+            let until = Instant::now() + step;
+            while Instant::now() < until {
+                match self.sock.recv_from(&mut buf) {
+                    Ok((n, _)) => {
+                        if let Some(r) = parse_response(&buf[..n]) {
+                            if r.status >= 200 {
+                                final_resp = Some(r);
+                                break;
+                            }
+                            got_provisional = true;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Some(r) = final_resp {
+                break r;
+            }
+        };
+        let to = format!("To: {}", resp.header("To").unwrap_or_default());
+        if resp.status >= 300 {
+            let ack = format!(
+                "ACK {ruri} SIP/2.0\r\n{via}\r\nMax-Forwards: 70\r\n{from}\r\n{to}\r\n{call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = self.send(ack.as_bytes());
+        } else {
+            // 2xx: ACK and BYE to the remote target (Contact), through the server.
+            let target = resp
+                .header("Contact")
+                .and_then(|c| {
+                    c.split('<')
+                        .nth(1)
+                        .and_then(|x| x.split('>').next())
+                        .map(|x| x.to_string())
+                })
+                .unwrap_or_else(|| ruri.to_string());
+            let routes: Vec<String> = resp
+                .raw
+                .split("\r\n")
+                .filter(|l| l.to_ascii_lowercase().starts_with("record-route:"))
+                .map(|l| format!("Route:{}", &l[13..]))
+                .collect();
+            let routes = if routes.is_empty() {
+                String::new()
+            } else {
+                format!("{}\r\n", routes.join("\r\n"))
+            };
+            let b1 = format!("z9hG4bK{}", unique());
+            let b2 = format!("z9hG4bK{}", unique());
+            let port = self.port;
+            let ack = format!(
+                "ACK {target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch={b1};rport\r\n{routes}Max-Forwards: 70\r\n{from}\r\n{to}\r\n{call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = self.send(ack.as_bytes());
+            let bye = format!(
+                "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch={b2};rport\r\n{routes}Max-Forwards: 70\r\n{from}\r\n{to}\r\n{call_id}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = self.send(bye.as_bytes());
+            let _ = self.recv_final(Duration::from_secs(2));
+        }
+        Some(resp)
+    }
+}
+
+/// A minimal valid SDP offer (PCMU) with the given RTP port.
+pub fn sdp_offer(rtp_port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n",
+        rtp_port
+    )
+}
+
 /// OPTIONS over UDP to the server; returns the final status code (None on timeout).
 pub fn options_udp(server_port: u16, timeout: Duration) -> Option<u16> {
-    options_udp_to(server_port, &format!("sip:127.0.0.1:{}", server_port), timeout)
+    options_udp_to(
+        server_port,
+        &format!("sip:127.0.0.1:{}", server_port),
+        timeout,
+    )
 }
 
 /// OPTIONS over UDP with a given Request-URI (e.g. `sip:bob@127.0.0.1:PORT`).
 pub fn options_udp_to(server_port: u16, ruri: &str, timeout: Duration) -> Option<u16> {
     let c = UdpClient::new(server_port);
-    c.request("OPTIONS", ruri, &["Accept: application/sdp"], "", timeout).map(|r| r.status)
+    c.request("OPTIONS", ruri, &["Accept: application/sdp"], "", timeout)
+        .map(|r| r.status)
 }
 
 /// A TCP connection to the server.
@@ -191,7 +335,11 @@ impl TcpClient {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         let port = stream.local_addr()?.port();
         stream.set_nodelay(true).ok();
-        Ok(TcpClient { stream, port, buf: Vec::new() })
+        Ok(TcpClient {
+            stream,
+            port,
+            buf: Vec::new(),
+        })
     }
 
     pub fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
@@ -208,7 +356,12 @@ impl TcpClient {
             while self.buf.starts_with(b"\r\n") {
                 self.buf.drain(..2);
             }
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4) {
+            if let Some(end) = self
+                .buf
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map(|p| p + 4)
+            {
                 let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
                 let clen = head
                     .split("\r\n")
@@ -254,7 +407,14 @@ impl TcpClient {
         }
     }
 
-    pub fn request(&mut self, method: &str, ruri: &str, extra: &[&str], body: &str, timeout: Duration) -> Option<SipResponse> {
+    pub fn request(
+        &mut self,
+        method: &str,
+        ruri: &str,
+        extra: &[&str],
+        body: &str,
+        timeout: Duration,
+    ) -> Option<SipResponse> {
         let msg = build_request(method, ruri, "TCP", self.port, extra, body);
         self.send(msg.as_bytes()).ok()?;
         self.recv_final(timeout)
@@ -265,7 +425,9 @@ impl TcpClient {
         let deadline = Instant::now() + timeout;
         let mut tmp = [0u8; 4096];
         loop {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return false };
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
             if left.is_zero() {
                 return false;
             }
@@ -273,7 +435,10 @@ impl TcpClient {
             match self.stream.read(&mut tmp) {
                 Ok(0) => return true,
                 Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
                     return false
                 }
                 Err(_) => return true,
@@ -284,11 +449,16 @@ impl TcpClient {
 
 /// OPTIONS over a fresh TCP connection; final status code or None.
 pub fn options_tcp(server_port: u16, timeout: Duration) -> Option<u16> {
-    options_tcp_to(server_port, &format!("sip:127.0.0.1:{};transport=tcp", server_port), timeout)
+    options_tcp_to(
+        server_port,
+        &format!("sip:127.0.0.1:{};transport=tcp", server_port),
+        timeout,
+    )
 }
 
 /// OPTIONS over a fresh TCP connection with a given Request-URI.
 pub fn options_tcp_to(server_port: u16, ruri: &str, timeout: Duration) -> Option<u16> {
     let mut c = TcpClient::connect(server_port).ok()?;
-    c.request("OPTIONS", ruri, &["Accept: application/sdp"], "", timeout).map(|r| r.status)
+    c.request("OPTIONS", ruri, &["Accept: application/sdp"], "", timeout)
+        .map(|r| r.status)
 }

@@ -1,7 +1,9 @@
 //! SIPp (sip-tester 3.6.1) helpers: bounded foreground runs with parsed
 //! statistics, background UAS processes, REGISTER-with-digest runs.
 
-use super::{free_port, kill_child, rtp_range, scenarios_dir, signal, tail, wait_child, wait_until};
+use super::{
+    free_port, kill_child, rtp_range, scenarios_dir, signal, tail, wait_child, wait_until,
+};
 use std::collections::HashMap;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -28,7 +30,10 @@ pub struct SippRun {
 
 impl SippRun {
     pub fn stat(&self, key: &str) -> Option<u64> {
-        self.stats.get(key).and_then(|v| v.trim().parse::<f64>().ok()).map(|f| f as u64)
+        self.stats
+            .get(key)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|f| f as u64)
     }
     pub fn successful(&self) -> u64 {
         self.stat("SuccessfulCall(C)").unwrap_or(0)
@@ -38,7 +43,9 @@ impl SippRun {
     }
     /// Message trace (`-trace_msg`), for failure reports.
     pub fn messages(&self) -> String {
-        std::fs::read(&self.msg_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        std::fs::read(&self.msg_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
     pub fn diagnostics(&self) -> String {
         format!(
@@ -69,8 +76,12 @@ impl SippRun {
 pub fn parse_stat_csv(path: &Path) -> HashMap<String, String> {
     let s = std::fs::read_to_string(path).unwrap_or_default();
     let mut lines = s.lines().filter(|l| !l.trim().is_empty());
-    let Some(header) = lines.next() else { return HashMap::new() };
-    let Some(last) = lines.last() else { return HashMap::new() };
+    let Some(header) = lines.next() else {
+        return HashMap::new();
+    };
+    let Some(last) = lines.last() else {
+        return HashMap::new();
+    };
     header
         .split(';')
         .zip(last.split(';'))
@@ -83,7 +94,11 @@ pub fn parse_stat_csv(path: &Path) -> HashMap<String, String> {
 fn scenario_args(scenario: &str) -> Vec<String> {
     if scenario.ends_with(".xml") {
         let p = Path::new(scenario);
-        let p = if p.is_absolute() { p.to_path_buf() } else { scenarios_dir().join(scenario) };
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            scenarios_dir().join(scenario)
+        };
         assert!(p.exists(), "scenario {} not found", p.display());
         vec!["-sf".into(), p.display().to_string()]
     } else {
@@ -96,7 +111,10 @@ fn has(args: &[String], flag: &str) -> bool {
 }
 
 fn value_of(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 struct Prepared {
@@ -104,7 +122,14 @@ struct Prepared {
     run: SippRun,
 }
 
-fn prepare(dir: &Path, label: &str, scenario: &str, remote: Option<&str>, args: &[String], timeout: Duration) -> Prepared {
+fn prepare(
+    dir: &Path,
+    label: &str,
+    scenario: &str,
+    remote: Option<&str>,
+    args: &[String],
+    timeout: Duration,
+) -> Prepared {
     let mut all: Vec<String> = scenario_args(scenario);
     if let Some(r) = remote {
         all.push(r.to_string());
@@ -154,11 +179,19 @@ fn prepare(dir: &Path, label: &str, scenario: &str, remote: Option<&str>, args: 
         "-screen_file".into(),
         screen_path.display().to_string(),
     ]);
-    std::fs::write(dir.join(format!("{}_cmd.txt", label)), format!("sipp {}\n", all.join(" "))).ok();
+    std::fs::write(
+        dir.join(format!("{}_cmd.txt", label)),
+        format!("sipp {}\n", all.join(" ")),
+    )
+    .ok();
     let out = std::fs::File::create(&out_path).expect("create sipp out");
     let out2 = out.try_clone().unwrap();
     let mut cmd = Command::new("sipp");
-    cmd.args(&all).current_dir(dir).stdin(Stdio::null()).stdout(Stdio::from(out)).stderr(Stdio::from(out2));
+    cmd.args(&all)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(out2));
     Prepared {
         cmd,
         run: SippRun {
@@ -183,7 +216,14 @@ pub fn make_alaw_tone(path: &Path, hz: f32, secs: u32) {
     let st = Command::new("sox")
         .args(["-n", "-r", "8000", "-c", "1", "-t", "al"])
         .arg(path)
-        .args(["synth", &secs.to_string(), "sine", &format!("{}", hz), "vol", "0.5"])
+        .args([
+            "synth",
+            &secs.to_string(),
+            "sine",
+            &format!("{}", hz),
+            "vol",
+            "0.5",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -208,7 +248,11 @@ impl Sipp {
     pub fn rtp_uac_scenario(dir: &Path, hz: f32) -> String {
         let alaw = dir.join(format!("tone{}.alaw", hz as u32));
         make_alaw_tone(&alaw, hz, 5);
-        Sipp::scenario_with(dir, "uac_basic_rr_rtp.xml", &[("@ALAW_FILE@", &alaw.display().to_string())])
+        Sipp::scenario_with(
+            dir,
+            "uac_basic_rr_rtp.xml",
+            &[("@ALAW_FILE@", &alaw.display().to_string())],
+        )
     }
 
     /// Run sipp in the foreground, bounded by `timeout` (killed after it).
@@ -216,10 +260,20 @@ impl Sipp {
     /// or a built-in name ("uac", "uas"). `remote`: "127.0.0.1:PORT".
     /// Adds -i/-p/-mi/-mp/-timeout unless given, plus trace files named
     /// `<label>_{stat.csv,msg.log,err.log,screen.log,out.log}` in `dir`.
-    pub fn run(dir: &Path, label: &str, scenario: &str, remote: Option<&str>, args: &[&str], timeout: Duration) -> SippRun {
+    pub fn run(
+        dir: &Path,
+        label: &str,
+        scenario: &str,
+        remote: Option<&str>,
+        args: &[&str],
+        timeout: Duration,
+    ) -> SippRun {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let mut p = prepare(dir, label, scenario, remote, &args, timeout);
-        let mut child = p.cmd.spawn().expect("spawn sipp (apt-get install sip-tester)");
+        let mut child = p
+            .cmd
+            .spawn()
+            .expect("spawn sipp (apt-get install sip-tester)");
         match wait_child(&mut child, timeout) {
             Some(code) => p.run.code = code,
             None => {
@@ -234,11 +288,22 @@ impl Sipp {
 
     /// REGISTER with digest for each (user, password) pair using
     /// reg_uac_auth.xml; one call per user. `transport`: "u1" or "t1".
-    pub fn register(dir: &Path, label: &str, server_sip_port: u16, users: &[(&str, &str)], transport: &str, timeout: Duration) -> SippRun {
+    pub fn register(
+        dir: &Path,
+        label: &str,
+        server_sip_port: u16,
+        users: &[(&str, &str)],
+        transport: &str,
+        timeout: Duration,
+    ) -> SippRun {
         let csv = dir.join(format!("{}_users.csv", label));
         let mut s = String::from("SEQUENTIAL\n");
         for (u, pw) in users {
-            s.push_str(&format!("{u};[authentication username={u} password={pw}]\n", u = u, pw = pw));
+            s.push_str(&format!(
+                "{u};[authentication username={u} password={pw}]\n",
+                u = u,
+                pw = pw
+            ));
         }
         std::fs::write(&csv, s).unwrap();
         let m = users.len().to_string();
@@ -255,7 +320,14 @@ impl Sipp {
 
     /// Start sipp in the background (e.g. a UAS). If `-p` is not in `args` a
     /// free port is chosen. Waits (bounded, 5 s) until it has bound its UDP port.
-    pub fn spawn(dir: &Path, label: &str, scenario: &str, remote: Option<&str>, args: &[&str], max_lifetime: Duration) -> SippProc {
+    pub fn spawn(
+        dir: &Path,
+        label: &str,
+        scenario: &str,
+        remote: Option<&str>,
+        args: &[&str],
+        max_lifetime: Duration,
+    ) -> SippProc {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let p = prepare(dir, label, scenario, remote, &args, max_lifetime);
         let mut cmd = p.cmd;
@@ -274,15 +346,30 @@ impl Sipp {
         });
         if bound != Some(true) {
             kill_child(&mut child);
-            panic!("sipp {} did not start (port {}):\n{}", label, port, tail(&p.run.out_path, 30));
+            panic!(
+                "sipp {} did not start (port {}):\n{}",
+                label,
+                port,
+                tail(&p.run.out_path, 30)
+            );
         }
-        SippProc { child: Some(child), run: p.run, started: Instant::now() }
+        SippProc {
+            child: Some(child),
+            run: p.run,
+            started: Instant::now(),
+        }
     }
 
     /// Background UAS answering every INVITE (uas_rr.xml: mirrors Record-Route).
     /// `port`: fixed SIP port (e.g. the trunk address) or None.
     /// `rtp_echo`: echo received RTP back (`-rtp_echo`).
-    pub fn uas(dir: &Path, label: &str, port: Option<u16>, rtp_echo: bool, extra: &[&str]) -> SippProc {
+    pub fn uas(
+        dir: &Path,
+        label: &str,
+        port: Option<u16>,
+        rtp_echo: bool,
+        extra: &[&str],
+    ) -> SippProc {
         let mut args: Vec<String> = Vec::new();
         if let Some(p) = port {
             args.push("-p".into());
@@ -293,7 +380,14 @@ impl Sipp {
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-        Sipp::spawn(dir, label, "uas_rr.xml", None, &refs, Duration::from_secs(300))
+        Sipp::spawn(
+            dir,
+            label,
+            "uas_rr.xml",
+            None,
+            &refs,
+            Duration::from_secs(300),
+        )
     }
 }
 

@@ -136,6 +136,9 @@ pub struct Call {
     origin: Option<LegId>,
     /// The party the agent serves (customer, called number, called agent).
     customer: Option<LegId>,
+    /// Username when the served party is itself an agent (agent-to-agent call,
+    /// or the consulted agent left with the controller after a conference).
+    customer_agent: Option<String>,
     /// The agent side: leg and, when it is an agent, the username controlling the call.
     agent: Option<(LegId, Option<String>)>,
     /// Consultation target or conference member.
@@ -143,8 +146,12 @@ pub struct Call {
     /// Leg being dialled during setup, and its target.
     pending: Option<(LegId, Target)>,
     transfer: Option<Transfer>,
+    /// The caller waits in a campaign queue (music until an agent answers).
+    queued: bool,
     /// A failed blind transfer is ringing the transferring agent back.
     returning: bool,
+    /// Dialer call: where the answered contact goes.
+    dialer_then: Option<Target>,
     music: String,
     muted: Vec<LegId>,
     plan: MediaPlan,
@@ -170,11 +177,14 @@ impl Call {
             state: CallState::Ringing,
             origin: None,
             customer: None,
+            customer_agent: None,
             agent: None,
             third: None,
             pending: None,
             transfer: None,
+            queued: false,
             returning: false,
+            dialer_then: None,
             music: music.to_string(),
             muted: Vec::new(),
             plan: MediaPlan::default(),
@@ -196,7 +206,10 @@ impl Call {
         c.origin = Some(customer);
         let leg = c.new_leg();
         c.pending = Some((leg, to.clone()));
-        let mut out = vec![Action::Log { kind: "INCOMING", detail: format!("to {to}") }];
+        let mut out = vec![Action::Log {
+            kind: "INCOMING",
+            detail: format!("to {to}"),
+        }];
         if let Target::Agent(a) = &to {
             out.push(Action::AgentEngaged(a.clone()));
         }
@@ -206,7 +219,13 @@ impl Call {
     }
 
     /// A call placed from an agent's own phone (its incoming leg) to `to`.
-    pub fn from_agent_phone(id: &str, number: u64, music: &str, agent: &str, to: Target) -> (Call, LegId, Vec<Action>) {
+    pub fn from_agent_phone(
+        id: &str,
+        number: u64,
+        music: &str,
+        agent: &str,
+        to: Target,
+    ) -> (Call, LegId, Vec<Action>) {
         let mut c = Call::blank(id, number, music);
         let a = c.new_leg();
         c.agent = Some((a, Some(agent.to_string())));
@@ -215,7 +234,10 @@ impl Call {
         c.pending = Some((leg, to.clone()));
         let mut out = vec![
             Action::AgentEngaged(agent.to_string()),
-            Action::Log { kind: "DIAL", detail: format!("{agent} dials {to}") },
+            Action::Log {
+                kind: "DIAL",
+                detail: format!("{agent} dials {to}"),
+            },
         ];
         if let Target::Agent(b) = &to {
             out.push(Action::AgentEngaged(b.clone()));
@@ -226,7 +248,13 @@ impl Call {
     }
 
     /// Click-to-call from the console: ring the agent's phone, then `to`.
-    pub fn agent_originated(id: &str, number: u64, music: &str, agent: &str, to: Target) -> (Call, Vec<Action>) {
+    pub fn agent_originated(
+        id: &str,
+        number: u64,
+        music: &str,
+        agent: &str,
+        to: Target,
+    ) -> (Call, Vec<Action>) {
         let mut c = Call::blank(id, number, music);
         c.state = CallState::Originating;
         let a = c.new_leg();
@@ -235,8 +263,41 @@ impl Call {
         c.pending = Some((leg, to.clone()));
         let out = vec![
             Action::AgentEngaged(agent.to_string()),
-            Action::Log { kind: "DIAL", detail: format!("{agent} dials {to} from the console") },
-            Action::Dial { leg: a, target: Target::Agent(agent.to_string()) },
+            Action::Log {
+                kind: "DIAL",
+                detail: format!("{agent} dials {to} from the console"),
+            },
+            Action::Dial {
+                leg: a,
+                target: Target::Agent(agent.to_string()),
+            },
+        ];
+        (c, out)
+    }
+
+    /// Dialer call: ring the contact's number first; once answered, send it to `then`
+    /// (a campaign queue) which finds an agent.
+    pub fn dialer(
+        id: &str,
+        number: u64,
+        music: &str,
+        contact: Target,
+        then: Target,
+    ) -> (Call, Vec<Action>) {
+        let mut c = Call::blank(id, number, music);
+        c.state = CallState::Originating;
+        let customer = c.new_leg();
+        c.customer = Some(customer);
+        c.dialer_then = Some(then);
+        let out = vec![
+            Action::Log {
+                kind: "DIALER",
+                detail: format!("dialing {contact}"),
+            },
+            Action::Dial {
+                leg: customer,
+                target: contact,
+            },
         ];
         (c, out)
     }
@@ -284,7 +345,11 @@ impl Call {
             self.customer,
             self.agent.as_ref().map(|a| a.0),
             self.third.as_ref().map(|t| t.0),
-            self.pending.as_ref().map(|p| p.0),
+            // While the agent's phone rings first, the destination is not dialled yet.
+            self.pending
+                .as_ref()
+                .filter(|_| self.state != CallState::Originating)
+                .map(|p| p.0),
             self.transfer.as_ref().map(|t| t.leg),
         ];
         for l in cands.into_iter().flatten() {
@@ -303,19 +368,35 @@ impl Call {
         match self.state {
             CallState::Originating | CallState::Ended => {}
             CallState::Ringing => {
-                if matches!(self.pending, Some((_, Target::Campaign(_)))) {
-                    groups.push(Group { legs: one(self.customer), music });
+                // Still queued even once an agent is offered the call (it rings).
+                if self.queued || matches!(self.pending, Some((_, Target::Campaign(_)))) {
+                    groups.push(Group {
+                        legs: one(self.customer),
+                        music,
+                    });
                 }
             }
             CallState::Connected => {
-                groups.push(Group { legs: [self.customer, agent].into_iter().flatten().collect(), music: None });
+                groups.push(Group {
+                    legs: [self.customer, agent].into_iter().flatten().collect(),
+                    music: None,
+                });
             }
             CallState::Held | CallState::Transferring => {
-                groups.push(Group { legs: one(self.customer), music });
-                groups.push(Group { legs: one(agent), music: None });
+                groups.push(Group {
+                    legs: one(self.customer),
+                    music,
+                });
+                groups.push(Group {
+                    legs: one(agent),
+                    music: None,
+                });
             }
             CallState::Consulting => {
-                groups.push(Group { legs: one(self.customer), music });
+                groups.push(Group {
+                    legs: one(self.customer),
+                    music,
+                });
                 let mut legs = one(agent);
                 if let (Some((l, _)), Some(t)) = (&self.third, &self.transfer) {
                     if t.phase == TransferPhase::Talking {
@@ -325,12 +406,18 @@ impl Call {
                 groups.push(Group { legs, music: None });
             }
             CallState::Conference => {
-                let legs = [self.customer, agent, self.third.as_ref().map(|t| t.0)].into_iter().flatten().collect();
+                let legs = [self.customer, agent, self.third.as_ref().map(|t| t.0)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
                 groups.push(Group { legs, music: None });
             }
         }
         groups.retain(|g| !g.legs.is_empty());
-        MediaPlan { groups, muted: self.muted.clone() }
+        MediaPlan {
+            groups,
+            muted: self.muted.clone(),
+        }
     }
 
     fn push_plan(&mut self, out: &mut Vec<Action>) {
@@ -342,7 +429,10 @@ impl Call {
     }
 
     fn log(out: &mut Vec<Action>, kind: &'static str, detail: impl Into<String>) {
-        out.push(Action::Log { kind, detail: detail.into() });
+        out.push(Action::Log {
+            kind,
+            detail: detail.into(),
+        });
     }
 
     /// Apply an agent command. Refused (with the reason) when the state does not allow it.
@@ -360,7 +450,9 @@ impl Call {
                 self.finish(&mut out, "hung up by the agent");
                 return Ok(out);
             }
-            (Command::Hold, CallState::Held) | (Command::Unhold, CallState::Connected) => return Ok(out),
+            (Command::Hold, CallState::Held) | (Command::Unhold, CallState::Connected) => {
+                return Ok(out)
+            }
             (Command::Hold, CallState::Connected) => {
                 self.state = CallState::Held;
                 Self::log(&mut out, "HOLD", "");
@@ -372,7 +464,10 @@ impl Call {
             (Command::Hold | Command::Unhold, s) => {
                 return refuse(format!("cannot {name} while the call is {}", state_name(s)));
             }
-            (Command::BlindTransfer(t) | Command::ConsultTransfer(t), CallState::Transferring | CallState::Consulting) => {
+            (
+                Command::BlindTransfer(t) | Command::ConsultTransfer(t),
+                CallState::Transferring | CallState::Consulting,
+            ) => {
                 let blind = matches!(cmd, Command::BlindTransfer(_));
                 let same = self
                     .transfer
@@ -381,25 +476,53 @@ impl Call {
                 if same {
                     return Ok(out);
                 }
-                return refuse(format!("cannot start a {name}: a transfer is already in progress"));
+                return refuse(format!(
+                    "cannot start a {name}: a transfer is already in progress"
+                ));
             }
-            (Command::BlindTransfer(t) | Command::ConsultTransfer(t), CallState::Connected | CallState::Held) => {
+            (
+                Command::BlindTransfer(t) | Command::ConsultTransfer(t),
+                CallState::Connected | CallState::Held,
+            ) => {
                 let blind = matches!(cmd, Command::BlindTransfer(_));
                 let Some(agent) = self.controller().map(str::to_string) else {
-                    return refuse(format!("cannot start a {name}: no agent controls this call"));
+                    return refuse(format!(
+                        "cannot start a {name}: no agent controls this call"
+                    ));
                 };
                 if self.customer.is_none() {
-                    return refuse(format!("cannot start a {name}: there is nobody to transfer"));
+                    return refuse(format!(
+                        "cannot start a {name}: there is nobody to transfer"
+                    ));
                 }
                 if *t == Target::Agent(agent.clone()) {
                     return refuse("cannot transfer a call to yourself");
+                }
+                if self
+                    .customer_agent
+                    .as_ref()
+                    .is_some_and(|c| *t == Target::Agent(c.clone()))
+                {
+                    return refuse(format!(
+                        "cannot transfer the call to {t}: they are already on it"
+                    ));
                 }
                 if !blind && matches!(t, Target::Campaign(_)) {
                     return refuse("a campaign can only be the target of a blind transfer");
                 }
                 let leg = self.new_leg();
-                let kind = if blind { TransferKind::Blind } else { TransferKind::Consultative };
-                self.transfer = Some(Transfer { kind, target: t.clone(), leg, phase: TransferPhase::Dialing, by_agent: agent });
+                let kind = if blind {
+                    TransferKind::Blind
+                } else {
+                    TransferKind::Consultative
+                };
+                self.transfer = Some(Transfer {
+                    kind,
+                    target: t.clone(),
+                    leg,
+                    phase: TransferPhase::Dialing,
+                    by_agent: agent,
+                });
                 if blind {
                     self.state = CallState::Transferring;
                     Self::log(&mut out, "TRANSFER_BLIND", format!("to {t}"));
@@ -411,10 +534,16 @@ impl Call {
                 if let Target::Agent(b) = t {
                     out.push(Action::AgentEngaged(b.clone()));
                 }
-                out.push(Action::Dial { leg, target: t.clone() });
+                out.push(Action::Dial {
+                    leg,
+                    target: t.clone(),
+                });
             }
             (Command::BlindTransfer(_) | Command::ConsultTransfer(_), s) => {
-                return refuse(format!("cannot start a {name} while the call is {}", state_name(s)));
+                return refuse(format!(
+                    "cannot start a {name} while the call is {}",
+                    state_name(s)
+                ));
             }
             (Command::CompleteTransfer, CallState::Consulting) => {
                 let tr = self.transfer.clone().expect("consulting has a transfer");
@@ -434,7 +563,10 @@ impl Call {
                 Self::log(&mut out, "TRANSFER_CANCELLED", format!("to {}", tr.target));
             }
             (Command::CompleteTransfer | Command::CancelTransfer, s) => {
-                return refuse(format!("cannot {name}: no consultative transfer in progress (call is {})", state_name(s)));
+                return refuse(format!(
+                    "cannot {name}: no consultative transfer in progress (call is {})",
+                    state_name(s)
+                ));
             }
             (Command::Confer, CallState::Conference) => return Ok(out),
             (Command::Confer, CallState::Consulting) => {
@@ -447,7 +579,10 @@ impl Call {
                 Self::log(&mut out, "CONFERENCE", format!("with {}", tr.target));
             }
             (Command::Confer, s) => {
-                return refuse(format!("cannot confer: no answered consultation (call is {})", state_name(s)));
+                return refuse(format!(
+                    "cannot confer: no answered consultation (call is {})",
+                    state_name(s)
+                ));
             }
             (Command::Mute { leg, muted }, CallState::Conference) => {
                 if !self.legs().contains(leg) {
@@ -459,11 +594,18 @@ impl Call {
                     self.muted.push(*leg);
                 }
                 if !already {
-                    Self::log(&mut out, if *muted { "MUTE" } else { "UNMUTE" }, format!("leg {leg}"));
+                    Self::log(
+                        &mut out,
+                        if *muted { "MUTE" } else { "UNMUTE" },
+                        format!("leg {leg}"),
+                    );
                 }
             }
             (Command::Mute { .. }, s) => {
-                return refuse(format!("cannot mute: only conference parties can be muted (call is {})", state_name(s)));
+                return refuse(format!(
+                    "cannot mute: only conference parties can be muted (call is {})",
+                    state_name(s)
+                ));
             }
         }
         self.push_plan(&mut out);
@@ -478,14 +620,28 @@ impl Call {
         }
         match ev {
             Event::Assigned(leg, agent) => {
-                if let Some(tr) = self.transfer.as_mut().filter(|t| t.leg == leg) {
-                    tr.target = Target::Agent(agent.clone());
+                if self.pending.as_ref().is_some_and(|p| p.0 == leg) {
+                    // The caller stays queued (with music) while the offered agent rings.
+                    self.queued = true;
                 }
-                if let Some(p) = self.pending.as_mut().filter(|p| p.0 == leg) {
-                    p.1 = Target::Agent(agent.clone());
+                let slot = match self.transfer.as_mut().filter(|t| t.leg == leg) {
+                    Some(tr) => Some(&mut tr.target),
+                    None => self
+                        .pending
+                        .as_mut()
+                        .filter(|p| p.0 == leg)
+                        .map(|p| &mut p.1),
+                };
+                // A leg of no queue of this call (stale event): nobody to engage.
+                if let Some(target) = slot {
+                    let previous = std::mem::replace(target, Target::Agent(agent.clone()));
+                    if let Some(p) = agent_name(&previous) {
+                        // The queue offers the caller anew: the previous offer is over.
+                        out.push(Action::AgentReleased(p));
+                    }
+                    out.push(Action::AgentEngaged(agent.clone()));
+                    Self::log(&mut out, "QUEUE_ASSIGNED", format!("to agent {agent}"));
                 }
-                out.push(Action::AgentEngaged(agent.clone()));
-                Self::log(&mut out, "QUEUE_ASSIGNED", format!("to agent {agent}"));
             }
             Event::Ringing(leg) => self.on_ringing(leg, &mut out),
             Event::Answered(leg) => self.on_answered(leg, &mut out),
@@ -528,6 +684,19 @@ impl Call {
     }
 
     fn on_answered(&mut self, leg: LegId, out: &mut Vec<Action>) {
+        if self.state == CallState::Originating && self.customer == Some(leg) {
+            if let Some(then) = self.dialer_then.take() {
+                self.state = CallState::Ringing;
+                Self::log(out, "CONTACT_ANSWERED", "");
+                let l = self.new_leg();
+                self.pending = Some((l, then.clone()));
+                out.push(Action::Dial {
+                    leg: l,
+                    target: then,
+                });
+                return;
+            }
+        }
         if self.state == CallState::Originating && self.agent.as_ref().is_some_and(|a| a.0 == leg) {
             self.state = CallState::Ringing;
             Self::log(out, "AGENT_ANSWERED", "");
@@ -541,11 +710,12 @@ impl Call {
         }
         if let Some((l, t)) = self.pending.clone().filter(|p| p.0 == leg) {
             self.pending = None;
-            if self.origin.is_some() && self.origin == self.customer {
-                // Customer called in: the answering side is the agent side.
+            if self.customer.is_some() {
+                // Customer called in (or was dialled): the answering side is the agent side.
                 self.agent = Some((l, agent_name(&t)));
             } else {
                 self.customer = Some(l);
+                self.customer_agent = agent_name(&t);
             }
             if let Some(o) = self.origin.take() {
                 out.push(Action::Answer(o));
@@ -570,7 +740,11 @@ impl Call {
                 self.state = CallState::Connected;
                 Self::log(
                     out,
-                    if self.returning { "TRANSFER_RETURNED" } else { "TRANSFER_COMPLETED" },
+                    if self.returning {
+                        "TRANSFER_RETURNED"
+                    } else {
+                        "TRANSFER_COMPLETED"
+                    },
                     format!("to {}", tr.target),
                 );
                 self.returning = false;
@@ -585,24 +759,25 @@ impl Call {
     }
 
     fn on_failed(&mut self, leg: LegId, status: u16, out: &mut Vec<Action>) {
+        if self.state == CallState::Originating && self.customer == Some(leg) {
+            self.customer = None;
+            self.finish(out, &format!("contact not reached ({status})"));
+            return;
+        }
         if self.state == CallState::Originating && self.agent.as_ref().is_some_and(|a| a.0 == leg) {
-            self.agent.take();
             self.finish(out, &format!("agent's phone did not answer ({status})"));
             return;
         }
         if self.pending.as_ref().is_some_and(|p| p.0 == leg) {
-            if let Some(o) = self.origin.take() {
+            let origin = self.origin.take();
+            if let Some(o) = origin {
                 out.push(Action::Reject(o, status));
             }
+            // Whoever already answered (the agent's phone in click-to-call, the
+            // contact in a dialer call) is hung up; the origin was rejected.
             for l in self.legs() {
-                if l != leg && Some(l) != self.customer && self.agent.as_ref().map(|a| a.0) != Some(l) {
+                if l != leg && Some(l) != origin {
                     out.push(Action::Hangup(l));
-                }
-            }
-            if self.origin.is_none() {
-                // Click-to-call: the agent's phone answered, the destination failed.
-                if let Some((l, _)) = &self.agent {
-                    out.push(Action::Hangup(*l));
                 }
             }
             self.finish(out, &format!("not answered ({status})"));
@@ -618,10 +793,18 @@ impl Call {
         if tr.kind == TransferKind::Consultative {
             self.third = None;
             self.state = CallState::Connected;
-            Self::log(out, "TRANSFER_DECLINED", format!("{} answered {status}", tr.target));
+            Self::log(
+                out,
+                "TRANSFER_DECLINED",
+                format!("{} answered {status}", tr.target),
+            );
             return;
         }
-        Self::log(out, "TRANSFER_FAILED", format!("{} answered {status}", tr.target));
+        Self::log(
+            out,
+            "TRANSFER_FAILED",
+            format!("{} answered {status}", tr.target),
+        );
         if self.agent.is_some() {
             // Failed before it rang: the agent never left, back with the customer.
             self.state = CallState::Connected;
@@ -630,15 +813,26 @@ impl Call {
             self.returning = true;
             let back = self.new_leg();
             let target = Target::Agent(tr.by_agent.clone());
-            self.transfer = Some(Transfer { kind: TransferKind::Blind, target: target.clone(), leg: back, phase: TransferPhase::Dialing, by_agent: tr.by_agent });
-            out.push(Action::AgentEngaged(agent_name(&target).unwrap_or_default()));
+            self.transfer = Some(Transfer {
+                kind: TransferKind::Blind,
+                target: target.clone(),
+                leg: back,
+                phase: TransferPhase::Dialing,
+                by_agent: tr.by_agent,
+            });
+            out.push(Action::AgentEngaged(
+                agent_name(&target).unwrap_or_default(),
+            ));
             Self::log(out, "TRANSFER_RETURN", format!("ringing {target} back"));
             out.push(Action::Dial { leg: back, target });
         } else {
             if let Some(c) = self.customer {
                 out.push(Action::Hangup(c));
             }
-            self.finish(out, "transfer failed and the agent could not be reached back");
+            self.finish(
+                out,
+                "transfer failed and the agent could not be reached back",
+            );
         }
     }
 
@@ -652,7 +846,11 @@ impl Call {
                 // Any party leaving leaves the other two connected.
                 let third = self.third.take().expect("conference has a third party");
                 if is_customer {
+                    if let Some(c) = self.customer_agent.take() {
+                        out.push(Action::AgentReleased(c));
+                    }
                     self.customer = Some(third.0);
+                    self.customer_agent = agent_name(&third.1);
                     Self::log(out, "CONFERENCE_LEFT", "customer");
                 } else if is_agent {
                     if let Some(a) = self.agent.take().and_then(|a| a.1) {
@@ -678,7 +876,11 @@ impl Call {
                     self.third = None;
                     self.agent = Some((tr.leg, agent_name(&tr.target)));
                     self.state = CallState::Connected;
-                    Self::log(out, "TRANSFER_COMPLETED", format!("to {} (agent hung up)", tr.target));
+                    Self::log(
+                        out,
+                        "TRANSFER_COMPLETED",
+                        format!("to {} (agent hung up)", tr.target),
+                    );
                 } else {
                     // Still ringing: carry on as a blind transfer.
                     self.agent = None;
@@ -688,7 +890,11 @@ impl Call {
                         t.kind = TransferKind::Blind;
                     }
                     self.state = CallState::Transferring;
-                    Self::log(out, "TRANSFER_BLIND", format!("to {} (agent hung up while it rang)", tr.target));
+                    Self::log(
+                        out,
+                        "TRANSFER_BLIND",
+                        format!("to {} (agent hung up while it rang)", tr.target),
+                    );
                 }
             }
             CallState::Consulting if is_third || is_transfer => {
@@ -707,7 +913,9 @@ impl Call {
                 }
             }
             CallState::Transferring if is_transfer => self.on_failed(leg, 480, out),
-            CallState::Ringing | CallState::Originating if self.pending.as_ref().is_some_and(|p| p.0 == leg) => {
+            CallState::Ringing | CallState::Originating
+                if self.pending.as_ref().is_some_and(|p| p.0 == leg) =>
+            {
                 self.on_failed(leg, 480, out)
             }
             _ if is_customer || is_agent || is_third || is_transfer => {
@@ -716,7 +924,11 @@ impl Call {
                         out.push(Action::Hangup(l));
                     }
                 }
-                let who = if is_customer { "customer" } else { "agent side" };
+                let who = if is_customer {
+                    "customer"
+                } else {
+                    "agent side"
+                };
                 self.finish(out, &format!("{who} hung up"));
             }
             _ => {}
@@ -738,24 +950,35 @@ impl Call {
     }
 
     fn finish(&mut self, out: &mut Vec<Action>, why: &str) {
+        if self.state == CallState::Originating {
+            // The destination was never dialled (nor its agent engaged).
+            self.pending = None;
+        }
         let mut released = Vec::new();
         if let Some((_, Some(a))) = self.agent.take() {
             released.push(a);
         }
-        for t in [self.third.take().map(|t| t.1), self.pending.take().map(|p| p.1), self.transfer.take().map(|t| t.target)]
-            .into_iter()
-            .flatten()
+        released.extend(self.customer_agent.take());
+        for t in [
+            self.third.take().map(|t| t.1),
+            self.pending.take().map(|p| p.1),
+            self.transfer.take().map(|t| t.target),
+        ]
+        .into_iter()
+        .flatten()
         {
             if let Some(a) = agent_name(&t) {
-                released.push(a);
+                if !released.contains(&a) {
+                    released.push(a);
+                }
             }
         }
-        released.dedup();
         for a in released {
             out.push(Action::AgentReleased(a));
         }
         self.customer = None;
         self.origin = None;
+        self.muted.clear();
         self.state = CallState::Ended;
         Self::log(out, "HANGUP", why);
         self.push_plan(out);

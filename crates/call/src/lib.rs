@@ -8,6 +8,9 @@ mod call;
 mod media_plan;
 mod transfer;
 
+#[cfg(test)]
+mod tests;
+
 pub use call::{Action, Call, CallState, Command, Event, Refusal};
 pub use media_plan::{Group, MediaPlan};
 pub use transfer::{Transfer, TransferKind, TransferPhase};

@@ -248,13 +248,23 @@ impl MediaEngine {
     }
 
     fn leg(&self, leg: LegId) -> Option<Arc<Leg>> {
-        lock(&self.inner.state).legs.get(&leg).map(|e| e.leg.clone())
+        lock(&self.inner.state)
+            .legs
+            .get(&leg)
+            .map(|e| e.leg.clone())
     }
 
     /// Bind an even RTP port (and RTCP on port+1, read and ignored) in the
     /// configured range and start receiving on it.
     pub async fn create_leg(&self) -> Result<LegInfo, MediaError> {
-        let (rtp, rtcp) = self.inner.ports.bind_pair(self.inner.bind_ip).await?;
+        self.create_leg_now()
+    }
+
+    /// Same as [`MediaEngine::create_leg`] without awaiting, for callers
+    /// that cannot await (binding a UDP socket never blocks). Must be called
+    /// from within the tokio runtime.
+    pub fn create_leg_now(&self) -> Result<LegInfo, MediaError> {
+        let (rtp, rtcp) = self.inner.ports.bind_pair(self.inner.bind_ip)?;
         let id = self.next_id();
         let leg = Arc::new(Leg::new(id, rtp)?);
         let task = tokio::spawn(leg::receive_loop(
@@ -276,10 +286,8 @@ impl MediaEngine {
     /// (symmetric RTP); a new address here forgets the latch.
     pub fn set_remote(&self, leg: LegId, addr: SocketAddr, codec: Codec, dtmf_pt: Option<u8>) {
         let Some(leg) = self.leg(leg) else {
-            {
             warn!(leg, "set_remote on unknown leg");
             return;
-        }
         };
         let mut rx = lock(&leg.rx);
         if rx.remote != Some(addr) {
@@ -296,10 +304,8 @@ impl MediaEngine {
     /// us with sendonly/inactive). Receiving continues either way.
     pub fn set_sending(&self, leg: LegId, send: bool) {
         let Some(leg) = self.leg(leg) else {
-            {
             warn!(leg, "set_sending on unknown leg");
             return;
-        }
         };
         let mut rx = lock(&leg.rx);
         if send && !rx.sending {
@@ -321,10 +327,8 @@ impl MediaEngine {
     pub fn join(&self, room: RoomId, leg: LegId) {
         let mut st = lock(&self.inner.state);
         if !st.rooms.contains_key(&room) || !st.legs.contains_key(&leg) {
-            {
             warn!(room, leg, "join with unknown room or leg");
             return;
-        }
         }
         if st.legs[&leg].room == Some(room) {
             return;
@@ -348,10 +352,8 @@ impl MediaEngine {
     pub fn set_music(&self, room: RoomId, class: Option<&str>) {
         let mut st = lock(&self.inner.state);
         let Some(r) = st.rooms.get_mut(&room) else {
-            {
             warn!(room, "set_music on unknown room");
             return;
-        }
         };
         let class = class.map(|c| {
             if self.inner.music.contains(c) {
@@ -374,10 +376,8 @@ impl MediaEngine {
         let mut guard = lock(&self.inner.state);
         let st = &mut *guard;
         let Some(entry) = st.legs.get(&leg) else {
-            {
             warn!(leg, "set_muted on unknown leg");
             return;
-        }
         };
         let changed = {
             let mut rx = lock(&entry.leg.rx);
@@ -514,7 +514,10 @@ async fn tick_loop(inner: Weak<Inner>) {
         let scheduled = interval.tick().await;
         if scheduled.elapsed() > TICK * 10 {
             // After a long stall don't blast a burst of packets at phones.
-            debug!(late_ms = scheduled.elapsed().as_millis() as u64, "media tick stalled");
+            debug!(
+                late_ms = scheduled.elapsed().as_millis() as u64,
+                "media tick stalled"
+            );
             interval.reset();
         }
         let Some(inner) = inner.upgrade() else {

@@ -271,7 +271,10 @@ mod tests {
             assert_eq!(codec.encode(&pcm, &mut enc), pcm.len());
             let mut dec = vec![0i16; pcm.len()];
             assert_eq!(codec.decode(&enc, &mut dec), pcm.len());
-            assert!(dec.windows(2).all(|w| w[0] <= w[1]), "{codec} not monotonic");
+            assert!(
+                dec.windows(2).all(|w| w[0] <= w[1]),
+                "{codec} not monotonic"
+            );
         }
     }
 }

@@ -10,6 +10,8 @@
 //! mixing, music, recording) live in their own modules; [`engine`] wires
 //! them to UDP sockets and a 20 ms tick on the tokio runtime.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod dtmf;
 pub mod engine;

@@ -104,7 +104,9 @@ impl MusicPlayer {
 /// The built-in melody: 8 soft bell-like notes (C major, 392-784 Hz,
 /// avoiding 440 Hz), one second each, peak about -12 dBFS.
 pub fn default_melody() -> Vec<i16> {
-    const NOTES: [f32; 8] = [523.25, 659.25, 783.99, 659.25, 698.46, 587.33, 392.00, 523.25];
+    const NOTES: [f32; 8] = [
+        523.25, 659.25, 783.99, 659.25, 698.46, 587.33, 392.00, 523.25,
+    ];
     const NOTE_SECONDS: f32 = 1.0;
     const PEAK: f32 = 8192.0; // 0.25 full scale = -12 dBFS
     let rate = SAMPLE_RATE as f32;
@@ -127,7 +129,10 @@ pub fn default_melody() -> Vec<i16> {
             raw.push(env * (w.sin() + 0.2 * (2.0 * w).sin()));
         }
     }
-    let max = raw.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::EPSILON);
+    let max = raw
+        .iter()
+        .fold(0f32, |m, v| m.max(v.abs()))
+        .max(f32::EPSILON);
     raw.iter().map(|v| (v / max * PEAK) as i16).collect()
 }
 
@@ -142,7 +147,11 @@ fn load_dir(dir: &Path) -> Vec<(String, Vec<i16>)> {
     };
     let mut out = Vec::new();
     for path in entries {
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+        let Some(name) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
             continue;
         };
         let samples = if path.is_dir() {
@@ -213,15 +222,7 @@ pub fn load_wav(path: &Path) -> Result<Vec<i16>, hound::Error> {
             let shift = bits as i32 - 16;
             reader
                 .samples::<i32>()
-                .map(|s| {
-                    s.map(|v| {
-                        if shift >= 0 {
-                            v >> shift
-                        } else {
-                            v << -shift
-                        }
-                    })
-                })
+                .map(|s| s.map(|v| if shift >= 0 { v >> shift } else { v << -shift }))
                 .collect::<Result<_, _>>()?
         }
         (SampleFormat::Float, 32) => reader

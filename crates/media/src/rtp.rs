@@ -120,9 +120,7 @@ pub struct RtpHeader {
 impl RtpHeader {
     /// Write the 12-byte header to the start of `buf`.
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, RtpError> {
-        let out = buf
-            .get_mut(..HEADER_LEN)
-            .ok_or(RtpError::BufferTooSmall)?;
+        let out = buf.get_mut(..HEADER_LEN).ok_or(RtpError::BufferTooSmall)?;
         out[0] = 0x80;
         out[1] = (self.payload_type & 0x7F) | if self.marker { 0x80 } else { 0 };
         out[2..4].copy_from_slice(&self.sequence.to_be_bytes());
@@ -181,7 +179,10 @@ mod tests {
             header().write_packet(&mut small, &[0; 160]),
             Err(RtpError::BufferTooSmall)
         );
-        assert_eq!(header().write(&mut small[..4]), Err(RtpError::BufferTooSmall));
+        assert_eq!(
+            header().write(&mut small[..4]),
+            Err(RtpError::BufferTooSmall)
+        );
     }
 
     #[test]

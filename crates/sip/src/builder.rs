@@ -35,7 +35,12 @@ pub fn new_call_id() -> String {
 /// and none present; copies Record-Route on dialog-establishing answers).
 pub fn response_to(req: &Request, status: u16, reason: &str, to_tag: Option<&str>) -> Response {
     let mut h = Headers::default();
-    for v in req.headers.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Via")) {
+    for v in req
+        .headers
+        .0
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("Via"))
+    {
         h.push("Via", v.1.clone());
     }
     if let Some(f) = req.header("From") {
@@ -61,7 +66,12 @@ pub fn response_to(req: &Request, status: u16, reason: &str, to_tag: Option<&str
         h.push("CSeq", c);
     }
     if (101..300).contains(&status) {
-        for v in req.headers.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Record-Route")) {
+        for v in req
+            .headers
+            .0
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Record-Route"))
+        {
             h.push("Record-Route", v.1.clone());
         }
     }
@@ -82,7 +92,12 @@ pub fn ack_for_non_2xx(invite: &Request, resp: &Response) -> Request {
         h.push("Via", *v);
     }
     for name in ["Route"] {
-        for v in invite.headers.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        for v in invite
+            .headers
+            .0
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
             h.push(name, v.1.clone());
         }
     }
@@ -90,7 +105,12 @@ pub fn ack_for_non_2xx(invite: &Request, resp: &Response) -> Request {
     if let Some(f) = invite.header("From") {
         h.push("From", f);
     }
-    h.push("To", resp.header("To").or(invite.header("To")).unwrap_or_default());
+    h.push(
+        "To",
+        resp.header("To")
+            .or(invite.header("To"))
+            .unwrap_or_default(),
+    );
     h.push("Call-ID", invite.header("Call-ID").unwrap_or_default());
     let seq = invite
         .header("CSeq")
@@ -137,7 +157,9 @@ mod tests {
     #[test]
     fn response_copies_dialog_headers() {
         let raw = b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP p;branch=z9hG4bK0\r\nRecord-Route: <sip:p;lr>\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 5 INVITE\r\nContent-Length: 0\r\n\r\n";
-        let Message::Request(req) = parse_message(raw).unwrap() else { panic!() };
+        let Message::Request(req) = parse_message(raw).unwrap() else {
+            panic!()
+        };
         let r = response_to(&req, 200, "OK", Some("xyz"));
         assert_eq!(r.headers_all("Via").len(), 2);
         assert_eq!(r.header("To"), Some("<sip:b@h>;tag=xyz"));

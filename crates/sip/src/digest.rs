@@ -5,8 +5,6 @@
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
-
-
 /// Digest hash algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -83,6 +81,7 @@ impl DigestParams {
 #[derive(Debug, Clone)]
 pub struct DigestServer {
     realm: String,
+    algorithms: Vec<Algorithm>,
     secret: String,
     nonce_ttl_secs: u64,
 }
@@ -107,9 +106,25 @@ impl DigestServer {
         let secret: u128 = rand::thread_rng().gen();
         DigestServer {
             realm: realm.to_string(),
+            algorithms: vec![Algorithm::Md5],
             secret: format!("{secret:032x}"),
             nonce_ttl_secs: 300,
         }
+    }
+
+    /// Choose the challenged algorithms, most preferred first (empty = MD5).
+    pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> DigestServer {
+        self.algorithms = if algorithms.is_empty() {
+            vec![Algorithm::Md5]
+        } else {
+            algorithms.to_vec()
+        };
+        self
+    }
+
+    /// Parse an algorithm name (`MD5`, `SHA-256`).
+    pub fn algorithm(name: &str) -> Option<Algorithm> {
+        Algorithm::from_name(name)
     }
 
     /// The realm.
@@ -118,13 +133,19 @@ impl DigestServer {
     }
 
     fn nonce_at(&self, ts: u64) -> String {
-        format!("{ts:x}.{}", &Algorithm::Md5.hash(&format!("{}:{ts}", self.secret))[..16])
+        format!(
+            "{ts:x}.{}",
+            &Algorithm::Md5.hash(&format!("{}:{ts}", self.secret))[..16]
+        )
     }
 
-    /// `WWW-Authenticate` values: SHA-256 first, then MD5 (RFC 8760 §2.4).
+    /// `WWW-Authenticate` values, one per algorithm offered (RFC 8760: most
+    /// preferred first). By default only MD5 is offered: common phones
+    /// (baresip/libre 1.0, older desk phones) abort on any challenge whose
+    /// algorithm they do not know, even when an MD5 one is also present.
     pub fn challenges(&self, now_secs: u64, stale: bool) -> Vec<String> {
         let nonce = self.nonce_at(now_secs);
-        [Algorithm::Sha256, Algorithm::Md5]
+        self.algorithms
             .iter()
             .map(|a| {
                 format!(
@@ -147,9 +168,12 @@ impl DigestServer {
         let Some(p) = DigestParams::parse(header) else {
             return AuthOutcome::Missing;
         };
-        let (Some(user), Some(nonce), Some(uri), Some(resp)) =
-            (p.get("username"), p.get("nonce"), p.get("uri"), p.get("response"))
-        else {
+        let (Some(user), Some(nonce), Some(uri), Some(resp)) = (
+            p.get("username"),
+            p.get("nonce"),
+            p.get("uri"),
+            p.get("response"),
+        ) else {
             return AuthOutcome::Missing;
         };
         if p.get("realm") != Some(self.realm.as_str()) {
@@ -242,7 +266,6 @@ pub fn answer_challenge(
     Some(h)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,17 +292,30 @@ mod tests {
 
     #[test]
     fn server_round_trip_both_algorithms() {
-        let s = DigestServer::new("switchboard");
+        let s =
+            DigestServer::new("switchboard").with_algorithms(&[Algorithm::Sha256, Algorithm::Md5]);
+        assert_eq!(s.challenges(1000, false).len(), 2);
         for ch in s.challenges(1000, false) {
             let auth = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "1001", "pw").unwrap();
             assert_eq!(s.verify(&auth, "REGISTER", "pw", 1001), AuthOutcome::Ok);
             assert_eq!(s.verify(&auth, "REGISTER", "bad", 1001), AuthOutcome::Wrong);
-            assert_eq!(s.verify(&auth, "REGISTER", "pw", 99_999), AuthOutcome::Stale);
+            assert_eq!(
+                s.verify(&auth, "REGISTER", "pw", 99_999),
+                AuthOutcome::Stale
+            );
             assert_eq!(DigestServer::username(&auth).as_deref(), Some("1001"));
         }
-        assert_eq!(s.verify("Basic abc", "REGISTER", "pw", 1), AuthOutcome::Missing);
-        let forged = DigestServer::new("switchboard").challenges(1000, false).remove(1);
+        assert_eq!(
+            s.verify("Basic abc", "REGISTER", "pw", 1),
+            AuthOutcome::Missing
+        );
+        let forged = DigestServer::new("switchboard")
+            .challenges(1000, false)
+            .remove(0);
         let auth = answer_challenge(&forged, "REGISTER", "sip:x", "1001", "pw").unwrap();
-        assert_eq!(s.verify(&auth, "REGISTER", "pw", 1000), AuthOutcome::Missing);
+        assert_eq!(
+            s.verify(&auth, "REGISTER", "pw", 1000),
+            AuthOutcome::Missing
+        );
     }
 }

@@ -28,21 +28,39 @@ impl NameAddr {
             let d = v[..lt].trim();
             let display = if d.is_empty() {
                 None
-            } else if let Some(q) = d.strip_prefix('"') {
-                let q = q
-                    .strip_suffix('"')
-                    .ok_or_else(|| ParseError::new("unterminated quoted display name"))?;
-                Some(q.replace("\\\"", "\"").replace("\\\\", "\\"))
-            } else {
+            } else if d.starts_with('"') {
+                Some(unquote(d)?)
+            } else if d
+                .chars()
+                .all(|c| !c.is_ascii() || c == ' ' || c == '\t' || is_token_char(c))
+            {
+                // `*(token LWS)`; non-ASCII tolerated (common in the field).
                 Some(d.to_string())
+            } else {
+                // RFC 4475 §3.1.2.15: e.g. `Bell, Alexander <sip:...>`.
+                return Err(ParseError::new(format!(
+                    "unquoted display name {d:?} is not a token list"
+                )));
             };
-            (display, &v[lt + 1..gt], &v[gt + 1..])
+            let uri_str = &v[lt + 1..gt];
+            if uri_str.starts_with([' ', '\t']) || uri_str.ends_with([' ', '\t']) {
+                // RFC 4475 §3.1.2.14: no LWS inside `<addr-spec>`.
+                return Err(ParseError::new(format!("white space inside <> in {v:?}")));
+            }
+            (display, uri_str, &v[gt + 1..])
         } else {
             // addr-spec form: parameters after the URI belong to the header.
-            match v.find(';') {
-                Some(i) => (None, &v[..i], &v[i..]),
-                None => (None, v, ""),
+            let (uri, params) = match v.find(';') {
+                Some(i) => (&v[..i], &v[i..]),
+                None => (v, ""),
+            };
+            if uri.contains('?') {
+                // RFC 3261 §20.10, RFC 4475 §3.1.2.13: needs name-addr form.
+                return Err(ParseError::new(format!(
+                    "URI with headers must be in <>: {v:?}"
+                )));
             }
+            (None, uri, params)
         };
         let uri = Uri::parse(uri_str)?;
         let params = parse_params(rest);
@@ -86,7 +104,17 @@ impl NameAddr {
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.display {
-            write!(f, "\"{}\" ", d.replace('\\', "\\\\").replace('"', "\\\""))?;
+            f.write_str("\"")?;
+            for c in d.chars() {
+                match c {
+                    // LF/CR cannot be quoted (RFC 3261 quoted-pair).
+                    '\r' | '\n' => f.write_str(" ")?,
+                    '"' | '\\' => write!(f, "\\{c}")?,
+                    c if c.is_ascii_control() && c != '\t' => write!(f, "\\{c}")?,
+                    c => write!(f, "{c}")?,
+                }
+            }
+            f.write_str("\" ")?;
         }
         write!(f, "<{}>", self.uri)?;
         for (k, v) in &self.params {
@@ -97,6 +125,34 @@ impl fmt::Display for NameAddr {
         }
         Ok(())
     }
+}
+
+/// RFC 3261 `token` characters.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+}
+
+/// Contents of a quoted-string (which must make up all of `d`), with the
+/// quoted-pairs (`\x`) resolved.
+fn unquote(d: &str) -> Result<String, ParseError> {
+    let mut chars = d.strip_prefix('"').unwrap_or(d).chars();
+    let mut out = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) => out.push(e),
+                None => break,
+            },
+            '"' if chars.as_str().is_empty() => return Ok(out),
+            '"' => {
+                return Err(ParseError::new(format!(
+                    "junk after quoted display name {d:?}"
+                )))
+            }
+            c => out.push(c),
+        }
+    }
+    Err(ParseError::new("unterminated quoted display name"))
 }
 
 fn find_unquoted(s: &str, needle: char) -> Option<usize> {
@@ -149,15 +205,27 @@ impl Via {
     /// Parse one Via value.
     pub fn parse(v: &str) -> Result<Via, ParseError> {
         let v = v.trim();
-        let (proto, rest) = v
-            .split_once([' ', '\t'])
-            .ok_or_else(|| ParseError::new(format!("invalid Via {v:?}")))?;
-        let mut p = proto.split('/').map(str::trim);
-        let (Some(name), Some(ver), Some(transport)) = (p.next(), p.next(), p.next()) else {
-            return Err(ParseError::new(format!("invalid Via protocol {proto:?}")));
-        };
-        if !name.eq_ignore_ascii_case("SIP") || ver != "2.0" || transport.is_empty() {
-            return Err(ParseError::new(format!("invalid Via protocol {proto:?}")));
+        let bad = || ParseError::new(format!("invalid Via protocol in {v:?}"));
+        // sent-protocol = name SLASH version SLASH transport, where SLASH may
+        // be surrounded by LWS (RFC 3261 §25.1, RFC 4475 §3.1.1.1).
+        let mut fields = [""; 3];
+        let mut rest = v;
+        for (i, field) in fields.iter_mut().enumerate() {
+            if i > 0 {
+                rest = rest.trim_start().strip_prefix('/').ok_or_else(bad)?;
+            }
+            rest = rest.trim_start();
+            let end = rest.find(['/', ' ', '\t']).unwrap_or(rest.len());
+            *field = &rest[..end];
+            rest = &rest[end..];
+        }
+        let [name, ver, transport] = fields;
+        if !name.eq_ignore_ascii_case("SIP")
+            || ver != "2.0"
+            || transport.is_empty()
+            || !rest.starts_with([' ', '\t'])
+        {
+            return Err(bad());
         }
         let rest = rest.trim();
         let (sent_by, params) = match rest.find(';') {

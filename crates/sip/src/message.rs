@@ -287,7 +287,10 @@ fn find_header_end(buf: &[u8]) -> Option<(usize, usize)> {
 /// framing, RFC 3261 §18.3): `Ok(None)` when more bytes are needed.
 pub fn stream_frame_len(buf: &[u8]) -> Result<Option<usize>, ParseError> {
     // Skip keep-alive CRLFs (RFC 5626).
-    let lead = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let lead = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     let rest = &buf[lead..];
     let Some((hend, bstart)) = find_header_end(rest) else {
         if rest.len() > MAX_MESSAGE {
@@ -314,7 +317,11 @@ pub fn stream_frame_len(buf: &[u8]) -> Result<Option<usize>, ParseError> {
         return Err(ParseError::new("body too large"));
     }
     let total = lead + bstart + len;
-    Ok(if buf.len() >= total { Some(total) } else { None })
+    Ok(if buf.len() >= total {
+        Some(total)
+    } else {
+        None
+    })
 }
 
 /// Parse one SIP message from a datagram or a framed stream chunk.
@@ -326,7 +333,10 @@ pub fn parse_message(buf: &[u8]) -> Result<Message, ParseError> {
         return Err(ParseError::new("message too large"));
     }
     // Tolerate leading CRLFs (keep-alives / stray line ends).
-    let lead = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let lead = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     let buf = &buf[lead..];
     let (hend, bstart) =
         find_header_end(buf).ok_or_else(|| ParseError::new("no blank line after headers"))?;
@@ -429,7 +439,9 @@ fn parse_status_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<Resp
     }
     let status: u16 = code.parse().map_err(|_| ParseError::new("bad status"))?;
     if !(100..=699).contains(&status) {
-        return Err(ParseError::new(format!("status code {status} out of range")));
+        return Err(ParseError::new(format!(
+            "status code {status} out of range"
+        )));
     }
     Ok(Response {
         version: version.to_string(),
@@ -463,7 +475,10 @@ l: 4\r\n\r\nv=0\r\n";
         assert_eq!(r.header("call-id"), Some("a84b4c76e66710"));
         assert_eq!(r.headers_all("v").len(), 2);
         assert_eq!(r.header("Subject"), Some("folded value"));
-        assert_eq!(r.header("From"), Some("\"Alice, A\" <sip:alice@example.com>;tag=1928301774"));
+        assert_eq!(
+            r.header("From"),
+            Some("\"Alice, A\" <sip:alice@example.com>;tag=1928301774")
+        );
         assert_eq!(r.body, b"v=0\r");
         let again = parse_message(&r.to_bytes()).unwrap();
         assert_eq!(again, Message::Request(r));
@@ -478,7 +493,13 @@ l: 4\r\n\r\nv=0\r\n";
 
     #[test]
     fn rejects_garbage_without_panicking() {
-        for bad in [&b""[..], b"\r\n\r\n", b"hello world\r\n\r\n", b"INVITE sip:a@b\r\n\r\n", b"SIP/2.0 99 x\r\n\r\n"] {
+        for bad in [
+            &b""[..],
+            b"\r\n\r\n",
+            b"hello world\r\n\r\n",
+            b"INVITE sip:a@b\r\n\r\n",
+            b"SIP/2.0 99 x\r\n\r\n",
+        ] {
             assert!(parse_message(bad).is_err());
         }
         let mut x: u32 = 1;

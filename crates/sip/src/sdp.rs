@@ -74,7 +74,9 @@ impl AudioSdp {
         let mut rtpmap: Vec<(u8, String)> = Vec::new();
         for line in text.lines() {
             let line = line.trim_end_matches('\r');
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             match k {
                 "m" => {
                     in_audio = false;
@@ -171,7 +173,15 @@ impl AudioSdp {
 }
 
 /// Build an SDP body for our side: one audio stream on `addr:port`.
-pub fn build(addr: IpAddr, port: u16, session_id: u64, version: u64, payloads: &[u8], dtmf_pt: Option<u8>, dir: Direction) -> Vec<u8> {
+pub fn build(
+    addr: IpAddr,
+    port: u16,
+    session_id: u64,
+    version: u64,
+    payloads: &[u8],
+    dtmf_pt: Option<u8>,
+    dir: Direction,
+) -> Vec<u8> {
     let ipv = if addr.is_ipv6() { "IP6" } else { "IP4" };
     let mut pts: Vec<String> = payloads.iter().map(|p| p.to_string()).collect();
     if let Some(d) = dtmf_pt {
@@ -189,7 +199,9 @@ pub fn build(addr: IpAddr, port: u16, session_id: u64, version: u64, payloads: &
         }
     }
     if let Some(d) = dtmf_pt {
-        s.push_str(&format!("a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n"));
+        s.push_str(&format!(
+            "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n"
+        ));
     }
     s.push_str("a=ptime:20\r\n");
     s.push_str(&format!("a={}\r\n", dir.as_str()));
@@ -208,7 +220,15 @@ mod tests {
         assert_eq!(a.g711(), Some(8));
         assert_eq!(a.dtmf_pt, Some(101));
         assert_eq!(a.direction, Direction::SendOnly);
-        let ans = build("127.0.0.1".parse().unwrap(), 5000, 1, 1, &[8], a.dtmf_pt, a.direction.answer());
+        let ans = build(
+            "127.0.0.1".parse().unwrap(),
+            5000,
+            1,
+            1,
+            &[8],
+            a.dtmf_pt,
+            a.direction.answer(),
+        );
         let back = AudioSdp::parse(&ans).unwrap();
         assert_eq!(back.direction, Direction::RecvOnly);
         assert_eq!(back.port, 5000);

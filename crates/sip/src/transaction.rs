@@ -56,7 +56,11 @@ pub struct TxKey {
 impl TxKey {
     fn of_request(req: &Request) -> Option<TxKey> {
         let via = Via::parse(req.headers_all("Via").first()?).ok()?;
-        let method = if req.method == "ACK" { "INVITE" } else { req.method.as_str() };
+        let method = if req.method == "ACK" {
+            "INVITE"
+        } else {
+            req.method.as_str()
+        };
         Some(TxKey {
             branch: via.branch().unwrap_or_default().to_string(),
             method: method.to_string(),
@@ -194,7 +198,13 @@ impl TransactionLayer {
                 if tx.state == SState::Completed {
                     tx.state = SState::Confirmed;
                     tx.retransmit_at = None;
-                    tx.expire_at = Some(now + if from.transport == Transport::Udp { T4 } else { 0 });
+                    tx.expire_at = Some(
+                        now + if from.transport == Transport::Udp {
+                            T4
+                        } else {
+                            0
+                        },
+                    );
                     return;
                 }
                 if tx.state == SState::Confirmed {
@@ -203,7 +213,10 @@ impl TransactionLayer {
             }
             // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
             let call_id = req.header("Call-ID").unwrap_or_default();
-            let seq = req.header("CSeq").and_then(|c| CSeq::parse(c).ok()).map(|c| c.seq);
+            let seq = req
+                .header("CSeq")
+                .and_then(|c| CSeq::parse(c).ok())
+                .map(|c| c.seq);
             for tx in self.server.values_mut() {
                 if tx.state == SState::Accepted && tx.call_id == call_id && Some(tx.cseq) == seq {
                     tx.retransmit_at = None;
@@ -224,7 +237,11 @@ impl TransactionLayer {
         }
         let is_invite = req.method == "INVITE";
         let call_id = req.header("Call-ID").unwrap_or_default().to_string();
-        let cseq = req.header("CSeq").and_then(|c| CSeq::parse(c).ok()).map(|c| c.seq).unwrap_or(0);
+        let cseq = req
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.seq)
+            .unwrap_or(0);
         let mut tx = ServerTx {
             peer: from,
             is_invite,
@@ -240,7 +257,10 @@ impl TransactionLayer {
             let trying = crate::builder::response_to(&req, 100, "Trying", None);
             let b = trying.to_bytes();
             tx.last_response = Some(b.clone());
-            self.events.push_back(TxEvent::Send { peer: from, bytes: b });
+            self.events.push_back(TxEvent::Send {
+                peer: from,
+                bytes: b,
+            });
         }
         self.server.insert(key, tx);
         self.events.push_back(TxEvent::Request { req, from });
@@ -251,11 +271,17 @@ impl TransactionLayer {
     pub fn respond(&mut self, resp: Response, fallback: Peer, now: u64) {
         let bytes = resp.to_bytes();
         let Some(key) = TxKey::of_response(&resp) else {
-            self.events.push_back(TxEvent::Send { peer: fallback, bytes });
+            self.events.push_back(TxEvent::Send {
+                peer: fallback,
+                bytes,
+            });
             return;
         };
         let Some(tx) = self.server.get_mut(&key) else {
-            self.events.push_back(TxEvent::Send { peer: fallback, bytes });
+            self.events.push_back(TxEvent::Send {
+                peer: fallback,
+                bytes,
+            });
             return;
         };
         if tx.state != SState::Proceeding {
@@ -279,7 +305,10 @@ impl TransactionLayer {
                 tx.expire_at = Some(now + if udp { 64 * T1 } else { 0 });
             }
         }
-        self.events.push_back(TxEvent::Send { peer: tx.peer, bytes });
+        self.events.push_back(TxEvent::Send {
+            peer: tx.peer,
+            bytes,
+        });
     }
 
     /// Start a client transaction. The request must carry our Via with a fresh branch.
@@ -438,7 +467,11 @@ impl TransactionLayer {
                         peer: tx.peer,
                         bytes: tx.bytes.clone(),
                     });
-                    tx.interval = if tx.is_invite { tx.interval * 2 } else { (tx.interval * 2).min(T2) };
+                    tx.interval = if tx.is_invite {
+                        tx.interval * 2
+                    } else {
+                        (tx.interval * 2).min(T2)
+                    };
                     tx.retransmit_at = Some(now + tx.interval);
                 }
             }

@@ -58,14 +58,20 @@ impl Uri {
                 opaque: Some(rest.to_string()),
             });
         }
-        let (rest, headers) = match rest.find('?') {
-            Some(i) => (&rest[..i], Some(rest[i + 1..].to_string())),
-            None => (rest, None),
+        // The userinfo may itself contain ';' and '?' (RFC 3261 `user`
+        // allows both, RFC 4475 §3.1.1.2), headers may not contain '@':
+        // split the userinfo off at its '@' first, then the headers at '?'.
+        let at = match rest.find('?') {
+            Some(q) => rest[..q].rfind('@').or_else(|| rest.find('@')),
+            None => rest.rfind('@'),
         };
-        // The user part may itself contain ';' (user parameters), so split on the last '@'.
-        let (user, hostpart) = match rest.rfind('@') {
+        let (user, hostpart) = match at {
             Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
             None => (None, rest),
+        };
+        let (hostpart, headers) = match hostpart.find('?') {
+            Some(i) => (&hostpart[..i], Some(hostpart[i + 1..].to_string())),
+            None => (hostpart, None),
         };
         let user = match user {
             Some(u) => {
@@ -265,7 +271,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_uris() {
-        for bad in ["alice", "sip:", "sip:a@", "sip:host:99999", "sip:[::1", "sip:a b@c", "1sip:x"] {
+        for bad in [
+            "alice",
+            "sip:",
+            "sip:a@",
+            "sip:host:99999",
+            "sip:[::1",
+            "sip:a b@c",
+            "1sip:x",
+        ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
         }
     }

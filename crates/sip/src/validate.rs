@@ -34,19 +34,51 @@ pub fn validate_request(req: &Request) -> Result<(), Rejection> {
             return Err(Rejection::new(400, format!("Missing {name} header")));
         }
     }
-    for name in ["To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"] {
-        if req.headers.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).count() > 1 {
+    for name in [
+        "To",
+        "From",
+        "Call-ID",
+        "CSeq",
+        "Max-Forwards",
+        "Content-Length",
+        "Content-Type",
+    ] {
+        if req
+            .headers
+            .0
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .count()
+            > 1
+        {
             return Err(Rejection::new(400, format!("Multiple {name} headers")));
         }
     }
     let cseq = CSeq::parse(req.header("CSeq").unwrap_or_default())
         .map_err(|e| Rejection::new(400, format!("Bad CSeq: {e}")))?;
     if cseq.method != req.method {
-        return Err(Rejection::new(400, "CSeq method does not match request method"));
+        return Err(Rejection::new(
+            400,
+            "CSeq method does not match request method",
+        ));
     }
     for name in ["To", "From"] {
         NameAddr::parse(req.header(name).unwrap_or_default())
             .map_err(|e| Rejection::new(400, format!("Bad {name} header: {e}")))?;
+    }
+    for c in req.headers_all("Contact") {
+        if c != "*" {
+            NameAddr::parse(c)
+                .map_err(|e| Rejection::new(400, format!("Bad Contact header: {e}")))?;
+        }
+    }
+    if req.method == "REGISTER" {
+        // The To of a REGISTER is the address-of-record (RFC 4475 §3.3.4).
+        let to = NameAddr::parse(req.header("To").unwrap_or_default())
+            .map_err(|e| Rejection::new(400, format!("Bad To header: {e}")))?;
+        if !to.uri.is_sip() {
+            return Err(Rejection::new(400, "REGISTER To must be a SIP or SIPS URI"));
+        }
     }
     for v in req.headers_all("Via") {
         let via = Via::parse(v).map_err(|e| Rejection::new(400, format!("Bad Via header: {e}")))?;
@@ -84,6 +116,10 @@ pub fn validate_request(req: &Request) -> Result<(), Rejection> {
             return Err(Rejection::new(400, "Content-Length mismatch"));
         }
     }
+    if req.uri.headers.is_some() {
+        // RFC 3261 §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+        return Err(Rejection::new(400, "Request-URI must not contain headers"));
+    }
     if !req.uri.is_sip() && req.uri.scheme != "tel" {
         return Err(Rejection::new(416, "Unsupported URI Scheme"));
     }
@@ -91,10 +127,33 @@ pub fn validate_request(req: &Request) -> Result<(), Rejection> {
         let unknown: Vec<&str> = req
             .headers_all("Require")
             .into_iter()
-            .filter(|o| !SUPPORTED_EXTENSIONS.iter().any(|s| s.eq_ignore_ascii_case(o)))
+            .filter(|o| {
+                !SUPPORTED_EXTENSIONS
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(o))
+            })
             .collect();
         if !unknown.is_empty() {
-            return Err(Rejection::new(420, format!("Bad Extension: {}", unknown.join(", "))));
+            return Err(Rejection::new(
+                420,
+                format!("Bad Extension: {}", unknown.join(", ")),
+            ));
+        }
+    }
+    if req.method == "INVITE" && !req.body.is_empty() {
+        // Content processing (RFC 3261 §8.2.3, RFC 4475 §3.3.6): we only
+        // understand SDP, possibly inside a multipart body.
+        let ct = req
+            .header("Content-Type")
+            .ok_or_else(|| Rejection::new(400, "Body without Content-Type"))?;
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/sdp" && !mime.starts_with("multipart/") {
+            return Err(Rejection::new(415, "Unsupported Media Type"));
         }
     }
     Ok(())

@@ -92,7 +92,8 @@ fn default_tz() -> String {
     "UTC".into()
 }
 
-pub(crate) const COLUMNS: &str = "id, kind, agent_id, contact_id, campaign_id, phone, scheduled_at, \
+pub(crate) const COLUMNS: &str =
+    "id, kind, agent_id, contact_id, campaign_id, phone, scheduled_at, \
                                   tz, reason, status, fired_at, created_at, call_id";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<AgendaRow> {
@@ -163,7 +164,10 @@ impl Storage {
     /// The agenda entry with this id.
     pub async fn get_agenda(&self, id: &str) -> Result<Option<AgendaRow>> {
         let sql = format!("SELECT {COLUMNS} FROM agenda WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 
@@ -182,7 +186,10 @@ impl Storage {
         let sql = format!(
             "SELECT {COLUMNS} FROM agenda WHERE agent_id = $1{filter} ORDER BY scheduled_at, id"
         );
-        let rows = sqlx::query(&sql).bind(agent_id).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(&sql)
+            .bind(agent_id)
+            .fetch_all(self.pool())
+            .await?;
         decode_all(&rows, decode)
     }
 
@@ -246,7 +253,12 @@ impl Storage {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn close_agenda(&self, id: &str, status: AgendaStatus, call_id: Option<&str>) -> Result<()> {
+    async fn close_agenda(
+        &self,
+        id: &str,
+        status: AgendaStatus,
+        call_id: Option<&str>,
+    ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE agenda SET status = $1, call_id = COALESCE($2, call_id) \
              WHERE id = $3 AND status IN ('pending', 'fired')",

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::util::{bool_int, decode_all, expect_one, get_bool, get_enum, new_id, now_ms, str_enum, Sql};
+use crate::util::{
+    bool_int, decode_all, expect_one, get_bool, get_enum, new_id, now_ms, str_enum, Sql,
+};
 use crate::{col, Result, Storage, StorageError};
 
 str_enum! {
@@ -111,7 +113,9 @@ fn join_groups(groups: &[String]) -> Result<String> {
     for g in groups {
         let g = g.trim();
         if g.contains(',') {
-            return Err(StorageError::Invalid(format!("group name contains a comma: {g:?}")));
+            return Err(StorageError::Invalid(format!(
+                "group name contains a comma: {g:?}"
+            )));
         }
         if !g.is_empty() && !out.contains(&g) {
             out.push(g);
@@ -165,7 +169,10 @@ impl Storage {
     /// The agent with this id (enabled or not).
     pub async fn get_agent(&self, id: &str) -> Result<Option<AgentRow>> {
         let sql = format!("SELECT {COLUMNS} FROM agents WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 

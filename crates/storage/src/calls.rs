@@ -92,7 +92,8 @@ pub struct CallQuery {
     pub limit: Option<i64>,
 }
 
-pub(crate) const COLUMNS: &str = "id, direction, campaign_id, contact_id, caller, callee, agent_id, \
+pub(crate) const COLUMNS: &str =
+    "id, direction, campaign_id, contact_id, caller, callee, agent_id, \
                                   started_at, answered_at, ended_at, end_reason, status";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<CallRow> {
@@ -170,7 +171,8 @@ impl Storage {
             "UPDATE calls SET answered_at = {a}, status = 'answered' \
              WHERE id = {b} AND answered_at IS NULL AND ended_at IS NULL"
         ));
-        self.update_call(id, sql, "is already answered or ended").await
+        self.update_call(id, sql, "is already answered or ended")
+            .await
     }
 
     /// Sets the agent now handling the call (after queue pick-up or transfer).
@@ -208,7 +210,10 @@ impl Storage {
     /// The call with this id.
     pub async fn get_call(&self, id: &str) -> Result<Option<CallRow>> {
         let sql = format!("SELECT {COLUMNS} FROM calls WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 

@@ -168,7 +168,9 @@ fn validate_dispositions(names: &[String]) -> Result<()> {
             return Err(StorageError::Invalid("empty disposition name".into()));
         }
         if names[..i].iter().any(|m| m.trim() == n.trim()) {
-            return Err(StorageError::Invalid(format!("duplicate disposition {n:?}")));
+            return Err(StorageError::Invalid(format!(
+                "duplicate disposition {n:?}"
+            )));
         }
     }
     Ok(())
@@ -393,11 +395,12 @@ impl Storage {
 
     /// Adds an agent to a campaign (no error if already a member).
     pub async fn add_campaign_agent(&self, campaign_id: &str, agent_id: &str) -> Result<()> {
-        let res = sqlx::query("INSERT INTO campaign_agents (campaign_id, agent_id) VALUES ($1, $2)")
-            .bind(campaign_id)
-            .bind(agent_id)
-            .execute(self.pool())
-            .await;
+        let res =
+            sqlx::query("INSERT INTO campaign_agents (campaign_id, agent_id) VALUES ($1, $2)")
+                .bind(campaign_id)
+                .bind(agent_id)
+                .execute(self.pool())
+                .await;
         match res {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(()),
@@ -431,12 +434,10 @@ impl Storage {
 
     /// Campaigns an agent belongs to, ordered by name.
     pub async fn list_agent_campaigns(&self, agent_id: &str) -> Result<Vec<CampaignRow>> {
-        let rows = sqlx::query(
-            "SELECT campaign_id FROM campaign_agents WHERE agent_id = $1",
-        )
-        .bind(agent_id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query("SELECT campaign_id FROM campaign_agents WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_all(self.pool())
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = col(r, "campaign_id")?;

@@ -7,7 +7,9 @@ use sqlx::any::AnyRow;
 use crate::agenda::{self, AgendaRow};
 use crate::calls::{self, CallRow};
 use crate::dispositions::{self, DispositionRow};
-use crate::util::{decode_all, expect_one, get_enum, get_json, like_contains, new_id, now_ms, str_enum, Sql};
+use crate::util::{
+    decode_all, expect_one, get_enum, get_json, like_contains, new_id, now_ms, str_enum, Sql,
+};
 use crate::{col, csv, Result, Storage, StorageError};
 
 str_enum! {
@@ -193,7 +195,11 @@ fn parse_contacts(csv_text: &str) -> std::result::Result<Vec<ParsedContact>, Vec
         if rec.fields.len() != names.len() {
             errors.push(err(
                 rec.line,
-                format!("has {} fields, header has {}", rec.fields.len(), names.len()),
+                format!(
+                    "has {} fields, header has {}",
+                    rec.fields.len(),
+                    names.len()
+                ),
             ));
             continue;
         }
@@ -306,7 +312,11 @@ impl Storage {
             sql.query().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        tracing::info!(list = list_name, count = contacts.len(), "contacts imported");
+        tracing::info!(
+            list = list_name,
+            count = contacts.len(),
+            "contacts imported"
+        );
         Ok(ImportReport {
             list_id: Some(list_id),
             imported: contacts.len(),
@@ -338,14 +348,22 @@ impl Storage {
     /// The contact with this id.
     pub async fn get_contact(&self, id: &str) -> Result<Option<ContactRow>> {
         let sql = format!("SELECT {COLUMNS} FROM contacts WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 
     /// Contacts matching `query`, ordered by name then phone.
     pub async fn search_contacts(&self, query: &ContactQuery) -> Result<Vec<ContactRow>> {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM contacts WHERE 1 = 1"));
-        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let a = sql.arg(like_contains(text));
             let b = sql.arg(like_contains(text));
             sql.push(&format!(

@@ -164,7 +164,11 @@ mod tests {
     fn errors_and_bom_and_semicolon() {
         let r = parse("\u{feff}a;b\n\"x\"y;1\nq\"q;2\n\"open;3\n");
         assert_eq!(r[0].fields, v(&["a", "b"]));
-        assert!(r[1].error.as_deref().unwrap().contains("after closing quote"));
+        assert!(r[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("after closing quote"));
         assert!(r[2].error.as_deref().unwrap().contains("quote inside"));
         assert_eq!(r[3].line, 4);
         assert!(r[3].error.as_deref().unwrap().contains("unterminated"));

@@ -122,7 +122,10 @@ impl Storage {
     /// Every event of a call, ordered by `at` then insertion.
     pub async fn list_events(&self, call_id: &str) -> Result<Vec<CallEventRow>> {
         let sql = format!("SELECT {COLUMNS} FROM call_events WHERE call_id = $1 ORDER BY at, seq");
-        let rows = sqlx::query(&sql).bind(call_id).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(&sql)
+            .bind(call_id)
+            .fetch_all(self.pool())
+            .await?;
         decode_all(&rows, decode)
     }
 }

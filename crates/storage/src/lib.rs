@@ -14,6 +14,8 @@
 //! * uniqueness violations surface as [`StorageError::Conflict`];
 //! * row structs are plain serde structs used directly as HTTP API JSON.
 
+#![warn(missing_docs)]
+
 mod error;
 mod util;
 

@@ -265,8 +265,12 @@ impl Storage {
 
     /// Tags of a call, by time.
     pub async fn list_tags(&self, call_id: &str) -> Result<Vec<TagRow>> {
-        let sql = format!("SELECT {TAG_COLUMNS} FROM recording_tags WHERE call_id = $1 ORDER BY at, id");
-        let rows = sqlx::query(&sql).bind(call_id).fetch_all(self.pool()).await?;
+        let sql =
+            format!("SELECT {TAG_COLUMNS} FROM recording_tags WHERE call_id = $1 ORDER BY at, id");
+        let rows = sqlx::query(&sql)
+            .bind(call_id)
+            .fetch_all(self.pool())
+            .await?;
         decode_all(&rows, decode_tag)
     }
 
@@ -303,20 +307,37 @@ impl Storage {
         }
         if let Some(v) = &query.campaign_id {
             let p = sql.arg(v.clone());
-            sql.push(&format!(" AND COALESCE(r.campaign_id, c.campaign_id) = {p}"));
+            sql.push(&format!(
+                " AND COALESCE(r.campaign_id, c.campaign_id) = {p}"
+            ));
         }
-        if let Some(v) = query.number.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(v) = query
+            .number
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
             let a = sql.arg(like_contains(v));
             let b = sql.arg(like_contains(v));
             sql.push(&format!(
                 " AND (c.caller LIKE {a} ESCAPE '\\' OR c.callee LIKE {b} ESCAPE '\\')"
             ));
         }
-        if let Some(v) = query.disposition.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(v) = query
+            .disposition
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
             let p = sql.arg(v);
             sql.push(&format!(" AND LOWER(d.name) = LOWER({p})"));
         }
-        if let Some(v) = query.tag_text.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(v) = query
+            .tag_text
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
             let p = sql.arg(like_contains(v));
             sql.push(&format!(
                 " AND EXISTS (SELECT 1 FROM recording_tags t WHERE t.call_id = r.call_id \
@@ -324,7 +345,9 @@ impl Storage {
             ));
         }
         let limit = sql.arg(query.limit.unwrap_or(100).clamp(1, 1000));
-        sql.push(&format!(" ORDER BY r.started_at DESC, r.segment, r.id LIMIT {limit}"));
+        sql.push(&format!(
+            " ORDER BY r.started_at DESC, r.segment, r.id LIMIT {limit}"
+        ));
         self.fetch_recordings(&sql).await
     }
 
@@ -340,12 +363,17 @@ impl Storage {
         call_ids.dedup();
         let mut tags_by_call: HashMap<String, Vec<TagRow>> = HashMap::new();
         for chunk in call_ids.chunks(500) {
-            let mut q = Sql::new(&format!("SELECT {TAG_COLUMNS} FROM recording_tags WHERE call_id IN ("));
+            let mut q = Sql::new(&format!(
+                "SELECT {TAG_COLUMNS} FROM recording_tags WHERE call_id IN ("
+            ));
             let ph: Vec<String> = chunk.iter().map(|id| q.arg(id.clone())).collect();
             q.push(&ph.join(", ")).push(") ORDER BY at, id");
             for row in q.query().fetch_all(self.pool()).await? {
                 let tag = decode_tag(&row)?;
-                tags_by_call.entry(tag.call_id.clone()).or_default().push(tag);
+                tags_by_call
+                    .entry(tag.call_id.clone())
+                    .or_default()
+                    .push(tag);
             }
         }
         for r in &mut recs {

@@ -193,7 +193,10 @@ impl Leg {
         }
         if rx.dtmf_pt == Some(pkt.payload_type) {
             if let Some(digit) = rx.dtmf.on_packet(pkt.timestamp, pkt.payload) {
-                events[1] = Some(MediaEvent::Dtmf { leg: self.id, digit });
+                events[1] = Some(MediaEvent::Dtmf {
+                    leg: self.id,
+                    digit,
+                });
             }
         } else if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
             // Decode with the packet's own codec: PCMU in, PCMA out is fine.

@@ -31,7 +31,8 @@ impl PortAllocator {
         if min == 0 || max < min || first + 1 > max as u32 {
             return Err(MediaError::InvalidPortRange { min, max });
         }
-        let pairs = (max as u32 - first + 1) / 2;
+        // Pairs (p, p + 1) with p = first + 2k and p + 1 <= max.
+        let pairs = (max as u32 - first).div_ceil(2);
         Ok(PortAllocator {
             min,
             max,
@@ -42,7 +43,14 @@ impl PortAllocator {
     }
 
     /// Bind the next free pair on `ip`; returns (rtp, rtcp) sockets.
-    pub(crate) async fn bind_pair(&self, ip: IpAddr) -> Result<(UdpSocket, UdpSocket), MediaError> {
+    /// Synchronous (binding a UDP socket never blocks) so callers that cannot
+    /// await can use it; needs a tokio runtime context.
+    pub(crate) fn bind_pair(&self, ip: IpAddr) -> Result<(UdpSocket, UdpSocket), MediaError> {
+        let bind = |port: u16| -> std::io::Result<UdpSocket> {
+            let s = std::net::UdpSocket::bind(SocketAddr::new(ip, port))?;
+            s.set_nonblocking(true)?;
+            UdpSocket::from_std(s)
+        };
         for _ in 0..self.pairs {
             let index = {
                 let mut c = lock(&self.cursor);
@@ -51,12 +59,12 @@ impl PortAllocator {
                 i
             };
             let port = self.first + (index * 2) as u16;
-            let rtp = match UdpSocket::bind(SocketAddr::new(ip, port)).await {
+            let rtp = match bind(port) {
                 Ok(s) => s,
                 Err(e) if e.kind() == ErrorKind::AddrInUse => continue,
                 Err(e) => return Err(e.into()),
             };
-            match UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+            match bind(port + 1) {
                 Ok(rtcp) => return Ok((rtp, rtcp)),
                 Err(e) if e.kind() == ErrorKind::AddrInUse => continue,
                 Err(e) => return Err(e.into()),
@@ -89,7 +97,7 @@ mod tests {
         let alloc = PortAllocator::new(41900, 41905).unwrap();
         let mut held = Vec::new();
         loop {
-            match alloc.bind_pair(ip).await {
+            match alloc.bind_pair(ip) {
                 Ok((rtp, rtcp)) => {
                     let p = rtp.local_addr().unwrap().port();
                     assert_eq!(p % 2, 0);
@@ -106,7 +114,7 @@ mod tests {
         if let Some(pair) = held.pop() {
             let port = pair.0.local_addr().unwrap().port();
             drop(pair);
-            let (rtp, _rtcp) = alloc.bind_pair(ip).await.unwrap();
+            let (rtp, _rtcp) = alloc.bind_pair(ip).unwrap();
             assert_eq!(rtp.local_addr().unwrap().port(), port);
         }
     }

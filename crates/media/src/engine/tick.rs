@@ -56,9 +56,11 @@ impl Default for Scratch {
 pub(crate) fn run(inner: &Inner, s: &mut Scratch) {
     s.ticks += 1;
     plan(inner, s);
-    let timeout = if s.ticks % TIMEOUT_CHECK_EVERY == 0 {
+    let timeout = if s.ticks.is_multiple_of(TIMEOUT_CHECK_EVERY) {
         Some(Duration::from_millis(
-            inner.rtp_timeout_ms.load(std::sync::atomic::Ordering::Relaxed),
+            inner
+                .rtp_timeout_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
         ))
         .filter(|d| !d.is_zero())
     } else {

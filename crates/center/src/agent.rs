@@ -1,0 +1,62 @@
+//! Agents as the contact center sees them: who they are and what they are
+//! doing (the state they chose combined with their calls).
+
+use serde::{Deserialize, Serialize};
+
+/// Static facts about an agent, loaded from storage.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentInfo {
+    /// Storage id.
+    pub id: String,
+    /// Login and extension.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// SIP digest password.
+    #[serde(skip)]
+    pub sip_password: String,
+    /// agent | supervisor | admin.
+    pub role: String,
+}
+
+/// What an agent is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Not logged in to the console.
+    Offline,
+    /// Available for calls.
+    Ready,
+    /// On a break.
+    Paused,
+    /// A call is ringing the agent's phone.
+    Ringing,
+    /// On a call.
+    OnCall,
+    /// Wrapping up after a call.
+    AfterCallWork,
+}
+
+/// Live presence of one agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentPresence {
+    /// Static info.
+    #[serde(flatten)]
+    pub info: AgentInfo,
+    /// The state the agent chose (offline / ready / paused).
+    pub chosen: AgentStatus,
+    /// Pause reason.
+    pub pause_reason: Option<String>,
+    /// Effective status shown to supervisors.
+    pub status: AgentStatus,
+    /// Since when (ms).
+    pub since: u64,
+    /// Phone registered.
+    pub registered: bool,
+    /// Calls the agent is engaged in.
+    pub calls: Vec<String>,
+    /// End of after-call work (ms).
+    pub acw_until: Option<u64>,
+    /// When the agent last finished a call (longest-idle distribution).
+    pub last_call_end: u64,
+}

@@ -1,0 +1,408 @@
+//! Administration: agents, campaigns (with members and disposition sets),
+//! pause reasons, contacts (CSV import, search, history), music classes.
+//! Changes that affect live routing are pushed to the engine.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_center::{AgentInfo, CampaignInfo, EngineRequest};
+use switchboard_storage::{
+    AgentRole, AgentRow, AgentUpdate, CampaignInput, CampaignRow, ContactQuery, NewAgent, Storage,
+    StorageError,
+};
+
+use crate::error::bad_json;
+use crate::{AppState, Caller, HttpError};
+
+/// Engine view of a stored agent.
+pub fn agent_info(a: &AgentRow) -> AgentInfo {
+    AgentInfo {
+        id: a.id.clone(),
+        username: a.username.clone(),
+        name: a.display_name.clone(),
+        sip_password: a.sip_password.clone(),
+        role: a.role.as_str().to_string(),
+    }
+}
+
+/// Engine view of a stored campaign (with member usernames).
+pub async fn campaign_info(
+    storage: &Storage,
+    c: &CampaignRow,
+) -> Result<CampaignInfo, StorageError> {
+    let agents = storage
+        .list_campaign_agents(&c.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.enabled)
+        .map(|a| a.username)
+        .collect();
+    Ok(CampaignInfo {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        kind: c.kind.as_str().to_string(),
+        did: c.did.clone(),
+        auto_recording: c.auto_recording,
+        music_class: c.music_class.clone(),
+        strategy: c.strategy.as_str().to_string(),
+        queue_timeout_secs: c.queue_timeout_secs.max(1) as u64,
+        acw_secs: c.acw_secs.max(0) as u64,
+        agents,
+    })
+}
+
+/// `GET /api/admin/agents`.
+pub async fn list_agents(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, HttpError> {
+    c.require_supervisor()?;
+    Ok(Json(json!({"agents": st.storage.list_agents().await?})))
+}
+
+/// New agent body.
+#[derive(Deserialize)]
+pub struct AgentBody {
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    sip_password: Option<String>,
+    #[serde(default)]
+    role: Option<AgentRole>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    groups: Option<Vec<String>>,
+}
+
+fn valid_username(u: &str) -> bool {
+    !u.is_empty()
+        && u.len() <= 32
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
+}
+
+/// `POST /api/admin/agents`.
+pub async fn create_agent(
+    State(st): State<AppState>,
+    c: Caller,
+    body: Result<Json<AgentBody>, JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_admin()?;
+    let Json(b) = body.map_err(bad_json)?;
+    let username = b.username.unwrap_or_default();
+    if !valid_username(&username) {
+        return Err(HttpError::new(
+            400,
+            "username must be 1-32 letters, digits, '.', '_' or '-' (it is also the SIP extension)",
+        ));
+    }
+    let password = b
+        .password
+        .filter(|p| p.len() >= 4)
+        .ok_or_else(|| HttpError::new(400, "password of at least 4 characters required"))?;
+    let sip_password = b
+        .sip_password
+        .filter(|p| p.len() >= 4)
+        .ok_or_else(|| HttpError::new(400, "sip_password of at least 4 characters required"))?;
+    let row = st
+        .storage
+        .create_agent(&NewAgent {
+            username: username.clone(),
+            display_name: b.name.unwrap_or_else(|| username.clone()),
+            password_hash: switchboard_center::password::hash(&password),
+            sip_password,
+            role: b.role.unwrap_or(AgentRole::Agent),
+            groups: b.groups.unwrap_or_default(),
+        })
+        .await?;
+    let _ = st
+        .engine
+        .send(EngineRequest::UpsertAgent(agent_info(&row)))
+        .await;
+    Ok(Json(json!({"agent": row})))
+}
+
+/// `PUT /api/admin/agents/{id}`.
+pub async fn update_agent(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<AgentBody>, JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_admin()?;
+    let Json(b) = body.map_err(bad_json)?;
+    let row = st
+        .storage
+        .update_agent(
+            &id,
+            &AgentUpdate {
+                display_name: b.name,
+                password_hash: b.password.map(|p| switchboard_center::password::hash(&p)),
+                sip_password: b.sip_password,
+                role: b.role,
+                enabled: b.enabled,
+                groups: b.groups,
+            },
+        )
+        .await?;
+    let req = if row.enabled {
+        EngineRequest::UpsertAgent(agent_info(&row))
+    } else {
+        EngineRequest::RemoveAgent(row.username.clone())
+    };
+    let _ = st.engine.send(req).await;
+    Ok(Json(json!({"agent": row})))
+}
+
+/// `DELETE /api/admin/agents/{id}` (disables the account).
+pub async fn delete_agent(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_admin()?;
+    let row = st
+        .storage
+        .get_agent(&id)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("no agent {id}")))?;
+    st.storage.delete_agent(&id).await?;
+    let _ = st
+        .engine
+        .send(EngineRequest::RemoveAgent(row.username))
+        .await;
+    Ok(Json(json!({"ok": true})))
+}
+
+/// `GET /api/campaigns`.
+pub async fn campaigns(State(st): State<AppState>, _c: Caller) -> Result<Json<Value>, HttpError> {
+    let mut out = Vec::new();
+    for c in st.storage.list_campaigns().await? {
+        let members: Vec<String> = st
+            .storage
+            .list_campaign_agents(&c.id)
+            .await?
+            .into_iter()
+            .map(|a| a.username)
+            .collect();
+        let mut v = serde_json::to_value(&c).unwrap_or_default();
+        v["agents"] = json!(members);
+        out.push(v);
+    }
+    Ok(Json(json!({"campaigns": out})))
+}
+
+/// Campaign body: the stored fields plus members.
+#[derive(Deserialize)]
+pub struct CampaignBody {
+    #[serde(flatten)]
+    input: CampaignInput,
+    #[serde(default)]
+    agents: Option<Vec<String>>,
+}
+
+async fn save_members(
+    st: &AppState,
+    campaign: &CampaignRow,
+    members: Option<Vec<String>>,
+) -> Result<(), HttpError> {
+    let Some(members) = members else {
+        return Ok(());
+    };
+    let mut ids = Vec::new();
+    for u in &members {
+        let a = st
+            .storage
+            .get_agent_by_username(u)
+            .await?
+            .ok_or_else(|| HttpError::new(400, format!("unknown agent {u}")))?;
+        ids.push(a.id);
+    }
+    for a in st.storage.list_campaign_agents(&campaign.id).await? {
+        if !ids.contains(&a.id) {
+            st.storage
+                .remove_campaign_agent(&campaign.id, &a.id)
+                .await?;
+        }
+    }
+    for id in ids {
+        st.storage.add_campaign_agent(&campaign.id, &id).await?;
+    }
+    Ok(())
+}
+
+/// `POST /api/campaigns`.
+pub async fn create_campaign(
+    State(st): State<AppState>,
+    c: Caller,
+    body: Result<Json<CampaignBody>, JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_admin()?;
+    let Json(b) = body.map_err(bad_json)?;
+    if b.input.name.trim().is_empty() {
+        return Err(HttpError::new(400, "a campaign needs a name"));
+    }
+    let row = st.storage.create_campaign(&b.input).await?;
+    save_members(&st, &row, b.agents).await?;
+    let row = st.storage.get_campaign(&row.id).await?.unwrap_or(row);
+    let _ = st
+        .engine
+        .send(EngineRequest::UpsertCampaign(
+            campaign_info(&st.storage, &row).await?,
+        ))
+        .await;
+    Ok(Json(json!({"campaign": row})))
+}
+
+/// `PUT /api/campaigns/{id}`.
+pub async fn update_campaign(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<CampaignBody>, JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_admin()?;
+    let Json(b) = body.map_err(bad_json)?;
+    let row = st.storage.update_campaign(&id, &b.input).await?;
+    save_members(&st, &row, b.agents).await?;
+    let _ = st
+        .engine
+        .send(EngineRequest::UpsertCampaign(
+            campaign_info(&st.storage, &row).await?,
+        ))
+        .await;
+    Ok(Json(json!({"campaign": row})))
+}
+
+/// `GET /api/pause-reasons`.
+pub async fn pause_reasons(
+    State(st): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Value>, HttpError> {
+    Ok(Json(
+        json!({"pause_reasons": st.storage.list_pause_reasons().await?}),
+    ))
+}
+
+/// Name body.
+#[derive(Deserialize)]
+pub struct NameBody {
+    name: String,
+}
+
+/// `POST /api/pause-reasons`.
+pub async fn create_pause_reason(
+    State(st): State<AppState>,
+    c: Caller,
+    body: Result<Json<NameBody>, JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_admin()?;
+    let Json(b) = body.map_err(bad_json)?;
+    if b.name.trim().is_empty() {
+        return Err(HttpError::new(400, "a pause reason needs a name"));
+    }
+    Ok(Json(
+        json!({"pause_reason": st.storage.create_pause_reason(b.name.trim()).await?}),
+    ))
+}
+
+/// Contact search.
+#[derive(Deserialize)]
+pub struct ContactSearch {
+    q: Option<String>,
+    campaign: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/contacts`.
+pub async fn contacts(
+    State(st): State<AppState>,
+    _c: Caller,
+    Query(q): Query<ContactSearch>,
+) -> Result<Json<Value>, HttpError> {
+    let campaign_id = match q.campaign {
+        Some(n) => Some(
+            st.storage
+                .get_campaign_by_name(&n)
+                .await?
+                .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?
+                .id,
+        ),
+        None => None,
+    };
+    let rows = st
+        .storage
+        .search_contacts(&ContactQuery {
+            text: q.q,
+            campaign_id,
+            limit: q.limit.or(Some(100)),
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(json!({"contacts": rows})))
+}
+
+/// `GET /api/contacts/{id}`: contact with its history of calls and dispositions.
+pub async fn contact(
+    State(st): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, HttpError> {
+    st.storage
+        .get_contact(&id)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("no contact {id}")))?;
+    Ok(Json(
+        json!({"history": st.storage.contact_history(&id).await?}),
+    ))
+}
+
+/// Import parameters.
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    list: String,
+    campaign: Option<String>,
+}
+
+/// `POST /api/contacts/import?list=NAME&campaign=NAME` with the CSV as body.
+pub async fn import(
+    State(st): State<AppState>,
+    c: Caller,
+    Query(q): Query<ImportQuery>,
+    body: String,
+) -> Result<Json<Value>, HttpError> {
+    c.require_supervisor()?;
+    let campaign_id = match q.campaign {
+        Some(n) => Some(
+            st.storage
+                .get_campaign_by_name(&n)
+                .await?
+                .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?
+                .id,
+        ),
+        None => None,
+    };
+    let report = st
+        .storage
+        .import_contacts_csv(&q.list, campaign_id.as_deref(), &body)
+        .await?;
+    if !report.errors.is_empty() {
+        return Err(HttpError {
+            status: 422,
+            message: serde_json::to_string(&report).unwrap_or_default(),
+        });
+    }
+    Ok(Json(json!({"report": report})))
+}
+
+/// `GET /api/music-classes`.
+pub async fn music_classes(
+    State(st): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Value>, HttpError> {
+    let snap = st.ask(EngineRequest::Snapshot).await?;
+    Ok(Json(json!({"music_classes": snap["music_classes"]})))
+}

@@ -1,0 +1,242 @@
+//! Dispositions and the agenda: every call ends with a disposition from its
+//! campaign's set; the built-in "Agenda" schedules a personal or global callback.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_center::agenda;
+use switchboard_storage::{AgendaKind, CallDirection, NewAgenda, NewDisposition};
+
+use crate::error::bad_json;
+use crate::{AppState, Caller, HttpError};
+
+/// The built-in disposition that opens the agenda form.
+pub const AGENDA: &str = "Agenda";
+
+/// Agenda part of a disposition.
+#[derive(Deserialize)]
+pub struct AgendaBody {
+    kind: String,
+    at: String,
+    #[serde(default)]
+    tz: Option<String>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// Disposition body.
+#[derive(Deserialize)]
+pub struct DispositionBody {
+    disposition: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    agenda: Option<AgendaBody>,
+}
+
+/// `POST /api/calls/{id}/disposition`.
+pub async fn disposition(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<DispositionBody>, JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    let Json(b) = body.map_err(bad_json)?;
+    let call = st
+        .storage
+        .get_call(&id)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("no call {id}")))?;
+    let handled = call.agent_id.as_deref() == Some(c.agent.id.as_str())
+        || call.caller == c.agent.username
+        || call.callee == c.agent.username;
+    if !handled && !c.is_supervisor() {
+        let evs = st.storage.list_events(&id).await?;
+        if !evs
+            .iter()
+            .any(|e| e.actor.as_deref() == Some(c.agent.username.as_str()))
+        {
+            return Err(HttpError::new(
+                403,
+                "you can only disposition your own calls",
+            ));
+        }
+    }
+    let campaign = match &call.campaign_id {
+        Some(cid) => st.storage.get_campaign(cid).await?,
+        None => None,
+    };
+    let name = b.disposition.trim().to_string();
+    if name.is_empty() {
+        return Err(HttpError::new(400, "choose a disposition"));
+    }
+    if let Some(camp) = &campaign {
+        if name != AGENDA && !camp.dispositions.is_empty() && !camp.dispositions.contains(&name) {
+            return Err(HttpError::new(
+                400,
+                format!(
+                    "{name:?} is not a disposition of campaign {}; choose one of: {}, {AGENDA}",
+                    camp.name,
+                    camp.dispositions.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut agenda_row = None;
+    let mut new_agenda = None;
+    if name == AGENDA {
+        let a = b.agenda.ok_or_else(|| {
+            HttpError::new(
+                400,
+                "the Agenda disposition needs an \"agenda\" object (kind, at, tz, reason)",
+            )
+        })?;
+        let kind = agenda::Kind::parse(&a.kind).map_err(|m| HttpError::new(400, m))?;
+        if kind == agenda::Kind::Global {
+            agenda::check_global_allowed(campaign.as_ref().map(|c| c.kind.as_str()))
+                .map_err(|m| HttpError::new(409, m))?;
+        }
+        let when =
+            agenda::parse_when(&a.at, a.tz.as_deref()).map_err(|m| HttpError::new(400, m))?;
+        let customer = if call.direction == CallDirection::Inbound {
+            call.caller.clone()
+        } else {
+            call.callee.clone()
+        };
+        let phone = a.phone.unwrap_or(customer);
+        new_agenda = Some(NewAgenda {
+            kind: if kind == agenda::Kind::Global {
+                AgendaKind::Global
+            } else {
+                AgendaKind::Personal
+            },
+            agent_id: c.agent.id.clone(),
+            contact_id: call.contact_id.clone(),
+            campaign_id: call.campaign_id.clone(),
+            phone,
+            scheduled_at: when,
+            tz: a.tz.unwrap_or_else(|| "UTC".into()),
+            reason: a.reason,
+        });
+    } else if b.agenda.is_some() {
+        return Err(HttpError::new(
+            400,
+            format!("an agenda is only given with the {AGENDA} disposition"),
+        ));
+    }
+    let d = st
+        .storage
+        .add_disposition(&NewDisposition {
+            call_id: id.clone(),
+            agent_id: c.agent.id.clone(),
+            campaign_id: call.campaign_id.clone(),
+            contact_id: call.contact_id.clone(),
+            name: name.clone(),
+            note: b.note,
+            at: switchboard_storage::now_ms(),
+        })
+        .await?;
+    if let Some(na) = new_agenda {
+        let row = st.storage.add_agenda(&na).await?;
+        if let (Some(cid), AgendaKind::Global) = (&call.contact_id, na.kind) {
+            let _ = st
+                .storage
+                .set_contact_status(
+                    cid,
+                    switchboard_storage::ContactStatus::Callback,
+                    Some(na.scheduled_at),
+                )
+                .await;
+        }
+        agenda_row = Some(row);
+    }
+    let _ = st
+        .storage
+        .add_event(
+            &id,
+            switchboard_storage::now_ms(),
+            "DISPOSITION",
+            Some(&c.agent.username),
+            json!({"text": name}),
+        )
+        .await;
+    Ok(Json(json!({"disposition": d, "agenda": agenda_row})))
+}
+
+/// Agenda listing filter.
+#[derive(Deserialize)]
+pub struct AgendaQuery {
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    include_done: bool,
+}
+
+/// `GET /api/agenda`: the caller's agenda (supervisors may pass `agent`).
+pub async fn list(
+    State(st): State<AppState>,
+    c: Caller,
+    Query(q): Query<AgendaQuery>,
+) -> Result<Json<Value>, HttpError> {
+    let agent_id = match q.agent {
+        Some(u) if u != c.agent.username => {
+            if !c.is_supervisor() {
+                return Err(HttpError::new(403, "agents can only read their own agenda"));
+            }
+            st.storage
+                .get_agent_by_username(&u)
+                .await?
+                .ok_or_else(|| HttpError::new(404, format!("unknown agent {u}")))?
+                .id
+        }
+        _ => c.agent.id.clone(),
+    };
+    Ok(Json(
+        json!({"agenda": st.storage.list_agenda_for_agent(&agent_id, q.include_done).await?}),
+    ))
+}
+
+/// `POST /api/agenda/{id}/{done|cancel|call}`.
+pub async fn step(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, step)): Path<(String, String)>,
+) -> Result<Json<Value>, HttpError> {
+    let row = st
+        .storage
+        .get_agenda(&id)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("no agenda entry {id}")))?;
+    if row.agent_id != c.agent.id && !c.is_supervisor() {
+        return Err(HttpError::new(403, "not your agenda entry"));
+    }
+    match step.as_str() {
+        "done" => st.storage.mark_agenda_done(&id, None).await?,
+        "cancel" => st.storage.cancel_agenda(&id).await?,
+        "call" => {
+            let actor = c.actor();
+            let target = switchboard_call::Target::Number(row.phone.clone());
+            let v = st
+                .ask(|reply| switchboard_center::EngineRequest::Dial {
+                    actor,
+                    target,
+                    reply,
+                })
+                .await?;
+            let call_id = v["call_id"].as_str().map(str::to_string);
+            st.storage.mark_agenda_done(&id, call_id.as_deref()).await?;
+            return Ok(Json(json!({"call": v})));
+        }
+        other => {
+            return Err(HttpError::new(
+                404,
+                format!("unknown agenda step {other:?}: done, cancel or call"),
+            ))
+        }
+    }
+    Ok(Json(json!({"agenda": st.storage.get_agenda(&id).await?})))
+}

@@ -1,0 +1,158 @@
+//! Sessions: password login (Argon2-hashed), bearer tokens (header, cookie
+//! `sb_token` or `?token=` for media links and WebSockets), and roles.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_center::Actor;
+use switchboard_storage::{AgentRole, AgentRow};
+
+use crate::error::bad_json;
+use crate::{AppState, HttpError};
+
+/// Session lifetime.
+const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The agent row.
+    pub agent: AgentRow,
+    /// The session token.
+    pub token: String,
+}
+
+impl Caller {
+    /// Supervisors and admins see and act on everything.
+    pub fn is_supervisor(&self) -> bool {
+        matches!(self.agent.role, AgentRole::Supervisor | AgentRole::Admin)
+    }
+    /// Admins manage configuration.
+    pub fn is_admin(&self) -> bool {
+        matches!(self.agent.role, AgentRole::Admin)
+    }
+    /// Refuse unless supervisor.
+    pub fn require_supervisor(&self) -> Result<(), HttpError> {
+        if self.is_supervisor() {
+            Ok(())
+        } else {
+            Err(HttpError::new(403, "supervisors only"))
+        }
+    }
+    /// Refuse unless admin.
+    pub fn require_admin(&self) -> Result<(), HttpError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(HttpError::new(403, "admins only"))
+        }
+    }
+    /// As an engine actor.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            username: self.agent.username.clone(),
+            supervisor: self.is_supervisor(),
+        }
+    }
+}
+
+fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Some(t.trim().to_string());
+        }
+    }
+    if let Some(c) = parts
+        .headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+    {
+        for kv in c.split(';') {
+            if let Some(t) = kv.trim().strip_prefix("sb_token=") {
+                return Some(t.to_string());
+            }
+        }
+    }
+    parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token=").map(str::to_string))
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, HttpError> {
+        let token = token_of(parts)
+            .ok_or_else(|| HttpError::new(401, "log in first (no session token)"))?;
+        let session = state
+            .storage
+            .get_session(&token)
+            .await?
+            .ok_or_else(|| HttpError::new(401, "session expired or unknown: log in again"))?;
+        let agent = state
+            .storage
+            .get_agent(&session.agent_id)
+            .await?
+            .ok_or_else(|| HttpError::new(401, "account no longer exists"))?;
+        if !agent.enabled {
+            return Err(HttpError::new(403, "account disabled"));
+        }
+        Ok(Caller { agent, token })
+    }
+}
+
+/// Login body.
+#[derive(Deserialize)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/login`.
+pub async fn login(
+    State(st): State<AppState>,
+    body: Result<Json<Login>, JsonRejection>,
+) -> Result<Response, HttpError> {
+    let Json(body) = body.map_err(bad_json)?;
+    let agent = st
+        .storage
+        .get_agent_by_username(body.username.trim())
+        .await?;
+    let Some(agent) = agent.filter(|a| {
+        a.enabled && switchboard_center::password::verify(&body.password, &a.password_hash)
+    }) else {
+        return Err(HttpError::new(401, "wrong username or password"));
+    };
+    let s = st.storage.create_session(&agent.id, SESSION_TTL_MS).await?;
+    let cookie = format!(
+        "sb_token={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        s.token,
+        SESSION_TTL_MS / 1000
+    );
+    let body = Json(json!({"token": s.token, "expires_at": s.expires_at, "agent": agent}));
+    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
+}
+
+/// `POST /api/logout`.
+pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
+    st.storage.delete_session(&caller.token).await?;
+    let cookie = "sb_token=; Path=/; HttpOnly; Max-Age=0";
+    Ok(([(header::SET_COOKIE, cookie)], Json(json!({"ok": true}))).into_response())
+}
+
+/// `GET /api/me`.
+pub async fn me(caller: Caller) -> Json<serde_json::Value> {
+    Json(
+        json!({"agent": caller.agent, "supervisor": caller.is_supervisor(), "admin": caller.is_admin()}),
+    )
+}

@@ -1,0 +1,56 @@
+//! JSON errors: every failure is `{"error": "<message>"}` with a fitting status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use switchboard_storage::StorageError;
+
+/// An HTTP error with a message for the user.
+#[derive(Debug)]
+pub struct HttpError {
+    /// Status code.
+    pub status: u16,
+    /// Message.
+    pub message: String,
+}
+
+impl HttpError {
+    /// New error.
+    pub fn new(status: u16, message: impl Into<String>) -> HttpError {
+        HttpError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({"error": self.message}))).into_response()
+    }
+}
+
+impl From<StorageError> for HttpError {
+    fn from(e: StorageError) -> HttpError {
+        match e {
+            StorageError::NotFound(m) => HttpError::new(404, m),
+            StorageError::Conflict(m) => HttpError::new(409, m),
+            StorageError::Invalid(m) => HttpError::new(400, m),
+            other => {
+                tracing::error!(%other, "storage error");
+                HttpError::new(500, "internal storage error")
+            }
+        }
+    }
+}
+
+/// JSON bodies that fail to parse answer 400 with serde's message.
+pub fn bad_json(e: axum::extract::rejection::JsonRejection) -> HttpError {
+    HttpError::new(400, format!("invalid JSON body: {}", e.body_text()))
+}
+
+/// Unknown routes.
+pub async fn not_found() -> HttpError {
+    HttpError::new(404, "no such endpoint (see /openapi.json)")
+}

@@ -1,0 +1,67 @@
+//! Reports per agent and per campaign, rebuilt from the persisted call and event log.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{AppState, Caller, HttpError};
+
+/// Time window (unix ms); defaults to today.
+#[derive(Deserialize)]
+pub struct Window {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+fn window(w: &Window) -> (i64, i64) {
+    let today = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp_millis())
+        .unwrap_or(0);
+    (
+        w.from.unwrap_or(today),
+        w.to.unwrap_or_else(|| switchboard_storage::now_ms() + 1),
+    )
+}
+
+/// `GET /api/reports/agents/{username}`.
+pub async fn agent(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(u): Path<String>,
+    Query(w): Query<Window>,
+) -> Result<Json<Value>, HttpError> {
+    if u != c.agent.username {
+        c.require_supervisor()?;
+    }
+    let a = st
+        .storage
+        .get_agent_by_username(&u)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("unknown agent {u}")))?;
+    let (from, to) = window(&w);
+    Ok(Json(
+        json!({"agent": u, "report": st.storage.agent_report(&a.id, from, to).await?}),
+    ))
+}
+
+/// `GET /api/reports/campaigns/{name}`.
+pub async fn campaign(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(n): Path<String>,
+    Query(w): Query<Window>,
+) -> Result<Json<Value>, HttpError> {
+    c.require_supervisor()?;
+    let camp = st
+        .storage
+        .get_campaign_by_name(&n)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?;
+    let (from, to) = window(&w);
+    Ok(Json(
+        json!({"campaign": n, "report": st.storage.campaign_report(&camp.id, from, to).await?}),
+    ))
+}

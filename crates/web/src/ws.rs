@@ -1,0 +1,69 @@
+//! WebSocket event stream: agents get events about themselves and their
+//! calls; supervisors get everything. The first message is a snapshot so a
+//! reloaded page restores its view.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+use switchboard_center::EngineRequest;
+
+use crate::{AppState, Caller};
+
+/// `GET /api/ws` (token via cookie, header or `?token=`).
+pub async fn upgrade(State(st): State<AppState>, c: Caller, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| stream(st, c, socket))
+}
+
+fn relevant(ev: &Value, user: &str, supervisor: bool) -> bool {
+    if supervisor {
+        return true;
+    }
+    match ev["type"].as_str() {
+        Some("agent_state")
+        | Some("agent_registration")
+        | Some("queues")
+        | Some("call_ended")
+        | Some("call_event") => true,
+        Some("call") => {
+            let c = &ev["call"];
+            c["agent"] == user
+                || c["agent_leg"]["agent"] == user
+                || c["customer"]["agent"] == user
+                || c["third"]["agent"] == user
+        }
+        _ => true,
+    }
+}
+
+async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
+    let mut rx = (st.events)();
+    let user = c.agent.username.clone();
+    let sup = c.is_supervisor();
+    if let Ok(snap) = st.ask(EngineRequest::Snapshot).await {
+        let _ = socket
+            .send(Message::Text(
+                json!({"type": "snapshot", "snapshot": snap})
+                    .to_string()
+                    .into(),
+            ))
+            .await;
+    }
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) => {
+                    if relevant(&ev, &user, sup) && socket.send(Message::Text(ev.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+            m = socket.recv() => match m {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                _ => {}
+            }
+        }
+    }
+}

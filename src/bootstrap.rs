@@ -1,0 +1,139 @@
+//! Start-up: open storage (running migrations), seed agents and campaigns
+//! from the configuration, start media, SIP, the engine, the scheduler and HTTP.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use switchboard_media::{MediaConfig, MediaEngine};
+use switchboard_storage::{AgentRole, CampaignInput, CampaignKind, NewAgent, Storage};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::events::EventSink;
+
+/// Seed agents and campaigns that do not exist yet.
+pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
+    for a in &cfg.agents {
+        if storage.get_agent_by_username(&a.username).await?.is_some() {
+            continue;
+        }
+        let role = match a.role.as_str() {
+            "admin" => AgentRole::Admin,
+            "supervisor" => AgentRole::Supervisor,
+            "agent" => AgentRole::Agent,
+            other => anyhow::bail!("agent {}: unknown role {other:?}", a.username),
+        };
+        storage
+            .create_agent(&NewAgent {
+                username: a.username.clone(),
+                display_name: if a.name.is_empty() {
+                    a.username.clone()
+                } else {
+                    a.name.clone()
+                },
+                password_hash: switchboard_center::password::hash(&a.password),
+                sip_password: a.sip_password.clone(),
+                role,
+                groups: Vec::new(),
+            })
+            .await
+            .with_context(|| format!("creating agent {}", a.username))?;
+    }
+    for c in &cfg.campaigns {
+        if storage.get_campaign_by_name(&c.name).await?.is_some() {
+            continue;
+        }
+        let kind: CampaignKind = c
+            .kind
+            .parse()
+            .map_err(|e| anyhow::anyhow!("campaign {}: {e}", c.name))?;
+        let mut input = CampaignInput::new(&c.name, kind);
+        input.did = c.did.clone();
+        input.auto_recording = c.auto_recording;
+        input.music_class = c.music_class.clone();
+        input.dispositions = c.dispositions.clone();
+        let row = storage
+            .create_campaign(&input)
+            .await
+            .with_context(|| format!("creating campaign {}", c.name))?;
+        for u in &c.agents {
+            let a = storage
+                .get_agent_by_username(u)
+                .await?
+                .with_context(|| format!("campaign {}: unknown agent {u}", c.name))?;
+            storage.add_campaign_agent(&row.id, &a.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Run the server until killed.
+pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
+    for a in &cfg.server.digest_algorithms {
+        if switchboard_sip::digest::DigestServer::algorithm(a).is_none() {
+            anyhow::bail!("server.digest_algorithms: unknown algorithm {a:?} (MD5 or SHA-256)");
+        }
+    }
+    std::fs::create_dir_all(cfg.server.data_dir.join("recordings"))
+        .with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
+    let storage = Storage::connect(&cfg.server.database)
+        .await
+        .with_context(|| format!("opening database {}", cfg.server.database))?;
+    seed(&storage, &cfg).await?;
+    let agents = storage
+        .list_agents()
+        .await?
+        .iter()
+        .filter(|a| a.enabled)
+        .map(switchboard_web::agent_info)
+        .collect();
+    let mut campaigns = Vec::new();
+    for c in storage.list_campaigns().await? {
+        campaigns.push(switchboard_web::campaign_info(&storage, &c).await?);
+    }
+    let media = MediaEngine::start(MediaConfig {
+        bind_ip: cfg.server.sip_addr.ip(),
+        port_min: cfg.server.rtp_port_min,
+        port_max: cfg.server.rtp_port_max,
+        music_dir: cfg.server.music_dir.clone(),
+    })
+    .await
+    .context("starting the media engine")?;
+    let (sip_local, out, inbound) = crate::transport::bind(cfg.server.sip_addr)
+        .await
+        .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
+    let sink = EventSink::start(storage.clone());
+    let (req_tx, req_rx) = mpsc::channel(1024);
+    let engine = Engine::new(
+        cfg.clone(),
+        sip_local,
+        out,
+        media,
+        sink.clone(),
+        agents,
+        campaigns,
+    );
+    tokio::spawn(engine.run(inbound, req_rx));
+    tokio::spawn(crate::scheduler::run(storage.clone(), req_tx.clone()));
+    let sink2 = sink.clone();
+    let state = switchboard_web::AppState {
+        storage: storage.clone(),
+        engine: req_tx,
+        events: Arc::new(move || sink2.subscribe()),
+        data_dir: cfg.server.data_dir.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
+    let http_local = listener.local_addr()?;
+    println!("switchboard ready sip={sip_local} http={http_local}");
+    tracing::info!(%sip_local, %http_local, "switchboard ready");
+    let server = axum::serve(listener, switchboard_web::router(state));
+    tokio::select! {
+        r = server => r.context("HTTP server")?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    sink.flush().await;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Server configuration (TOML), with working defaults so that
+//! `switchboard` alone starts a usable server.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listening addresses, storage, media ports.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Agents created at start if absent (login = SIP extension).
+    #[serde(default)]
+    pub agents: Vec<AgentSeed>,
+    /// SIP trunks to the outside world.
+    #[serde(default)]
+    pub trunks: Vec<TrunkConfig>,
+    /// Campaigns created at start if absent.
+    #[serde(default)]
+    pub campaigns: Vec<CampaignSeed>,
+}
+
+/// `[server]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// SIP address (UDP and TCP).
+    pub sip_addr: SocketAddr,
+    /// HTTP address (API, WebSocket, console).
+    pub http_addr: SocketAddr,
+    /// Database URL (`sqlite://file.db` or `postgres://...`).
+    pub database: String,
+    /// Folder for recordings and music.
+    pub data_dir: PathBuf,
+    /// First RTP port.
+    pub rtp_port_min: u16,
+    /// Last RTP port.
+    pub rtp_port_max: u16,
+    /// Digest realm.
+    pub realm: String,
+    /// Address put in SDP and Contact (defaults to the SIP bind address, or 127.0.0.1 when that is 0.0.0.0).
+    pub public_ip: Option<IpAddr>,
+    /// Seconds an agent stays in after-call work before becoming ready again (campaigns may override).
+    pub acw_secs: u64,
+    /// Seconds a ringing agent has to answer.
+    pub ring_timeout_secs: u64,
+    /// Music-on-hold folder (each subfolder or WAV file is a class); `default` is built in.
+    pub music_dir: Option<PathBuf>,
+    /// Digest algorithms challenged, most preferred first (`MD5`, `SHA-256`).
+    /// MD5 alone by default: many phones abort on a challenge they cannot answer.
+    pub digest_algorithms: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            sip_addr: "0.0.0.0:5060".parse().expect("valid"),
+            http_addr: "0.0.0.0:8080".parse().expect("valid"),
+            database: "sqlite://switchboard.db".into(),
+            data_dir: PathBuf::from("data"),
+            rtp_port_min: 20000,
+            rtp_port_max: 29999,
+            realm: "switchboard".into(),
+            public_ip: None,
+            acw_secs: 0,
+            ring_timeout_secs: 20,
+            music_dir: None,
+            digest_algorithms: vec!["MD5".into()],
+        }
+    }
+}
+
+/// An agent to create at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSeed {
+    /// Login and SIP extension.
+    pub username: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Console/API password.
+    pub password: String,
+    /// SIP digest password of the agent's phone.
+    pub sip_password: String,
+    /// agent | supervisor | admin.
+    #[serde(default = "default_role")]
+    pub role: String,
+}
+
+fn default_role() -> String {
+    "agent".into()
+}
+
+/// A SIP trunk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Name.
+    pub name: String,
+    /// Where calls to numbers go.
+    pub address: SocketAddr,
+    /// Source addresses (ip:port) trusted for incoming calls without authentication.
+    #[serde(default)]
+    pub inbound_from: Vec<SocketAddr>,
+}
+
+/// A campaign to create at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSeed {
+    /// Unique name.
+    pub name: String,
+    /// inbound | manual | preview | dialer.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Number routed to the campaign's queue.
+    #[serde(default)]
+    pub did: Option<String>,
+    /// Record every call automatically.
+    #[serde(default)]
+    pub auto_recording: bool,
+    /// Music class for hold and queue.
+    #[serde(default = "default_music")]
+    pub music_class: String,
+    /// Member agents.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// Disposition names.
+    #[serde(default)]
+    pub dispositions: Vec<String>,
+}
+
+fn default_kind() -> String {
+    "inbound".into()
+}
+fn default_music() -> String {
+    "default".into()
+}
+
+/// The sample configuration shipped for first runs.
+pub const SAMPLE: &str = include_str!("../switchboard.sample.toml");
+
+impl Config {
+    /// Parse TOML text.
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Address for SDP and Contact headers.
+    pub fn public_ip(&self) -> IpAddr {
+        self.server.public_ip.unwrap_or_else(|| {
+            let ip = self.server.sip_addr.ip();
+            if ip.is_unspecified() {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                ip
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_config_parses() {
+        let c = Config::parse(SAMPLE).unwrap();
+        assert!(c.agents.len() >= 2);
+        assert_eq!(c.trunks.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(Config::parse("[server]\nsip_adr = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! Carrying out the call state machine's actions: legs, media rooms,
+//! agent reservations, event log and CDR.
+
+use switchboard_call::{Action, Event, LegId, MediaPlan, Target};
+use switchboard_sip::{Peer, Transport, Uri};
+
+use super::leg::{LegState, Side};
+use super::{now_ms, Engine};
+
+impl Engine {
+    /// Feed an event to a call and apply what it decides.
+    pub(super) fn call_event(&mut self, call: &str, ev: Event) {
+        match &ev {
+            Event::Failed(leg, _) | Event::HungUp(leg) if self.queue_ringing(*leg).is_some() => {
+                // The agent rung for a queued caller did not take it: keep waiting.
+                self.queue_agent_failed(*leg);
+                return;
+            }
+            Event::Answered(leg) => self.queue_answered(*leg),
+            _ => {}
+        }
+        let Some(entry) = self.calls.get_mut(call) else {
+            return;
+        };
+        tracing::debug!(call, ?ev, "call event");
+        if let Event::Answered(_) = ev {
+            if entry.answered_at.is_none() {
+                entry.answered_at = Some(now_ms());
+            }
+        }
+        let actions = entry.call.on_event(ev);
+        self.apply(call, actions);
+    }
+
+    /// Apply actions from a call's state machine.
+    pub(super) fn apply(&mut self, call: &str, actions: Vec<Action>) {
+        for a in actions {
+            tracing::debug!(call, ?a, "call action");
+            match a {
+                Action::Dial { leg, target } => self.dial(call, leg, target),
+                Action::Answer(leg) => {
+                    self.answer_leg(leg);
+                    self.call_answered(call);
+                }
+                Action::Reject(leg, status) => self.reject_leg(leg, status),
+                Action::Progress(leg) => self.progress_leg(leg),
+                Action::Hangup(leg) => self.hangup_leg(leg),
+                Action::Media(plan) => self.apply_plan(call, &plan),
+                Action::Log { kind, detail } => {
+                    let actor = self
+                        .calls
+                        .get(call)
+                        .and_then(|c| c.call.controller().map(str::to_string));
+                    self.log_call(call, kind, &detail, actor.as_deref());
+                }
+                Action::AgentEngaged(a) => self.agent_engaged(&a, call),
+                Action::AgentReleased(a) => self.agent_released(&a, call),
+                Action::Ended => self.end_call(call),
+            }
+        }
+        self.publish_call(call);
+    }
+
+    fn dial(&mut self, call: &str, leg: LegId, target: Target) {
+        let caller = self
+            .calls
+            .get(call)
+            .map(|c| c.caller.clone())
+            .unwrap_or_default();
+        match target {
+            Target::Agent(agent) => self.dial_agent(call, leg, &agent, &caller),
+            Target::Number(n) => {
+                let Some(trunk) = self.cfg.trunks.first().cloned() else {
+                    self.pending_events
+                        .push((call.to_string(), Event::Failed(leg, 503)));
+                    return;
+                };
+                tracing::info!(call, trunk = trunk.name, number = n, "dialling out");
+                let peer = Peer {
+                    addr: trunk.address,
+                    transport: Transport::Udp,
+                };
+                let uri = Uri::sip(
+                    Some(&n),
+                    &trunk.address.ip().to_string(),
+                    Some(trunk.address.port()),
+                );
+                self.invite_out(call, leg, uri, peer, &n, &caller, None);
+            }
+            Target::Campaign(c) => {
+                if !self.campaign_exists(&c) {
+                    self.pending_events
+                        .push((call.to_string(), Event::Failed(leg, 404)));
+                    return;
+                }
+                self.enqueue(call, leg, &c);
+                // Queued: the blind transfer has reached its target.
+                self.pending_events
+                    .push((call.to_string(), Event::Ringing(leg)));
+            }
+        }
+    }
+
+    /// Ring an agent's phone (the agent was reserved by the call's AgentEngaged).
+    pub(super) fn dial_agent(&mut self, call: &str, leg: LegId, agent: &str, caller: &str) {
+        let now = now_ms();
+        let Some(b) = self.registrar.lookup(agent, now).into_iter().next() else {
+            self.pending_events
+                .push((call.to_string(), Event::Failed(leg, 480)));
+            return;
+        };
+        self.invite_out(
+            call,
+            leg,
+            b.contact.clone(),
+            b.peer,
+            agent,
+            caller,
+            Some(agent.to_string()),
+        );
+    }
+
+    fn reject_leg(&mut self, leg: LegId, status: u16) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if let Side::Incoming { answered: true, .. } = &l.side {
+            // Already answered (queue caller): a failure now ends it with BYE.
+            if l.state != LegState::Terminated {
+                self.send_bye(leg);
+            }
+            return;
+        }
+        if let Side::Incoming { invite, answered } = &mut l.side {
+            if !*answered {
+                *answered = true;
+                let inv = invite.clone();
+                let (peer, tag) = (l.dialog.peer, l.dialog.local_tag.clone());
+                l.state = LegState::Terminated;
+                let reason = reason_phrase(status);
+                self.respond(&inv, peer, status, reason, Some(&tag));
+                self.release_leg_media(leg);
+            }
+        }
+    }
+
+    fn progress_leg(&mut self, leg: LegId) {
+        let Some(l) = self.legs.get(&leg) else { return };
+        if let Side::Incoming {
+            invite,
+            answered: false,
+        } = &l.side
+        {
+            let inv = invite.clone();
+            let (peer, tag) = (l.dialog.peer, l.dialog.local_tag.clone());
+            let mut r = switchboard_sip::builder::response_to(&inv, 180, "Ringing", Some(&tag));
+            r.headers.push("Contact", self.contact());
+            self.tl.respond(r, peer, now_ms());
+        }
+    }
+
+    /// End a leg whatever its state: BYE, CANCEL or a final error response.
+    pub(super) fn hangup_leg(&mut self, leg: LegId) {
+        self.dequeue_leg(leg);
+        self.end_leg_signalling(leg);
+    }
+
+    /// BYE, CANCEL or reject a leg without touching queues.
+    pub(super) fn end_leg_signalling(&mut self, leg: LegId) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if l.state == LegState::Terminated {
+            return;
+        }
+        match (&mut l.side, l.state) {
+            (_, LegState::Confirmed) => self.send_bye(leg),
+            (Side::Incoming { answered: true, .. }, LegState::Setup) => self.send_bye(leg),
+            (Side::Incoming { .. }, LegState::Setup) => self.reject_leg(leg, 480),
+            (
+                Side::Outgoing {
+                    provisional,
+                    cancelled,
+                    invite,
+                    ..
+                },
+                LegState::Setup,
+            ) => {
+                *cancelled = true;
+                if *provisional {
+                    let cancel = switchboard_sip::builder::cancel_for(invite);
+                    let peer = l.dialog.peer;
+                    if let Some(k) = self.tl.send_request(cancel, peer, now_ms()) {
+                        self.client_tx.insert(k, (leg, super::Purpose::Cancel));
+                    }
+                }
+                // Without a provisional yet, the CANCEL goes out when one arrives.
+                l.ring_deadline = None;
+                self.release_leg_media(leg);
+            }
+            _ => {}
+        }
+    }
+
+    /// Free a leg's media port (idempotent).
+    pub(super) fn release_leg_media(&mut self, leg: LegId) {
+        if let Some(l) = self.legs.get(&leg) {
+            self.media.destroy_leg(l.media);
+        }
+    }
+
+    fn apply_plan(&mut self, call: &str, plan: &MediaPlan) {
+        let Some(entry) = self.calls.get_mut(call) else {
+            return;
+        };
+        while entry.rooms.len() < plan.groups.len() {
+            entry.rooms.push(self.media.create_room());
+        }
+        let rooms = entry.rooms.clone();
+        let mut placed = Vec::new();
+        for (i, g) in plan.groups.iter().enumerate() {
+            for leg in &g.legs {
+                if let Some(l) = self.legs.get(leg) {
+                    self.media.join(rooms[i], l.media);
+                    self.media.set_muted(l.media, plan.muted.contains(leg));
+                    placed.push(*leg);
+                }
+            }
+            self.media.set_music(rooms[i], g.music.as_deref());
+        }
+        for r in rooms.iter().skip(plan.groups.len()) {
+            self.media.set_music(*r, None);
+        }
+        let legs: Vec<LegId> = self
+            .legs
+            .values()
+            .filter(|l| l.call == call && !placed.contains(&l.id))
+            .map(|l| l.id)
+            .collect();
+        for leg in legs {
+            let m = self.legs[&leg].media;
+            self.media.leave(m);
+        }
+    }
+
+    fn end_call(&mut self, call: &str) {
+        self.stop_recording_internal(call, "call ended");
+        let Some(entry) = self.calls.remove(call) else {
+            return;
+        };
+        for r in &entry.rooms {
+            self.media.destroy_room(*r);
+        }
+        let legs: Vec<LegId> = self
+            .legs
+            .values()
+            .filter(|l| l.call == call)
+            .map(|l| l.id)
+            .collect();
+        for leg in legs {
+            self.hangup_leg(leg);
+            self.release_leg_media(leg);
+            if let Some(l) = self.legs.remove(&leg) {
+                self.dialogs
+                    .remove(&(l.dialog.call_id.clone(), l.dialog.local_tag.clone()));
+                self.invites_by_branch.retain(|_, v| *v != leg);
+            }
+        }
+        self.cdr_ended(call, &entry);
+        self.sink
+            .publish(serde_json::json!({"type": "call_ended", "call_id": call}));
+    }
+}
+
+/// Reason phrase for statuses we relay.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        404 => "Not Found",
+        408 => "Request Timeout",
+        480 => "Temporarily Unavailable",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        503 => "Service Unavailable",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        s if s >= 600 => "Global Failure",
+        s if s >= 500 => "Server Error",
+        _ => "Request Failed",
+    }
+}

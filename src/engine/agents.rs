@@ -1,0 +1,258 @@
+//! Agent presence in the engine: the state an agent chose (offline, ready,
+//! paused with a reason) combined with what the engine knows (phone
+//! registered, ringing, on a call, after-call work). The engine reserves an
+//! agent for a call synchronously, so two calls can never grab the same agent.
+
+use std::collections::HashMap;
+
+pub use switchboard_center::{AgentInfo, AgentPresence, AgentStatus};
+
+use super::{now_ms, Engine};
+
+/// All agents.
+pub struct Agents {
+    map: HashMap<String, AgentPresence>,
+}
+
+impl Agents {
+    /// From the stored agents.
+    pub fn new(infos: Vec<AgentInfo>) -> Agents {
+        let mut a = Agents {
+            map: HashMap::new(),
+        };
+        for i in infos {
+            a.upsert(i);
+        }
+        a
+    }
+
+    /// Add or update an agent's static info.
+    pub fn upsert(&mut self, info: AgentInfo) {
+        match self.map.get_mut(&info.username) {
+            Some(p) => p.info = info,
+            None => {
+                self.map.insert(
+                    info.username.clone(),
+                    AgentPresence {
+                        info,
+                        chosen: AgentStatus::Offline,
+                        pause_reason: None,
+                        status: AgentStatus::Offline,
+                        since: now_ms(),
+                        registered: false,
+                        calls: Vec::new(),
+                        acw_until: None,
+                        last_call_end: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Remove an agent.
+    pub fn remove(&mut self, username: &str) {
+        self.map.remove(username);
+    }
+
+    /// Does the extension exist?
+    pub fn exists(&self, username: &str) -> bool {
+        self.map.contains_key(username)
+    }
+
+    /// SIP password of an agent.
+    pub fn sip_password(&self, username: &str) -> Option<String> {
+        self.map.get(username).map(|p| p.info.sip_password.clone())
+    }
+
+    /// Presence of one agent.
+    pub fn get(&self, username: &str) -> Option<&AgentPresence> {
+        self.map.get(username)
+    }
+
+    /// Every agent, sorted by username.
+    pub fn all(&self) -> Vec<AgentPresence> {
+        let mut v: Vec<AgentPresence> = self.map.values().cloned().collect();
+        v.sort_by(|a, b| a.info.username.cmp(&b.info.username));
+        v
+    }
+
+    fn get_mut(&mut self, username: &str) -> Option<&mut AgentPresence> {
+        self.map.get_mut(username)
+    }
+
+    /// Can the agent take a queue call now?
+    pub fn available_for_queue(&self, username: &str, now: u64) -> bool {
+        self.map.get(username).is_some_and(|p| {
+            p.registered
+                && p.chosen == AgentStatus::Ready
+                && p.calls.is_empty()
+                && p.acw_until.is_none_or(|t| t <= now)
+        })
+    }
+
+    /// Why the agent cannot take a direct call, if so.
+    pub fn unavailable_reason(&self, username: &str) -> Option<String> {
+        let Some(p) = self.map.get(username) else {
+            return Some(format!("unknown agent {username}"));
+        };
+        if !p.registered {
+            Some(format!("agent {username}'s phone is not registered"))
+        } else if !p.calls.is_empty() {
+            Some(format!("agent {username} is busy on another call"))
+        } else if p.chosen == AgentStatus::Paused {
+            Some(format!(
+                "agent {username} is paused ({})",
+                p.pause_reason.clone().unwrap_or_default()
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl Engine {
+    fn recompute(&mut self, username: &str) {
+        let now = now_ms();
+        let legs_confirmed: Vec<String> = self
+            .legs
+            .values()
+            .filter(|l| {
+                l.agent.as_deref() == Some(username) && l.state == super::LegState::Confirmed
+            })
+            .map(|l| l.call.clone())
+            .collect();
+        let Some(p) = self.agents.get_mut(username) else {
+            return;
+        };
+        let status = if !p.calls.is_empty() {
+            if p.calls.iter().any(|c| legs_confirmed.contains(c)) {
+                AgentStatus::OnCall
+            } else {
+                AgentStatus::Ringing
+            }
+        } else if p.acw_until.is_some_and(|t| t > now) {
+            AgentStatus::AfterCallWork
+        } else {
+            p.chosen
+        };
+        if status != p.status {
+            p.status = status;
+            p.since = now;
+            let (id, reason) = (p.info.id.clone(), p.pause_reason.clone());
+            let ev = serde_json::json!({"type": "agent_state", "agent": username, "status": status, "pause_reason": reason, "since": now});
+            self.sink.agent_state(&id, status, reason.as_deref());
+            self.sink.publish(ev);
+        }
+    }
+
+    /// The agent is now reserved for (or handling) a call.
+    pub(super) fn agent_engaged(&mut self, username: &str, call: &str) {
+        if let Some(p) = self.agents.get_mut(username) {
+            if !p.calls.iter().any(|c| c == call) {
+                p.calls.push(call.to_string());
+            }
+            p.acw_until = None;
+        }
+        self.recompute(username);
+    }
+
+    /// The agent is done with a call: after-call work, then back to the chosen state.
+    pub(super) fn agent_released(&mut self, username: &str, call: &str) {
+        let acw = self.acw_secs_for(call);
+        if let Some(p) = self.agents.get_mut(username) {
+            let before = p.calls.len();
+            p.calls.retain(|c| c != call);
+            if before > 0 && p.calls.is_empty() {
+                let now = now_ms();
+                p.last_call_end = now;
+                p.acw_until = (acw > 0).then_some(now + acw * 1000);
+            }
+        }
+        self.recompute(username);
+    }
+
+    pub(super) fn agents_registration_changed(&mut self, username: &str, registered: bool) {
+        if let Some(p) = self.agents.get_mut(username) {
+            if p.registered != registered {
+                p.registered = registered;
+                self.sink.publish(serde_json::json!({"type": "agent_registration", "agent": username, "registered": registered}));
+            }
+        }
+    }
+
+    /// Set the state an agent chose (console).
+    pub(super) fn set_agent_choice(
+        &mut self,
+        username: &str,
+        chosen: AgentStatus,
+        reason: Option<String>,
+    ) -> Result<(), String> {
+        let Some(p) = self.agents.get_mut(username) else {
+            return Err(format!("unknown agent {username}"));
+        };
+        match chosen {
+            AgentStatus::Offline | AgentStatus::Ready | AgentStatus::Paused => {}
+            _ => return Err("state must be offline, ready or paused".into()),
+        }
+        if chosen == AgentStatus::Paused && reason.as_deref().unwrap_or("").trim().is_empty() {
+            return Err("a pause needs a reason".into());
+        }
+        p.chosen = chosen;
+        p.pause_reason = if chosen == AgentStatus::Paused {
+            reason
+        } else {
+            None
+        };
+        if chosen == AgentStatus::Ready {
+            p.acw_until = None;
+        }
+        // Force an event even if the effective status did not change (e.g. another pause reason).
+        p.status = AgentStatus::Offline;
+        if chosen == AgentStatus::Offline {
+            p.status = AgentStatus::Ready;
+        }
+        self.recompute(username);
+        Ok(())
+    }
+
+    pub(super) fn agents_tick(&mut self, now: u64) {
+        let now_registered: Vec<(String, bool)> = self
+            .agents
+            .all()
+            .iter()
+            .map(|p| {
+                (
+                    p.info.username.clone(),
+                    self.registrar.is_registered(&p.info.username, now),
+                )
+            })
+            .collect();
+        for (u, r) in now_registered {
+            self.agents_registration_changed(&u, r);
+            let expired = self
+                .agents
+                .get(&u)
+                .is_some_and(|p| p.acw_until.is_some_and(|t| t <= now));
+            if expired {
+                if let Some(p) = self.agents.get_mut(&u) {
+                    p.acw_until = None;
+                }
+                self.recompute(&u);
+            }
+        }
+    }
+
+    /// Refresh every agent's effective status (after legs change state).
+    pub(super) fn refresh_agents_of_call(&mut self, call: &str) {
+        let names: Vec<String> = self
+            .agents
+            .all()
+            .into_iter()
+            .filter(|p| p.calls.iter().any(|c| c == call))
+            .map(|p| p.info.username)
+            .collect();
+        for n in names {
+            self.recompute(&n);
+        }
+    }
+}

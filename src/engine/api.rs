@@ -1,0 +1,327 @@
+//! Requests from the HTTP API handled by the engine.
+
+use serde_json::{json, Value};
+use switchboard_call::{Call, Command, Target};
+pub use switchboard_center::{Actor, ApiError, EngineRequest};
+
+use super::{now_ms, CallEntry, Engine};
+
+impl Engine {
+    pub(super) fn on_api(&mut self, r: EngineRequest) {
+        match r {
+            EngineRequest::Snapshot(reply) => {
+                let _ = reply.send(Ok(self.snapshot()));
+            }
+            EngineRequest::SetAgentState {
+                agent,
+                state,
+                reason,
+                reply,
+            } => {
+                let res = self
+                    .set_agent_choice(&agent, state, reason)
+                    .map(|_| json!(self.agents.get(&agent)))
+                    .map_err(|e| ApiError::new(400, e));
+                let _ = reply.send(res);
+            }
+            EngineRequest::Dial {
+                actor,
+                target,
+                reply,
+            } => {
+                let _ = reply.send(self.api_dial(&actor, target));
+            }
+            EngineRequest::CallCommand {
+                actor,
+                call,
+                command,
+                reply,
+            } => {
+                let res = self.api_command(&actor, &call, command);
+                let _ = reply.send(res);
+            }
+            EngineRequest::Recording {
+                actor,
+                call,
+                start,
+                reply,
+            } => {
+                let res = self
+                    .check_actor(&actor, &call)
+                    .and_then(|_| self.api_recording(&actor, &call, start));
+                let _ = reply.send(res);
+            }
+            EngineRequest::Tag {
+                actor,
+                call,
+                text,
+                reply,
+            } => {
+                let res = self.api_tag(&actor, &call, &text);
+                let _ = reply.send(res);
+            }
+            EngineRequest::UpsertAgent(info) => self.agents.upsert(info),
+            EngineRequest::RemoveAgent(u) => self.agents.remove(&u),
+            EngineRequest::UpsertCampaign(c) => {
+                self.campaigns.retain(|x| x.id != c.id);
+                self.campaigns.push(c);
+            }
+            EngineRequest::DialerCall {
+                campaign,
+                number,
+                contact_id,
+                reply,
+            } => {
+                let _ = reply.send(self.dialer_call(&campaign, &number, contact_id));
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Value {
+        let calls: Vec<Value> = self.calls.keys().map(|c| self.call_json(c)).collect();
+        json!({"agents": self.agents.all(), "calls": calls, "campaigns": self.campaigns, "music_classes": self.media.music_classes()})
+    }
+
+    /// JSON view of a live call.
+    pub(super) fn call_json(&self, call: &str) -> Value {
+        let Some(e) = self.calls.get(call) else {
+            return Value::Null;
+        };
+        let c = &e.call;
+        let leg_json = |l: Option<u64>| {
+            l.and_then(|l| self.legs.get(&l)).map(|l| json!({"leg": l.id, "party": l.party, "agent": l.agent, "state": format!("{:?}", l.state).to_lowercase()}))
+        };
+        json!({
+            "call_id": call,
+            "state": c.state(),
+            "campaign": e.campaign,
+            "direction": e.direction,
+            "caller": e.caller,
+            "callee": e.callee,
+            "started_at": e.started_at,
+            "answered_at": e.answered_at,
+            "agent": c.controller(),
+            "customer": leg_json(c.customer_leg()),
+            "agent_leg": leg_json(c.agent().map(|a| a.0)),
+            "third": leg_json(c.third().map(|t| t.0)),
+            "transfer": c.transfer().map(|t| json!({"kind": t.kind, "target": t.target, "phase": t.phase})),
+            "recording": e.recording.is_some(),
+            "auto_recording": e.auto_recording,
+            "music_class": c.music(),
+        })
+    }
+
+    fn check_actor(&self, actor: &Actor, call: &str) -> Result<(), ApiError> {
+        let Some(e) = self.calls.get(call) else {
+            return Err(ApiError::new(404, format!("no live call {call}")));
+        };
+        if actor.supervisor {
+            return Ok(());
+        }
+        let mine = e.call.controller() == Some(actor.username.as_str())
+            || e.call
+                .transfer()
+                .is_some_and(|t| t.by_agent == actor.username && e.call.controller().is_none());
+        if mine {
+            Ok(())
+        } else {
+            Err(ApiError::new(403, format!("call {call} is not yours")))
+        }
+    }
+
+    fn api_command(
+        &mut self,
+        actor: &Actor,
+        call: &str,
+        command: Command,
+    ) -> Result<Value, ApiError> {
+        self.check_actor(actor, call)?;
+        if let Command::BlindTransfer(t) | Command::ConsultTransfer(t) = &command {
+            self.check_target(t)?;
+        }
+        let entry = self.calls.get_mut(call).expect("checked");
+        let actions = entry
+            .call
+            .command(command)
+            .map_err(|r| ApiError::new(409, r.0))?;
+        self.apply(call, actions);
+        self.drain();
+        Ok(self.call_json(call))
+    }
+
+    fn check_target(&self, t: &Target) -> Result<(), ApiError> {
+        match t {
+            Target::Agent(a) => {
+                if let Some(why) = self.agents.unavailable_reason(a) {
+                    return Err(ApiError::new(409, why));
+                }
+            }
+            Target::Number(n) => {
+                if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit() || "+*#".contains(c)) {
+                    return Err(ApiError::new(
+                        400,
+                        format!("invalid number {n:?}: digits, +, * and # only"),
+                    ));
+                }
+                if self.cfg.trunks.is_empty() {
+                    return Err(ApiError::new(
+                        409,
+                        "no trunk is configured for external numbers",
+                    ));
+                }
+            }
+            Target::Campaign(c) => match self.campaign(c) {
+                None => return Err(ApiError::new(404, format!("unknown campaign {c}"))),
+                Some(c) if c.kind != "inbound" => {
+                    return Err(ApiError::new(
+                        409,
+                        format!("campaign {} is not an inbound campaign", c.name),
+                    ))
+                }
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+
+    fn api_dial(&mut self, actor: &Actor, target: Target) -> Result<Value, ApiError> {
+        if let Some(why) = self.agents.unavailable_reason(&actor.username) {
+            return Err(ApiError::new(409, format!("cannot place a call: {why}")));
+        }
+        if target == Target::Agent(actor.username.clone()) {
+            return Err(ApiError::new(400, "cannot call yourself"));
+        }
+        if matches!(target, Target::Campaign(_)) {
+            return Err(ApiError::new(
+                400,
+                "a call goes to an agent or a number; campaigns are transfer targets",
+            ));
+        }
+        self.check_target(&target)?;
+        self.call_counter += 1;
+        let id = format!("{:x}-{}", now_ms(), self.call_counter);
+        let (call, actions) = Call::agent_originated(
+            &id,
+            self.call_counter,
+            "default",
+            &actor.username,
+            target.clone(),
+        );
+        let (direction, callee) = match &target {
+            Target::Agent(a) => ("internal", a.clone()),
+            Target::Number(n) => ("outbound", n.clone()),
+            Target::Campaign(c) => ("internal", c.clone()),
+        };
+        self.calls.insert(
+            id.clone(),
+            CallEntry {
+                call,
+                rooms: Vec::new(),
+                campaign: None,
+                auto_recording: false,
+                recording: None,
+                segments: 0,
+                direction,
+                caller: actor.username.clone(),
+                callee,
+                started_at: now_ms(),
+                answered_at: None,
+            },
+        );
+        self.cdr_started(&id);
+        self.apply(&id, actions);
+        self.drain();
+        Ok(self.call_json(&id))
+    }
+
+    fn api_recording(&mut self, actor: &Actor, call: &str, start: bool) -> Result<Value, ApiError> {
+        let e = self.calls.get(call).expect("checked");
+        if e.auto_recording {
+            return Err(ApiError::new(409, "this campaign records every call automatically; on-demand recording is not available"));
+        }
+        if start {
+            if e.recording.is_some() {
+                return Ok(self.call_json(call));
+            }
+            if e.call.state() == switchboard_call::CallState::Originating
+                || e.call.state() == switchboard_call::CallState::Ringing
+            {
+                return Err(ApiError::new(
+                    409,
+                    "cannot record before the call is answered",
+                ));
+            }
+            self.start_recording(call, Some(&actor.username))
+                .map_err(|m| ApiError::new(500, m))?;
+        } else {
+            if e.recording.is_none() {
+                return Ok(self.call_json(call));
+            }
+            self.stop_recording_internal(call, &format!("stopped by {}", actor.username));
+        }
+        Ok(self.call_json(call))
+    }
+
+    fn api_tag(&mut self, actor: &Actor, call: &str, text: &str) -> Result<Value, ApiError> {
+        self.check_actor(actor, call)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ApiError::new(400, "a tag needs some text"));
+        }
+        if text.chars().count() > 2000 {
+            return Err(ApiError::new(400, "a tag is limited to 2000 characters"));
+        }
+        let e = self.calls.get(call).expect("checked");
+        let now = now_ms();
+        let offset = now.saturating_sub(e.answered_at.unwrap_or(e.started_at));
+        let rec = e.recording.as_ref().map(|r| r.1.clone());
+        self.sink
+            .tag(call, rec.as_deref(), &actor.username, text, now, offset);
+        self.log_call(call, "TAG", text, Some(&actor.username));
+        Ok(
+            json!({"call_id": call, "author": actor.username, "text": text, "at": now, "offset_ms": offset, "recording": rec.is_some()}),
+        )
+    }
+
+    /// Place a dialer call to a contact: answered calls enter the campaign queue.
+    fn dialer_call(
+        &mut self,
+        campaign: &str,
+        number: &str,
+        contact_id: Option<String>,
+    ) -> Result<Value, ApiError> {
+        let Some(c) = self.campaign(campaign).cloned() else {
+            return Err(ApiError::new(404, format!("unknown campaign {campaign}")));
+        };
+        self.call_counter += 1;
+        let id = format!("{:x}-{}", now_ms(), self.call_counter);
+        let (call, actions) = Call::dialer(
+            &id,
+            self.call_counter,
+            &c.music_class,
+            Target::Number(number.to_string()),
+            Target::Campaign(c.name.clone()),
+        );
+        self.calls.insert(
+            id.clone(),
+            CallEntry {
+                call,
+                rooms: Vec::new(),
+                campaign: Some(c.name.clone()),
+                auto_recording: c.auto_recording,
+                recording: None,
+                segments: 0,
+                direction: "outbound",
+                caller: c.name.clone(),
+                callee: number.to_string(),
+                started_at: now_ms(),
+                answered_at: None,
+            },
+        );
+        self.contact_of_call.insert(id.clone(), contact_id);
+        self.cdr_started(&id);
+        self.apply(&id, actions);
+        self.drain();
+        Ok(self.call_json(&id))
+    }
+}

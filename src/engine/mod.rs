@@ -1,0 +1,346 @@
+//! The switch core: one task that owns the SIP transaction layer, the
+//! registrar, every leg and every call, and turns SIP events, API commands
+//! and timers into call-state-machine events and back into SIP and media
+//! actions. Being a single task, reserving an agent is atomic by construction.
+
+mod actions;
+mod agents;
+mod api;
+mod leg;
+mod queue;
+mod records;
+mod registrar;
+mod sip_in;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use switchboard_call::{Call, LegId};
+use switchboard_media::MediaEngine;
+use switchboard_sip::{Message, TransactionLayer, TxEvent, TxKey};
+use tokio::sync::{broadcast, mpsc};
+
+pub use leg::{Leg, LegState, Side};
+pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
+
+use crate::config::Config;
+use crate::events::EventSink;
+use crate::transport::{Inbound, Outbound};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// What an outstanding client transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Invite,
+    Bye,
+    Cancel,
+}
+
+/// A live call: the state machine plus what the engine keeps around it.
+pub struct CallEntry {
+    /// The state machine.
+    pub call: Call,
+    /// Media rooms, by plan group index.
+    pub rooms: Vec<u64>,
+    /// Campaign, if the call belongs to one.
+    pub campaign: Option<String>,
+    /// Whether the campaign records automatically.
+    pub auto_recording: bool,
+    /// Active recording: (media recording id, storage id, started ms).
+    pub recording: Option<(u64, String, u64)>,
+    /// Recording segments so far.
+    pub segments: u32,
+    /// Direction for the CDR.
+    pub direction: &'static str,
+    /// Caller and callee for the CDR.
+    pub caller: String,
+    /// Callee.
+    pub callee: String,
+    /// Start time.
+    pub started_at: u64,
+    /// Answer time.
+    pub answered_at: Option<u64>,
+}
+
+/// The engine.
+pub struct Engine {
+    cfg: Arc<Config>,
+    local: SocketAddr,
+    out: Outbound,
+    tl: TransactionLayer,
+    registrar: registrar::Registrar,
+    media: MediaEngine,
+    legs: HashMap<LegId, Leg>,
+    dialogs: HashMap<(String, String), LegId>,
+    invites_by_branch: HashMap<String, LegId>,
+    client_tx: HashMap<TxKey, (LegId, Purpose)>,
+    calls: HashMap<String, CallEntry>,
+    call_counter: u64,
+    agents: agents::Agents,
+    queue: queue::Queue,
+    sink: EventSink,
+    pending_events: Vec<(String, switchboard_call::Event)>,
+    campaigns: Vec<CampaignInfo>,
+    contact_of_call: HashMap<String, Option<String>>,
+}
+
+impl Engine {
+    /// Build the engine.
+    pub fn new(
+        cfg: Arc<Config>,
+        local: SocketAddr,
+        out: Outbound,
+        media: MediaEngine,
+        sink: EventSink,
+        agents: Vec<AgentInfo>,
+        campaigns: Vec<CampaignInfo>,
+    ) -> Engine {
+        let realm = cfg.server.realm.clone();
+        let algorithms: Vec<_> = cfg
+            .server
+            .digest_algorithms
+            .iter()
+            .filter_map(|a| switchboard_sip::digest::DigestServer::algorithm(a))
+            .collect();
+        Engine {
+            cfg,
+            local,
+            out,
+            tl: TransactionLayer::new(),
+            registrar: registrar::Registrar::new(&realm, &algorithms),
+            media,
+            legs: HashMap::new(),
+            dialogs: HashMap::new(),
+            invites_by_branch: HashMap::new(),
+            client_tx: HashMap::new(),
+            calls: HashMap::new(),
+            call_counter: 0,
+            agents: agents::Agents::new(agents),
+            queue: queue::Queue::default(),
+            sink,
+            pending_events: Vec::new(),
+            campaigns,
+            contact_of_call: HashMap::new(),
+        }
+    }
+
+    /// Our host:port for Via and Contact.
+    fn via_host(&self) -> String {
+        format!("{}:{}", self.cfg.public_ip(), self.local.port())
+    }
+
+    fn contact(&self) -> String {
+        format!(
+            "<sip:switchboard@{}:{}>",
+            self.cfg.public_ip(),
+            self.local.port()
+        )
+    }
+
+    /// Run until the inputs close.
+    pub async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut requests: mpsc::Receiver<EngineRequest>,
+    ) {
+        let mut media_events: broadcast::Receiver<switchboard_media::MediaEvent> =
+            self.media.subscribe();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                m = inbound.recv() => match m {
+                    Some(m) => self.on_inbound(m),
+                    None => break,
+                },
+                r = requests.recv() => match r {
+                    Some(r) => self.on_api(r),
+                    None => break,
+                },
+                e = media_events.recv() => {
+                    if let Ok(e) = e { self.on_media_event(e); }
+                }
+                _ = tick.tick() => self.on_tick(),
+            }
+            self.drain();
+        }
+    }
+
+    fn on_inbound(&mut self, m: Inbound) {
+        let now = now_ms();
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(from = %m.peer.addr, "SIP in:\n{}", String::from_utf8_lossy(&m.data));
+        }
+        match switchboard_sip::parse_message(&m.data) {
+            Ok(Message::Request(req)) => {
+                if let Err(rej) = switchboard_sip::validate_request(&req) {
+                    tracing::info!(from = %m.peer.addr, status = rej.status, reason = %rej.reason, "rejecting request");
+                    if req.method != "ACK" {
+                        let mut resp = switchboard_sip::builder::response_to(
+                            &req,
+                            rej.status,
+                            &rej.reason,
+                            None,
+                        );
+                        if rej.status == 420 {
+                            resp.headers.push(
+                                "Unsupported",
+                                rej.reason.trim_start_matches("Bad Extension: "),
+                            );
+                        }
+                        self.tl.respond(resp, m.peer, now);
+                    }
+                    return;
+                }
+                self.tl.on_message(Message::Request(req), m.peer, now);
+            }
+            Ok(resp @ Message::Response(_)) => self.tl.on_message(resp, m.peer, now),
+            Err(e) => {
+                if m.data.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                    return; // keep-alive
+                }
+                tracing::info!(from = %m.peer.addr, error = %e, len = m.data.len(), "dropping unparseable SIP message");
+                self.bad_request(&m, &e.0);
+            }
+        }
+    }
+
+    /// Best effort 400 for a request we could not parse but whose headers are readable.
+    fn bad_request(&mut self, m: &Inbound, why: &str) {
+        let text = String::from_utf8_lossy(&m.data);
+        let Some(first) = text.lines().next() else {
+            return;
+        };
+        if first.starts_with("SIP/") || first.split(' ').count() != 3 {
+            return;
+        }
+        let mut lines = vec![format!(
+            "SIP/2.0 400 Bad Request - {}",
+            why.chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect::<String>()
+        )];
+        for l in text.lines().skip(1) {
+            if l.is_empty() {
+                break;
+            }
+            let name = l
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str())
+            {
+                lines.push(l.to_string());
+            }
+        }
+        if !lines.iter().any(|l| {
+            l.to_ascii_lowercase().starts_with("via") || l.to_ascii_lowercase().starts_with("v:")
+        }) {
+            return;
+        }
+        lines.push("Content-Length: 0".into());
+        let resp = format!("{}\r\n\r\n", lines.join("\r\n"));
+        self.out.send(m.peer, resp.into_bytes());
+    }
+
+    fn drain(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(ev) = self.tl.poll_event() {
+                progressed = true;
+                match ev {
+                    TxEvent::Send { peer, bytes } => {
+                        if tracing::enabled!(tracing::Level::TRACE) {
+                            tracing::trace!(to = %peer.addr, "SIP out:\n{}", String::from_utf8_lossy(&bytes));
+                        } else {
+                            let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
+                            tracing::debug!(to = %peer.addr, "SIP out: {}", String::from_utf8_lossy(first));
+                        }
+                        self.out.send(peer, bytes)
+                    }
+                    TxEvent::Request { req, from } => self.on_request(req, from),
+                    TxEvent::Response { resp, key } => self.on_response(resp, key),
+                    TxEvent::Timeout { key } => self.on_tx_timeout(key),
+                    TxEvent::AckTimeout { call_id } => self.on_ack_timeout(&call_id),
+                }
+            }
+            let evs = std::mem::take(&mut self.pending_events);
+            for (call, ev) in evs {
+                progressed = true;
+                self.call_event(&call, ev);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = now_ms();
+        self.tl.on_timeout(now);
+        self.registrar.expire(now);
+        // Ring timeouts of outgoing legs.
+        let expired: Vec<(String, LegId)> = self
+            .legs
+            .values()
+            .filter(|l| l.state == LegState::Setup && l.ring_deadline.is_some_and(|d| d <= now))
+            .map(|l| (l.call.clone(), l.id))
+            .collect();
+        for (call, leg) in expired {
+            tracing::info!(leg, "ring timeout");
+            self.end_leg_signalling(leg);
+            self.pending_events
+                .push((call, switchboard_call::Event::Failed(leg, 408)));
+        }
+        self.agents_tick(now);
+        self.queue_tick(now);
+    }
+
+    fn on_media_event(&mut self, e: switchboard_media::MediaEvent) {
+        if let switchboard_media::MediaEvent::Dtmf { leg, digit } = e {
+            if let Some(l) = self.legs.values().find(|l| l.media == leg) {
+                let call = l.call.clone();
+                self.log_call(&call, "DTMF", &digit.to_string(), None);
+            }
+        }
+    }
+
+    fn on_tx_timeout(&mut self, key: TxKey) {
+        if let Some((leg, Purpose::Invite)) = self.client_tx.remove(&key) {
+            if let Some(l) = self.legs.get_mut(&leg) {
+                l.state = LegState::Terminated;
+                let call = l.call.clone();
+                self.release_leg_media(leg);
+                self.pending_events
+                    .push((call, switchboard_call::Event::Failed(leg, 408)));
+            }
+        }
+    }
+
+    fn on_ack_timeout(&mut self, call_id: &str) {
+        let leg = self
+            .legs
+            .values()
+            .find(|l| l.dialog.call_id == call_id && matches!(l.side, Side::Incoming { .. }))
+            .map(|l| l.id);
+        if let Some(leg) = leg {
+            tracing::warn!(leg, "no ACK for our 2xx: ending the leg");
+            let call = self.legs[&leg].call.clone();
+            self.hangup_leg(leg);
+            self.pending_events
+                .push((call, switchboard_call::Event::HungUp(leg)));
+        }
+    }
+}

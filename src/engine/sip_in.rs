@@ -1,0 +1,777 @@
+//! Incoming SIP requests and responses, mapped to leg and call events.
+
+use switchboard_call::{Call, Event, Target};
+use switchboard_sip::builder::{new_tag, response_to};
+use switchboard_sip::sdp::{self, AudioSdp};
+use switchboard_sip::{CSeq, NameAddr, Peer, Request, Response, TxKey, Uri};
+
+use super::leg::{Dialog, Leg, LegState, Side};
+use super::registrar::Auth;
+use super::{now_ms, CallEntry, Engine, Purpose};
+
+/// Methods we answer (the `Allow` header).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER";
+
+impl Engine {
+    pub(super) fn respond(
+        &mut self,
+        req: &Request,
+        peer: Peer,
+        status: u16,
+        reason: &str,
+        tag: Option<&str>,
+    ) {
+        let resp = response_to(req, status, reason, tag);
+        self.tl.respond(resp, peer, now_ms());
+    }
+
+    pub(super) fn on_request(&mut self, req: Request, from: Peer) {
+        let to_tag = req
+            .header("To")
+            .and_then(|t| NameAddr::parse(t).ok())
+            .and_then(|n| n.tag().map(str::to_string));
+        if let Some(tag) = to_tag {
+            return self.in_dialog(req, from, tag);
+        }
+        match req.method.as_str() {
+            "ACK" => {}
+            "CANCEL" => self.on_cancel(req, from),
+            "REGISTER" => self.on_register(req, from),
+            "OPTIONS" => {
+                let mut r = response_to(&req, 200, "OK", Some(&new_tag()));
+                r.headers.push("Allow", ALLOW);
+                r.headers.push("Accept", "application/sdp");
+                r.headers.push("Supported", "replaces");
+                self.tl.respond(r, from, now_ms());
+            }
+            "INVITE" => self.on_invite(req, from),
+            "BYE" | "INFO" | "UPDATE" | "NOTIFY" | "REFER" | "PRACK" => {
+                self.respond(&req, from, 481, "Call/Transaction Does Not Exist", None)
+            }
+            "SUBSCRIBE" | "PUBLISH" | "MESSAGE" => {
+                let mut r = response_to(&req, 405, "Method Not Allowed", Some(&new_tag()));
+                r.headers.push("Allow", ALLOW);
+                self.tl.respond(r, from, now_ms());
+            }
+            _ => {
+                let mut r = response_to(&req, 501, "Not Implemented", Some(&new_tag()));
+                r.headers.push("Allow", ALLOW);
+                self.tl.respond(r, from, now_ms());
+            }
+        }
+    }
+
+    fn challenge(&mut self, req: &Request, from: Peer, proxy: bool, stale: bool) {
+        let (status, reason, header) = if proxy {
+            (407, "Proxy Authentication Required", "Proxy-Authenticate")
+        } else {
+            (401, "Unauthorized", "WWW-Authenticate")
+        };
+        let mut r = response_to(req, status, reason, Some(&new_tag()));
+        for c in self.registrar.digest.challenges(now_ms() / 1000, stale) {
+            r.headers.push(header, c);
+        }
+        self.tl.respond(r, from, now_ms());
+    }
+
+    fn authenticate(&mut self, req: &Request, from: Peer, proxy: bool) -> Option<String> {
+        let header = if proxy {
+            "Proxy-Authorization"
+        } else {
+            "Authorization"
+        };
+        let agents = &self.agents;
+        match self
+            .registrar
+            .authenticate(req, &from, header, now_ms(), |u| agents.sip_password(u))
+        {
+            Auth::Ok(u) => Some(u),
+            Auth::Challenge(stale) => {
+                self.challenge(req, from, proxy, stale);
+                None
+            }
+            Auth::Forbidden => {
+                tracing::info!(from = %from.addr, "wrong SIP credentials");
+                self.respond(req, from, 403, "Forbidden", Some(&new_tag()));
+                None
+            }
+            Auth::RateLimited => {
+                self.respond(req, from, 403, "Too Many Failed Attempts", Some(&new_tag()));
+                None
+            }
+        }
+    }
+
+    fn on_register(&mut self, req: Request, from: Peer) {
+        let Some(user) = self.authenticate(&req, from, false) else {
+            return;
+        };
+        let to_user = req
+            .header("To")
+            .and_then(|t| NameAddr::parse(t).ok())
+            .and_then(|n| n.uri.user);
+        if to_user.as_deref() != Some(user.as_str()) {
+            self.respond(
+                &req,
+                from,
+                403,
+                "Authenticated user does not match To",
+                Some(&new_tag()),
+            );
+            return;
+        }
+        match self.registrar.register(&user, &req, from, now_ms()) {
+            Ok(bindings) => {
+                let mut r = response_to(&req, 200, "OK", Some(&new_tag()));
+                for (uri, exp) in &bindings {
+                    r.headers.push("Contact", format!("<{uri}>;expires={exp}"));
+                }
+                r.headers.push("Date", httpdate());
+                self.tl.respond(r, from, now_ms());
+                self.agents_registration_changed(&user, !bindings.is_empty());
+            }
+            Err((status, reason)) => self.respond(&req, from, status, &reason, Some(&new_tag())),
+        }
+    }
+
+    fn on_cancel(&mut self, req: Request, from: Peer) {
+        let branch = req
+            .headers_all("Via")
+            .first()
+            .and_then(|v| switchboard_sip::Via::parse(v).ok())
+            .and_then(|v| v.branch().map(str::to_string));
+        let leg = branch.and_then(|b| self.invites_by_branch.get(&b).copied());
+        let Some(leg) = leg else {
+            self.respond(&req, from, 481, "Call/Transaction Does Not Exist", None);
+            return;
+        };
+        self.respond(&req, from, 200, "OK", None);
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if let Side::Incoming { invite, answered } = &mut l.side {
+            if !*answered {
+                *answered = true;
+                let inv = invite.clone();
+                let tag = l.dialog.local_tag.clone();
+                l.state = LegState::Terminated;
+                let call = l.call.clone();
+                self.respond(&inv, from, 487, "Request Terminated", Some(&tag));
+                self.release_leg_media(leg);
+                self.pending_events.push((call, Event::HungUp(leg)));
+            }
+        }
+    }
+
+    fn on_invite(&mut self, req: Request, from: Peer) {
+        let tag = new_tag();
+        let trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .any(|t| t.inbound_from.contains(&from.addr));
+        let caller = if trunk {
+            None
+        } else {
+            match self.authenticate(&req, from, true) {
+                Some(u) => Some(u),
+                None => return,
+            }
+        };
+        let offer = match AudioSdp::parse(&req.body) {
+            Ok(o) if o.g711().is_some() => o,
+            Ok(_) => {
+                self.respond(
+                    &req,
+                    from,
+                    488,
+                    "Not Acceptable Here (PCMU or PCMA required)",
+                    Some(&tag),
+                );
+                return;
+            }
+            Err(_) => {
+                self.respond(
+                    &req,
+                    from,
+                    488,
+                    "Not Acceptable Here (SDP offer required)",
+                    Some(&tag),
+                );
+                return;
+            }
+        };
+        let dialed = req.uri.user.clone().unwrap_or_default();
+        let target = self.route(&dialed, caller.is_some());
+        let Some(target) = target else {
+            self.respond(&req, from, 404, "Not Found", Some(&tag));
+            return;
+        };
+        if let Target::Agent(a) = &target {
+            if caller.as_deref() == Some(a.as_str()) {
+                self.respond(&req, from, 486, "Busy Here (calling yourself)", Some(&tag));
+                return;
+            }
+        }
+        let from_na = req.header("From").and_then(|f| NameAddr::parse(f).ok());
+        let caller_id = caller
+            .clone()
+            .or_else(|| from_na.as_ref().and_then(|n| n.uri.user.clone()))
+            .unwrap_or_else(|| "anonymous".into());
+        let campaign = match &target {
+            Target::Campaign(c) => Some(c.clone()),
+            _ => None,
+        };
+        self.call_counter += 1;
+        let id = format!("{:x}-{}", now_ms(), self.call_counter);
+        let music = self.music_for(campaign.as_deref());
+        let (call, leg_id, actions) = match &caller {
+            Some(agent) => {
+                Call::from_agent_phone(&id, self.call_counter, &music, agent, target.clone())
+            }
+            None => Call::incoming(&id, self.call_counter, &music, target.clone()),
+        };
+        let media = match self.new_media_leg() {
+            Some(m) => m,
+            None => {
+                self.respond(
+                    &req,
+                    from,
+                    503,
+                    "Service Unavailable (no media ports)",
+                    Some(&tag),
+                );
+                return;
+            }
+        };
+        let pt = offer.g711().unwrap_or(0);
+        self.media
+            .set_remote(media.id, offer.socket_addr(), codec(pt), offer.dtmf_pt);
+        self.media.set_sending(media.id, offer.direction.receives());
+        let contact_uri = req
+            .header("Contact")
+            .and_then(|c| NameAddr::parse(c).ok())
+            .map(|n| n.uri)
+            .unwrap_or_else(|| req.uri.clone());
+        let dialog = Dialog {
+            call_id: req.header("Call-ID").unwrap_or_default().to_string(),
+            local_tag: tag.clone(),
+            remote_tag: from_na.as_ref().and_then(|n| n.tag().map(str::to_string)),
+            local_uri: req
+                .header("To")
+                .and_then(|t| NameAddr::parse(t).ok())
+                .map(|mut n| {
+                    n.params.retain(|(k, _)| k != "tag");
+                    n
+                })
+                .unwrap_or_else(|| NameAddr::new(req.uri.clone())),
+            remote_uri: from_na
+                .clone()
+                .map(|mut n| {
+                    n.params.retain(|(k, _)| k != "tag");
+                    n
+                })
+                .unwrap_or_else(|| NameAddr::new(req.uri.clone())),
+            remote_target: contact_uri,
+            route_set: req
+                .headers_all("Record-Route")
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            local_cseq: 1,
+            peer: from,
+        };
+        let remote_cseq_ok = req
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .is_some();
+        debug_assert!(remote_cseq_ok);
+        let branch = req
+            .headers_all("Via")
+            .first()
+            .and_then(|v| switchboard_sip::Via::parse(v).ok())
+            .and_then(|v| v.branch().map(str::to_string))
+            .unwrap_or_default();
+        let leg = Leg {
+            id: leg_id,
+            call: id.clone(),
+            side: Side::Incoming {
+                invite: req.clone(),
+                answered: false,
+            },
+            state: LegState::Setup,
+            dialog,
+            media: media.id,
+            rtp_port: media.local_port,
+            codec_pt: pt,
+            dtmf_pt: offer.dtmf_pt,
+            sdp_session: rand::random::<u32>() as u64,
+            sdp_version: 1,
+            party: caller_id.clone(),
+            agent: caller.clone(),
+            remote_direction: offer.direction,
+            ring_deadline: None,
+        };
+        self.dialogs
+            .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
+        self.invites_by_branch.insert(branch, leg_id);
+        self.legs.insert(leg_id, leg);
+        let (auto_recording, direction) = match &campaign {
+            Some(c) => (self.campaign_records(c), "inbound"),
+            None if caller.is_some() => (
+                false,
+                if matches!(target, Target::Agent(_)) {
+                    "internal"
+                } else {
+                    "outbound"
+                },
+            ),
+            None => (false, "inbound"),
+        };
+        self.calls.insert(
+            id.clone(),
+            CallEntry {
+                call,
+                rooms: Vec::new(),
+                campaign: campaign.clone(),
+                auto_recording,
+                recording: None,
+                segments: 0,
+                direction,
+                caller: caller_id,
+                callee: dialed.clone(),
+                started_at: now_ms(),
+                answered_at: None,
+            },
+        );
+        self.cdr_started(&id);
+        if campaign.is_some() {
+            // Queue: answer now so the caller hears the queue's music.
+            self.answer_leg(leg_id);
+        }
+        self.apply(&id, actions);
+    }
+
+    /// Decide where a dialled number goes.
+    pub(super) fn route(&self, dialed: &str, from_agent: bool) -> Option<Target> {
+        if self.agents.exists(dialed) {
+            return Some(Target::Agent(dialed.to_string()));
+        }
+        if let Some(c) = self.campaign_by_did(dialed) {
+            return Some(Target::Campaign(c));
+        }
+        if from_agent && !dialed.is_empty() && !self.cfg.trunks.is_empty() {
+            return Some(Target::Number(dialed.to_string()));
+        }
+        None
+    }
+
+    fn in_dialog(&mut self, req: Request, from: Peer, tag: String) {
+        let call_id = req.header("Call-ID").unwrap_or_default().to_string();
+        let Some(&leg_id) = self.dialogs.get(&(call_id, tag.clone())) else {
+            if req.method != "ACK" {
+                self.respond(&req, from, 481, "Call/Transaction Does Not Exist", None);
+            }
+            return;
+        };
+        match req.method.as_str() {
+            "ACK" => {
+                if let Some(l) = self.legs.get_mut(&leg_id) {
+                    if l.state == LegState::Setup {
+                        l.state = LegState::Confirmed;
+                    }
+                }
+            }
+            "BYE" => {
+                self.respond(&req, from, 200, "OK", None);
+                let Some(l) = self.legs.get_mut(&leg_id) else {
+                    return;
+                };
+                if l.state == LegState::Terminated {
+                    return;
+                }
+                l.state = LegState::Terminated;
+                let call = l.call.clone();
+                self.release_leg_media(leg_id);
+                self.pending_events.push((call, Event::HungUp(leg_id)));
+            }
+            "INVITE" | "UPDATE" => self.on_reinvite(req, from, leg_id),
+            "INFO" | "NOTIFY" | "OPTIONS" => self.respond(&req, from, 200, "OK", None),
+            "REFER" => self.respond(
+                &req,
+                from,
+                501,
+                "Not Implemented (use the API to transfer)",
+                None,
+            ),
+            _ => {
+                let mut r = response_to(&req, 405, "Method Not Allowed", None);
+                r.headers.push("Allow", ALLOW);
+                self.tl.respond(r, from, now_ms());
+            }
+        }
+    }
+
+    fn on_reinvite(&mut self, req: Request, from: Peer, leg_id: u64) {
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let media = l.media;
+        if !req.body.is_empty() {
+            match AudioSdp::parse(&req.body) {
+                Ok(offer) if offer.g711().is_some() => {
+                    l.remote_direction = offer.direction;
+                    l.codec_pt = offer.g711().unwrap_or(l.codec_pt);
+                    if !offer.addr.is_unspecified() {
+                        self.media.set_remote(
+                            media,
+                            offer.socket_addr(),
+                            codec(l.codec_pt),
+                            offer.dtmf_pt,
+                        );
+                    }
+                    self.media.set_sending(media, offer.direction.receives());
+                    let (call, party) = (l.call.clone(), l.party.clone());
+                    let held = !offer.direction.receives();
+                    self.log_call(
+                        &call,
+                        if held { "PHONE_HOLD" } else { "PHONE_RESUME" },
+                        &party,
+                        None,
+                    );
+                }
+                _ => {
+                    self.respond(&req, from, 488, "Not Acceptable Here", None);
+                    return;
+                }
+            }
+        }
+        let l = &self.legs[&leg_id];
+        let body = self.our_sdp(leg_id, l.remote_direction.answer());
+        let mut r = response_to(&req, 200, "OK", None);
+        r.headers.push("Contact", self.contact());
+        if req.method == "INVITE" || !req.body.is_empty() {
+            r.headers.push("Content-Type", "application/sdp");
+            r.body = body;
+        }
+        self.tl.respond(r, from, now_ms());
+    }
+
+    /// Our SDP for a leg (bumps the version).
+    pub(super) fn our_sdp(&mut self, leg: u64, dir: sdp::Direction) -> Vec<u8> {
+        let ip = self.cfg.public_ip();
+        let l = self.legs.get_mut(&leg).expect("leg exists");
+        l.sdp_version += 1;
+        sdp::build(
+            ip,
+            l.rtp_port,
+            l.sdp_session,
+            l.sdp_version,
+            &[l.codec_pt],
+            Some(l.dtmf_pt.unwrap_or(101)),
+            dir,
+        )
+    }
+
+    pub(super) fn on_response(&mut self, resp: Response, key: TxKey) {
+        let Some(&(leg_id, purpose)) = self.client_tx.get(&key) else {
+            // A 2xx retransmission for a dialog we already ACKed: ACK again.
+            if (200..300).contains(&resp.status) {
+                self.reack(&resp);
+            }
+            return;
+        };
+        match purpose {
+            Purpose::Invite => self.on_invite_response(resp, key, leg_id),
+            Purpose::Bye | Purpose::Cancel => {
+                if resp.status >= 200 {
+                    self.client_tx.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn reack(&mut self, resp: &Response) {
+        let call_id = resp.header("Call-ID").unwrap_or_default().to_string();
+        let from_tag = resp
+            .header("From")
+            .and_then(|f| NameAddr::parse(f).ok())
+            .and_then(|n| n.tag().map(str::to_string))
+            .unwrap_or_default();
+        let Some(&leg) = self.dialogs.get(&(call_id, from_tag)) else {
+            return;
+        };
+        let seq = resp
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.seq)
+            .unwrap_or(1);
+        self.send_ack(leg, seq);
+    }
+
+    pub(super) fn send_ack(&mut self, leg: u64, seq: u32) {
+        let (via, contact) = (self.via_host(), self.contact());
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let saved = l.dialog.local_cseq;
+        let mut ack = l.request("ACK", &via, &contact);
+        l.dialog.local_cseq = saved;
+        ack.headers.set("CSeq", format!("{seq} ACK"));
+        let peer = l.dialog.peer;
+        self.tl.send_request(ack, peer, now_ms());
+    }
+
+    fn on_invite_response(&mut self, resp: Response, key: TxKey, leg_id: u64) {
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let call = l.call.clone();
+        let status = resp.status;
+        if status < 200 {
+            if let Side::Outgoing {
+                provisional,
+                cancelled,
+                invite,
+                ..
+            } = &mut l.side
+            {
+                let first = !*provisional;
+                *provisional = true;
+                if *cancelled && first {
+                    let cancel = switchboard_sip::builder::cancel_for(invite);
+                    let peer = l.dialog.peer;
+                    if let Some(k) = self.tl.send_request(cancel, peer, now_ms()) {
+                        self.client_tx.insert(k, (leg_id, Purpose::Cancel));
+                    }
+                    return;
+                }
+                if first && (status == 180 || status == 183) && !*cancelled {
+                    self.pending_events.push((call, Event::Ringing(leg_id)));
+                }
+            }
+            return;
+        }
+        if status >= 300 {
+            self.client_tx.remove(&key);
+            let was_cancelled = matches!(
+                l.side,
+                Side::Outgoing {
+                    cancelled: true,
+                    ..
+                }
+            );
+            l.state = LegState::Terminated;
+            self.release_leg_media(leg_id);
+            if !was_cancelled {
+                self.pending_events
+                    .push((call, Event::Failed(leg_id, status)));
+            }
+            return;
+        }
+        // 2xx
+        let seq = resp
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.seq)
+            .unwrap_or(1);
+        if l.state != LegState::Setup {
+            self.send_ack(leg_id, seq);
+            return;
+        }
+        let to_tag = resp
+            .header("To")
+            .and_then(|t| NameAddr::parse(t).ok())
+            .and_then(|n| n.tag().map(str::to_string));
+        l.dialog.remote_tag = to_tag;
+        if let Some(c) = resp.header("Contact").and_then(|c| NameAddr::parse(c).ok()) {
+            l.dialog.remote_target = c.uri;
+        }
+        let mut rr: Vec<String> = resp
+            .headers_all("Record-Route")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        rr.reverse();
+        l.dialog.route_set = rr;
+        l.state = LegState::Confirmed;
+        l.ring_deadline = None;
+        let cancelled = matches!(
+            l.side,
+            Side::Outgoing {
+                cancelled: true,
+                ..
+            }
+        );
+        if let Ok(ans) = AudioSdp::parse(&resp.body) {
+            l.codec_pt = ans.g711().unwrap_or(0);
+            l.dtmf_pt = ans.dtmf_pt;
+            l.remote_direction = ans.direction;
+            self.media
+                .set_remote(l.media, ans.socket_addr(), codec(l.codec_pt), ans.dtmf_pt);
+            self.media.set_sending(l.media, ans.direction.receives());
+        }
+        self.send_ack(leg_id, seq);
+        if cancelled {
+            // Answered after we gave up on it: end it right away.
+            self.send_bye(leg_id);
+            return;
+        }
+        self.pending_events.push((call, Event::Answered(leg_id)));
+    }
+
+    /// Place the INVITE of an outgoing leg.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn invite_out(
+        &mut self,
+        call: &str,
+        leg_id: u64,
+        request_uri: Uri,
+        peer: Peer,
+        to_user: &str,
+        from_user: &str,
+        agent: Option<String>,
+    ) {
+        let Some(media) = self.new_media_leg() else {
+            self.pending_events
+                .push((call.to_string(), Event::Failed(leg_id, 503)));
+            return;
+        };
+        let host = self.cfg.public_ip().to_string();
+        let local_uri = NameAddr {
+            display: None,
+            uri: Uri::sip(Some(from_user), &host, None),
+            params: Vec::new(),
+        };
+        let remote_uri = NameAddr::new(Uri::sip(
+            Some(to_user),
+            &peer.addr.ip().to_string(),
+            Some(peer.addr.port()),
+        ));
+        let mut leg = Leg {
+            id: leg_id,
+            call: call.to_string(),
+            side: Side::Outgoing {
+                invite: request_for_placeholder(),
+                provisional: false,
+                cancelled: false,
+            },
+            state: LegState::Setup,
+            dialog: Dialog {
+                call_id: switchboard_sip::builder::new_call_id(),
+                local_tag: new_tag(),
+                remote_tag: None,
+                local_uri,
+                remote_uri,
+                remote_target: request_uri,
+                route_set: Vec::new(),
+                local_cseq: 0,
+                peer,
+            },
+            media: media.id,
+            rtp_port: media.local_port,
+            codec_pt: 0,
+            dtmf_pt: Some(101),
+            sdp_session: rand::random::<u32>() as u64,
+            sdp_version: 1,
+            party: to_user.to_string(),
+            agent,
+            remote_direction: sdp::Direction::SendRecv,
+            ring_deadline: Some(now_ms() + self.cfg.server.ring_timeout_secs * 1000),
+        };
+        let (via, contact) = (self.via_host(), self.contact());
+        let mut inv = leg.request("INVITE", &via, &contact);
+        inv.headers.push("Allow", ALLOW);
+        inv.headers.push("Content-Type", "application/sdp");
+        inv.body = sdp::build(
+            self.cfg.public_ip(),
+            media.local_port,
+            leg.sdp_session,
+            1,
+            &[0, 8],
+            Some(101),
+            sdp::Direction::SendRecv,
+        );
+        let key = self.tl.send_request(inv.clone(), peer, now_ms());
+        let Some(key) = key else { return };
+        leg.side = Side::Outgoing {
+            invite: inv,
+            provisional: false,
+            cancelled: false,
+        };
+        self.client_tx.insert(key, (leg_id, Purpose::Invite));
+        self.dialogs.insert(
+            (leg.dialog.call_id.clone(), leg.dialog.local_tag.clone()),
+            leg_id,
+        );
+        self.legs.insert(leg_id, leg);
+    }
+
+    /// BYE an established leg.
+    pub(super) fn send_bye(&mut self, leg: u64) {
+        let (via, contact) = (self.via_host(), self.contact());
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let bye = l.request("BYE", &via, &contact);
+        let peer = l.dialog.peer;
+        l.state = LegState::Terminated;
+        if let Some(k) = self.tl.send_request(bye, peer, now_ms()) {
+            self.client_tx.insert(k, (leg, Purpose::Bye));
+        }
+        self.release_leg_media(leg);
+    }
+
+    /// Answer an incoming leg with our SDP.
+    pub(super) fn answer_leg(&mut self, leg: u64) {
+        let contact = self.contact();
+        let Some(l) = self.legs.get(&leg) else { return };
+        let Side::Incoming {
+            invite,
+            answered: false,
+        } = &l.side
+        else {
+            return;
+        };
+        let invite = invite.clone();
+        let (peer, tag, dir) = (
+            l.dialog.peer,
+            l.dialog.local_tag.clone(),
+            l.remote_direction.answer(),
+        );
+        let body = self.our_sdp(leg, dir);
+        let mut r = response_to(&invite, 200, "OK", Some(&tag));
+        r.headers.push("Contact", contact);
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        self.tl.respond(r, peer, now_ms());
+        if let Some(l) = self.legs.get_mut(&leg) {
+            if let Side::Incoming { answered, .. } = &mut l.side {
+                *answered = true;
+            }
+        }
+    }
+}
+
+fn request_for_placeholder() -> Request {
+    Request {
+        method: "INVITE".into(),
+        uri: Uri::sip(None, "invalid", None),
+        version: "SIP/2.0".into(),
+        headers: Default::default(),
+        body: Vec::new(),
+    }
+}
+
+/// Media codec for a payload type.
+pub(super) fn codec(pt: u8) -> switchboard_media::g711::Codec {
+    switchboard_media::g711::Codec::from_payload_type(pt)
+        .unwrap_or(switchboard_media::g711::Codec::Pcmu)
+}
+
+fn httpdate() -> String {
+    chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}

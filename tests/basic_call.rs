@@ -1,0 +1,212 @@
+//! Agent-to-agent calls through the B2BUA with real baresip phones and an
+//! audio oracle (each phone plays a distinct tone and records what it hears).
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+fn server(dir: &TestDir) -> Server {
+    Server::start(
+        dir,
+        ServerOpts::new().with_agents(&["1001", "1002", "1003"]),
+    )
+}
+
+/// 1001 (440 Hz) calls 1002 (1000 Hz, auto answer); after ~4 s each hears
+/// the other; caller hangs up -> both calls close.
+#[test]
+fn agent_to_agent_two_way_audio() {
+    let _g = serial();
+    let dir = TestDir::new("call_audio");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_ESTABLISHED", T);
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    let cb = b.wait_event("CALL_CLOSED", T);
+    eprintln!("callee close reason: {:?}", cb.param);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let wa = assert_hears(&a.received_wav(), 1000.0, 3.0, "caller 1001");
+    let wb = assert_hears(&b.received_wav(), 440.0, 3.0, "callee 1002");
+    // nobody hears their own tone (no echo / loopback in the B2BUA)
+    assert_not_hears(&a.received_wav(), 440.0, 0.3, "caller 1001");
+    assert_not_hears(&b.received_wav(), 1000.0, 0.3, "callee 1002");
+    eprintln!(
+        "1001 heard: {}\n1002 heard: {}",
+        describe(&wa),
+        describe(&wb)
+    );
+}
+
+/// The callee hangs up: BYE in the other direction closes the caller.
+#[test]
+fn callee_hangs_up() {
+    let _g = serial();
+    let dir = TestDir::new("call_callee_bye");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_ESTABLISHED", T);
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(1));
+    b.hangup();
+    b.wait_event("CALL_CLOSED", T);
+    a.wait_event("CALL_CLOSED", T);
+}
+
+/// Calling a configured but unregistered extension fails with 480 (or 404).
+#[test]
+fn call_unregistered_extension_fails() {
+    let _g = serial();
+    let dir = TestDir::new("call_unregistered");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    a.dial(&s.uri("1003"));
+    let c = a.wait_event("CALL_CLOSED", T);
+    assert_close_reason(&c, &["480", "404"], "call to unregistered 1003");
+    assert!(a.events_of("CALL_ESTABLISHED").is_empty());
+}
+
+/// The callee rejects while ringing (baresip answers 486) -> caller sees 486.
+#[test]
+fn callee_rejects_486() {
+    let _g = serial();
+    let dir = TestDir::new("call_reject");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), false);
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_INCOMING", T);
+    a.wait_event("CALL_RINGING", T);
+    b.hangup();
+    let c = a.wait_event("CALL_CLOSED", T);
+    assert_close_reason(&c, &["486", "603"], "callee rejected");
+    b.wait_event("CALL_CLOSED", T);
+}
+
+/// Busy: 1002 accepts one call at a time (call_max_calls 1) and is talking
+/// to 1001; 1003 calls 1002 and gets 486; the first call is unaffected.
+#[test]
+fn busy_callee_486() {
+    let _g = serial();
+    let dir = TestDir::new("call_busy");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = Baresip::with_opts(
+        dir.path(),
+        BaresipOpts::new("1002")
+            .register(s.sip_port, "secret1002")
+            .tone(1000.0)
+            .max_calls(1),
+    );
+    b.wait_registered(T);
+    let c = start_agent(&dir, &s, "1003", Some(600.0), true);
+
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_ESTABLISHED", T);
+    a.wait_event("CALL_ESTABLISHED", T);
+
+    c.dial(&s.uri("1002"));
+    let closed = c.wait_event("CALL_CLOSED", T);
+    assert_close_reason(&closed, &["486", "600"], "call to busy 1002");
+    assert!(c.events_of("CALL_ESTABLISHED").is_empty());
+    // the established call is still up
+    assert!(
+        a.no_event_within("CALL_CLOSED", Duration::from_secs(1)),
+        "1001's call dropped: {}",
+        a.event_summary()
+    );
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+}
+
+/// Caller hangs up while the callee is ringing (CANCEL): the callee's
+/// ringing stops and nobody gets CALL_ESTABLISHED.
+#[test]
+fn cancel_before_answer() {
+    let _g = serial();
+    let dir = TestDir::new("call_cancel");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), false);
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_INCOMING", T);
+    a.wait_event("CALL_RINGING", T);
+    std::thread::sleep(Duration::from_millis(500));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    let c = b.wait_event("CALL_CLOSED", Duration::from_secs(5));
+    eprintln!("callee close reason after CANCEL: {:?}", c.param);
+    assert!(b.events_of("CALL_ESTABLISHED").is_empty());
+    assert!(a.events_of("CALL_ESTABLISHED").is_empty());
+    // and the callee can be called again afterwards
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_INCOMING", T);
+    b.accept();
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    a.hangup();
+    b.wait_event("CALL_CLOSED", T);
+}
+
+/// Manual answer after a few seconds of ringing: audio flows both ways.
+#[test]
+fn manual_answer_after_ringing() {
+    let _g = serial();
+    let dir = TestDir::new("call_manual_answer");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), false);
+    a.dial(&s.uri("1002"));
+    b.wait_event("CALL_INCOMING", T);
+    std::thread::sleep(Duration::from_secs(2));
+    b.accept();
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(3));
+    b.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 2.0, "caller 1001");
+    assert_hears(&b.received_wav(), 440.0, 2.0, "callee 1002");
+}
+
+/// An INVITE without credentials from an address that is not a trunk is
+/// challenged (401/407), never connected.
+#[test]
+fn invite_without_credentials_is_challenged() {
+    let dir = TestDir::new("call_noauth");
+    let s = server(&dir);
+    let c = sip::UdpClient::new(s.sip_port);
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+        rtp_range(10).0
+    );
+    let r = c
+        .request(
+            "INVITE",
+            &s.uri("1002"),
+            &["Content-Type: application/sdp"],
+            &sdp,
+            Duration::from_secs(5),
+        )
+        .expect("no final response to unauthenticated INVITE");
+    assert!(
+        matches!(r.status, 401 | 407 | 403),
+        "unauthenticated INVITE got {} {}",
+        r.status,
+        r.reason
+    );
+}

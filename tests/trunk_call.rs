@@ -1,0 +1,172 @@
+//! Calls through the SIP trunk: agent -> external number (PSTN peer at the
+//! trunk address) and customer from the trunk's inbound address -> agent.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+/// Server with agents 1001/1002 and a trunk whose outbound address is
+/// `pstn_port` and whose trusted inbound source is `customer_port`.
+fn server(dir: &TestDir, pstn_port: u16, customer_port: u16) -> Server {
+    Server::start(
+        dir,
+        ServerOpts::new()
+            .with_agents(&["1001", "1002"])
+            .trunk(TrunkCfg::new("pstn", pstn_port, &[customer_port])),
+    )
+}
+
+/// Agent 1001 (440 Hz) dials 5551234: the server routes it to the trunk,
+/// where a baresip "PSTN" (user 5551234, 1000 Hz, auto answer) picks up.
+/// Two-way audio through the server's media relay.
+#[test]
+fn agent_calls_external_number_baresip_pstn() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_out_baresip");
+    let pstn_port = free_port_pair();
+    let s = server(&dir, pstn_port, free_port());
+    let pstn = Baresip::with_opts(
+        dir.path(),
+        BaresipOpts::new("5551234").sip_port(pstn_port).tone(1000.0),
+    );
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+
+    a.dial(&s.uri("5551234"));
+    let e = pstn.wait_event("CALL_ESTABLISHED", T);
+    eprintln!("PSTN got call from {}", e.peeruri);
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    pstn.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 3.0, "agent 1001");
+    assert_hears(&pstn.received_wav(), 440.0, 3.0, "PSTN");
+    // The trunk INVITE must carry the dialed number.
+    let log = pstn.log();
+    assert!(
+        log.contains("INVITE sip:5551234@"),
+        "PSTN did not see INVITE sip:5551234@...; log:\n{}",
+        pstn.log_tail(60)
+    );
+}
+
+/// Same, with a sipp UAS (uas_rr.xml, -rtp_echo) as the PSTN: the agent
+/// hears its own tone echoed back through the server, and the far end
+/// hangs up cleanly.
+#[test]
+fn agent_calls_external_number_sipp_echo() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_out_sipp");
+    let pstn_port = free_port();
+    let s = server(&dir, pstn_port, free_port());
+    let uas = Sipp::uas(dir.path(), "pstn_uas", Some(pstn_port), true, &["-m", "1"]);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+
+    a.dial(&s.uri("5551234"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(500));
+    let msgs = uas.messages();
+    let run = uas.finish(Duration::from_secs(8));
+    assert!(
+        msgs.contains("INVITE sip:5551234@"),
+        "trunk INVITE should target the dialed number\n{}",
+        run.diagnostics()
+    );
+    assert_eq!(
+        run.successful(),
+        1,
+        "PSTN UAS call did not complete (INVITE/ACK/BYE)\n{}",
+        run.diagnostics()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(
+        &a.received_wav(),
+        440.0,
+        2.5,
+        "agent 1001 (echo of own tone)",
+    );
+}
+
+/// A customer at the trunk's inbound address (sipp, no auth) calls
+/// extension 1001 directly; 1001 (auto answer) hears the customer's 1000 Hz
+/// RTP stream; the customer hangs up after 4 s.
+#[test]
+fn customer_from_trunk_calls_extension() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_in_customer");
+    let customer_port = free_port();
+    let s = server(&dir, free_port(), customer_port);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let scn = Sipp::rtp_uac_scenario(dir.path(), 1000.0);
+    let cp = customer_port.to_string();
+    let run = Sipp::run(
+        dir.path(),
+        "customer",
+        &scn,
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &["-p", &cp, "-s", "1001", "-m", "1", "-d", "4000"],
+        Duration::from_secs(30),
+    );
+    run.assert_ok();
+    a.wait_event("CALL_ESTABLISHED", T);
+    a.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 3.0, "agent 1001");
+}
+
+/// Plain uac_basic_rr.xml (no RTP) from the trunk address: signalling only.
+#[test]
+fn customer_from_trunk_basic_call_signalling() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_in_basic");
+    let customer_port = free_port();
+    let s = server(&dir, free_port(), customer_port);
+    let a = start_agent(&dir, &s, "1001", None, true);
+    let cp = customer_port.to_string();
+    let run = Sipp::run(
+        dir.path(),
+        "customer_basic",
+        "uac_basic_rr.xml",
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &["-p", &cp, "-s", "1001", "-m", "1", "-d", "1500"],
+        Duration::from_secs(30),
+    );
+    run.assert_ok();
+    a.wait_event("CALL_ESTABLISHED", T);
+    a.wait_event("CALL_CLOSED", T);
+}
+
+/// The same INVITE from an address that is NOT the trunk's inbound_from is
+/// not accepted without authentication.
+#[test]
+fn customer_from_unknown_source_is_not_trusted() {
+    let dir = TestDir::new("trunk_in_untrusted");
+    let s = server(&dir, free_port(), free_port());
+    let c = sip::UdpClient::new(s.sip_port); // random port, not inbound_from
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+        rtp_range(10).0
+    );
+    let r = c
+        .request(
+            "INVITE",
+            &s.uri("1001"),
+            &["Content-Type: application/sdp"],
+            &sdp,
+            Duration::from_secs(5),
+        )
+        .expect("no final response");
+    assert!(
+        matches!(r.status, 401 | 403 | 407),
+        "untrusted INVITE got {} {}",
+        r.status,
+        r.reason
+    );
+}
