@@ -81,6 +81,13 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening database {}", cfg.server.database))?;
     seed(&storage, &cfg).await?;
+    let reset = storage.reset_dialing_contacts().await?;
+    if reset > 0 {
+        tracing::info!(
+            reset,
+            "contacts left dialing by a previous run will be retried"
+        );
+    }
     let agents = storage
         .list_agents()
         .await?

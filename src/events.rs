@@ -21,6 +21,7 @@ enum DbOp {
     RecordingStarted(String, NewRecording),
     RecordingStopped(String, i64, Option<i64>),
     Tag(NewTag, Option<String>),
+    ContactOutcome(String, bool),
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -147,6 +148,11 @@ impl EventSink {
     pub fn recording_stopped(&self, key: &str, at: u64, duration_ms: Option<i64>) {
         self.send(DbOp::RecordingStopped(key.into(), at as i64, duration_ms));
     }
+    /// A dialer call to a contact ended: done when answered, else retried by the campaign's rule.
+    pub fn contact_outcome(&self, contact_id: &str, answered: bool) {
+        self.send(DbOp::ContactOutcome(contact_id.into(), answered));
+    }
+
     /// Recording tag.
     pub fn tag(
         &self,
@@ -168,6 +174,37 @@ impl EventSink {
             },
             recording_key.map(str::to_string),
         ));
+    }
+}
+
+async fn contact_outcome(
+    storage: &Storage,
+    id: &str,
+    answered: bool,
+) -> switchboard_storage::Result<()> {
+    use switchboard_storage::ContactStatus;
+    let Some(c) = storage.get_contact(id).await? else {
+        return Ok(());
+    };
+    if c.status == ContactStatus::Callback {
+        return Ok(()); // an Agenda disposition already scheduled it
+    }
+    let campaign = match &c.campaign_id {
+        Some(cid) => storage.get_campaign(cid).await?,
+        None => None,
+    };
+    let (max, delay) = campaign
+        .map(|k| (k.max_attempts, k.retry_delay_secs))
+        .unwrap_or((1, 0));
+    if answered || c.attempts >= max {
+        storage
+            .set_contact_status(id, ContactStatus::Done, None)
+            .await
+    } else {
+        let next = crate::engine::now_ms() as i64 + delay.max(0) * 1000;
+        storage
+            .set_contact_status(id, ContactStatus::Retry, Some(next))
+            .await
     }
 }
 
@@ -206,6 +243,7 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
                 t.recording_id = key.and_then(|k| recordings.get(&k).cloned());
                 storage.add_tag(&t).await.map(|_| ())
             }
+            DbOp::ContactOutcome(id, answered) => contact_outcome(&storage, &id, answered).await,
             DbOp::Flush(tx) => {
                 let _ = tx.send(());
                 Ok(())

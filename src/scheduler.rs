@@ -1,60 +1,170 @@
-//! Time-driven work: global callbacks (agenda entries of dialer campaigns)
-//! are claimed atomically when due and placed by the dialer, so each fires
-//! once, on time, or right after a restart that spanned its time.
+//! Time-driven work, outside the switch core:
+//! - global callbacks (agenda entries of dialer campaigns) are claimed
+//!   atomically when due and placed by the dialer, so each fires once, on
+//!   time, or right after a restart that spanned its time;
+//! - the progressive dialer: for each active dialer campaign, keep
+//!   `ready agents × ratio` contact calls in flight; answered contacts enter
+//!   the campaign's queue and go to a free agent.
 
 use std::time::Duration;
 
-use switchboard_center::EngineRequest;
-use switchboard_storage::Storage;
+use serde_json::Value;
+use switchboard_center::{ApiError, EngineRequest};
+use switchboard_storage::{CampaignKind, Storage};
 use tokio::sync::{mpsc, oneshot};
 
-/// Poll for due callbacks every second.
+async fn ask(
+    engine: &mpsc::Sender<EngineRequest>,
+    make: impl FnOnce(oneshot::Sender<Result<Value, ApiError>>) -> EngineRequest,
+) -> Option<Result<Value, ApiError>> {
+    let (tx, rx) = oneshot::channel();
+    engine.send(make(tx)).await.ok()?;
+    rx.await.ok()
+}
+
+/// Run forever.
 pub async fn run(storage: Storage, engine: mpsc::Sender<EngineRequest>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
-        let due = match storage
-            .claim_due_global(switchboard_storage::now_ms(), 20)
+        if engine.is_closed() {
+            return;
+        }
+        callbacks(&storage, &engine).await;
+        dialer(&storage, &engine).await;
+    }
+}
+
+async fn callbacks(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
+    let due = match storage
+        .claim_due_global(switchboard_storage::now_ms(), 20)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(%e, "claiming due callbacks");
+            return;
+        }
+    };
+    for entry in due {
+        let campaign = match &entry.campaign_id {
+            Some(id) => storage
+                .get_campaign(id)
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.name),
+            None => None,
+        };
+        let Some(campaign) = campaign else {
+            tracing::warn!(id = entry.id, "global callback without campaign");
+            continue;
+        };
+        let (number, contact_id) = (entry.phone.clone(), entry.contact_id.clone());
+        match ask(engine, |reply| EngineRequest::DialerCall {
+            campaign,
+            number,
+            contact_id,
+            reply,
+        })
+        .await
+        {
+            Some(Ok(v)) => {
+                let call = v["call_id"].as_str().map(str::to_string);
+                tracing::info!(id = entry.id, ?call, "global callback placed");
+                let _ = storage.mark_agenda_done(&entry.id, call.as_deref()).await;
+            }
+            Some(Err(e)) => tracing::error!(id = entry.id, e.message, "global callback failed"),
+            None => return,
+        }
+    }
+}
+
+async fn dialer(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
+    let campaigns = match storage.list_campaigns().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(%e, "listing campaigns");
+            return;
+        }
+    };
+    let dialers: Vec<_> = campaigns
+        .into_iter()
+        .filter(|c| c.kind == CampaignKind::Dialer && c.active)
+        .collect();
+    if dialers.is_empty() {
+        return;
+    }
+    let Some(Ok(snap)) = ask(engine, EngineRequest::Snapshot).await else {
+        return;
+    };
+    let agents = snap["agents"].as_array().cloned().unwrap_or_default();
+    let calls = snap["calls"].as_array().cloned().unwrap_or_default();
+    for c in dialers {
+        let members: Vec<String> = match storage.list_campaign_agents(&c.id).await {
+            Ok(m) => m.into_iter().map(|a| a.username).collect(),
+            Err(_) => continue,
+        };
+        let ready = agents
+            .iter()
+            .filter(|a| {
+                a["status"] == "ready"
+                    && a["registered"] == true
+                    && a["username"]
+                        .as_str()
+                        .is_some_and(|u| members.iter().any(|m| m == u))
+            })
+            .count();
+        let in_flight = calls
+            .iter()
+            .filter(|k| {
+                k["campaign"] == c.name.as_str()
+                    && (k["state"] == "originating" || k["state"] == "ringing")
+            })
+            .count();
+        let ratio = if c.dialer_ratio > 0.0 {
+            c.dialer_ratio
+        } else {
+            1.0
+        };
+        let want = ((ready as f64) * ratio).floor() as usize;
+        if want <= in_flight {
+            continue;
+        }
+        let claim = (want - in_flight) as i64;
+        let contacts = match storage
+            .claim_contacts_for_dialing(&c.id, switchboard_storage::now_ms(), claim)
             .await
         {
-            Ok(d) => d,
+            Ok(v) => v,
             Err(e) => {
-                tracing::error!(%e, "claiming due callbacks");
+                tracing::error!(%e, campaign = c.name, "claiming contacts");
                 continue;
             }
         };
-        for entry in due {
-            let campaign = match &entry.campaign_id {
-                Some(id) => storage
-                    .get_campaign(id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|c| c.name),
-                None => None,
-            };
-            let Some(campaign) = campaign else {
-                tracing::warn!(id = entry.id, "global callback without campaign");
-                continue;
-            };
-            let (tx, rx) = oneshot::channel();
-            let req = EngineRequest::DialerCall {
+        for contact in contacts {
+            let (campaign, number, contact_id) = (
+                c.name.clone(),
+                contact.phone.clone(),
+                Some(contact.id.clone()),
+            );
+            match ask(engine, |reply| EngineRequest::DialerCall {
                 campaign,
-                number: entry.phone.clone(),
-                contact_id: entry.contact_id.clone(),
-                reply: tx,
-            };
-            if engine.send(req).await.is_err() {
-                return;
-            }
-            match rx.await {
-                Ok(Ok(v)) => {
-                    let call = v["call_id"].as_str().map(str::to_string);
-                    tracing::info!(id = entry.id, ?call, "global callback placed");
-                    let _ = storage.mark_agenda_done(&entry.id, call.as_deref()).await;
+                number,
+                contact_id,
+                reply,
+            })
+            .await
+            {
+                Some(Ok(_)) => tracing::info!(
+                    campaign = c.name,
+                    phone = contact.phone,
+                    "dialer call placed"
+                ),
+                Some(Err(e)) => {
+                    tracing::error!(campaign = c.name, e.message, "dialer call refused")
                 }
-                Ok(Err(e)) => tracing::error!(id = entry.id, e.message, "global callback failed"),
-                Err(_) => return,
+                None => return,
             }
         }
     }

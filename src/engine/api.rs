@@ -146,7 +146,11 @@ impl Engine {
             .map_err(|r| ApiError::new(409, r.0))?;
         self.apply(call, actions);
         self.drain();
-        Ok(self.call_json(call))
+        if self.calls.contains_key(call) {
+            Ok(self.call_json(call))
+        } else {
+            Ok(json!({"call_id": call, "state": "ended"}))
+        }
     }
 
     fn check_target(&self, t: &Target) -> Result<(), ApiError> {

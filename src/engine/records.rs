@@ -72,7 +72,10 @@ impl Engine {
             .and_then(|a| self.agents.get(a))
             .map(|p| p.info.id.clone());
         self.sink.call_ended(call, now_ms(), agent_id);
-        self.contact_of_call.remove(call);
+        if let Some(Some(contact)) = self.contact_of_call.remove(call) {
+            self.sink
+                .contact_outcome(&contact, entry.answered_at.is_some());
+        }
     }
 
     /// Write a call event (persisted and published).

@@ -407,6 +407,17 @@ impl Storage {
         expect_one(done.rows_affected(), "contact", id)
     }
 
+    /// After a restart, contacts left `dialing` by calls that no longer
+    /// exist become `retry` (due now). Returns how many were reset.
+    pub async fn reset_dialing_contacts(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE contacts SET status = 'retry', next_attempt_at = NULL WHERE status = 'dialing'",
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Atomically claims up to `limit` dialable contacts of a campaign
     /// (status `new`, or `retry` with `next_attempt_at <= now`, and fewer
     /// attempts than the campaign's `max_attempts`): each becomes `dialing`

@@ -235,38 +235,39 @@ pub async fn action(
             .map_err(|e| HttpError::new(400, format!("invalid body: {e}")))?,
         None => ActionBody::default(),
     };
-    let cmd =
-        match action.as_str() {
-            "hold" => Command::Hold,
-            "unhold" => Command::Unhold,
-            "hangup" => Command::Hangup,
-            "confer" => Command::Confer,
-            "mute" | "unmute" => Command::Mute {
-                leg: b
-                    .leg
-                    .ok_or_else(|| HttpError::new(400, "mute needs \"leg\""))?,
-                muted: b.muted.unwrap_or(action == "mute"),
-            },
-            "transfer" => {
-                let t = b.target.target()?;
-                match b.mode.as_deref() {
-                    Some("blind") => Command::BlindTransfer(t),
-                    Some("consultative") | Some("consult") => Command::ConsultTransfer(t),
-                    other => return Err(HttpError::new(
+    let cmd = match action.as_str() {
+        "hold" => Command::Hold,
+        "unhold" => Command::Unhold,
+        "hangup" => Command::Hangup,
+        "confer" => Command::Confer,
+        "mute" | "unmute" => Command::Mute {
+            leg: b
+                .leg
+                .ok_or_else(|| HttpError::new(400, "mute needs \"leg\""))?,
+            muted: b.muted.unwrap_or(action == "mute"),
+        },
+        "transfer" => {
+            let t = b.target.target()?;
+            match b.mode.as_deref() {
+                Some("blind") => Command::BlindTransfer(t),
+                Some("consultative") | Some("consult") => Command::ConsultTransfer(t),
+                other => {
+                    return Err(HttpError::new(
                         400,
                         format!(
                             "transfer mode must be \"blind\" or \"consultative\", not {other:?}"
                         ),
-                    )),
+                    ))
                 }
             }
-            other => {
-                return Err(HttpError::new(
-                    404,
-                    format!("unknown call action {other:?}"),
-                ))
-            }
-        };
+        }
+        other => {
+            return Err(HttpError::new(
+                404,
+                format!("unknown call action {other:?}"),
+            ))
+        }
+    };
     command(&st, &c, id, cmd).await
 }
 
