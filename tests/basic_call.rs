@@ -210,3 +210,181 @@ fn invite_without_credentials_is_challenged() {
         r.reason
     );
 }
+
+/// Two simultaneous calls (1001<->1002, 1003<->1004) with four distinct
+/// tones: each party hears exactly its own peer (no cross-talk in the relay).
+#[test]
+fn two_concurrent_calls_no_crosstalk() {
+    let _g = serial();
+    let dir = TestDir::new("call_concurrent");
+    let s = Server::start(
+        &dir,
+        ServerOpts::new().with_agents(&["1001", "1002", "1003", "1004"]),
+    );
+    let tones = [
+        ("1001", 440.0),
+        ("1002", 1000.0),
+        ("1003", 600.0),
+        ("1004", 1500.0),
+    ];
+    let p: Vec<Baresip> = tones
+        .iter()
+        .map(|(u, f)| start_agent(&dir, &s, u, Some(*f), true))
+        .collect();
+    p[0].dial(&s.uri("1002"));
+    p[2].dial(&s.uri("1004"));
+    for b in &p {
+        b.wait_event("CALL_ESTABLISHED", T);
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    p[0].hangup();
+    p[2].hangup();
+    for b in &p {
+        b.wait_event("CALL_CLOSED", T);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let peer = [1usize, 0, 3, 2];
+    for (i, b) in p.iter().enumerate() {
+        let who = format!("agent {}", tones[i].0);
+        assert_hears(&b.received_wav(), tones[peer[i]].1, 3.0, &who);
+        for (j, (_, f)) in tones.iter().enumerate() {
+            if j != peer[i] {
+                assert_not_hears(&b.received_wav(), *f, 0.3, &who);
+            }
+        }
+    }
+}
+
+/// An agent registered over TCP calls and is called by a UDP agent.
+#[test]
+fn tcp_agent_and_udp_agent() {
+    let _g = serial();
+    let dir = TestDir::new("call_tcp");
+    let s = server(&dir);
+    let mut o = BaresipOpts::new("1001")
+        .register(s.sip_port, "secret1001")
+        .tone(440.0);
+    o.transport = Some("tcp".into());
+    let a = Baresip::with_opts(dir.path(), o);
+    a.wait_registered(T);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+
+    // UDP -> TCP
+    b.dial(&s.uri("1001"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(3));
+    b.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 2.0, "TCP agent 1001");
+    assert_hears(&b.received_wav(), 440.0, 2.0, "UDP agent 1002");
+
+    // TCP -> UDP
+    std::thread::sleep(Duration::from_millis(1100)); // new dump file name (per second)
+    a.dial(&format!("sip:1002@127.0.0.1:{};transport=tcp", s.sip_port));
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(3));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 2.0, "TCP agent 1001 (2nd call)");
+    assert_hears(&b.received_wav(), 440.0, 2.0, "UDP agent 1002 (2nd call)");
+}
+
+/// After a phone unregisters (baresip quit sends REGISTER Expires: 0), calls
+/// to it fail with 480/404 instead of ringing a stale contact.
+#[test]
+fn call_after_unregister_fails() {
+    let _g = serial();
+    let dir = TestDir::new("call_after_unregister");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let mut b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    b.quit();
+    assert!(
+        b.log().contains("Expires: 0") || b.log().contains("expires=0"),
+        "baresip did not unregister:\n{}",
+        b.log_tail(30)
+    );
+    a.dial(&s.uri("1002"));
+    let c = a.wait_event("CALL_CLOSED", Duration::from_secs(40));
+    assert_close_reason(&c, &["480", "404"], "call to unregistered 1002");
+}
+
+/// Caller holds and resumes (re-INVITE sendonly / sendrecv through the
+/// B2BUA); after resume both directions carry the tones again.
+#[test]
+fn hold_and_resume_audio_returns() {
+    let _g = serial();
+    let dir = TestDir::new("call_hold_resume");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    a.dial(&s.uri("1002"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(2));
+    a.hold();
+    std::thread::sleep(Duration::from_secs(2));
+    a.resume();
+    std::thread::sleep(Duration::from_secs(4));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    // the newest dumps cover the time after the last (re-)INVITE; check the
+    // last 2 s before the hangup
+    for (p, f, who) in [(&a, 1000.0f32, "caller 1001"), (&b, 440.0, "callee 1002")] {
+        let path = p.received_wav();
+        let w = read_wav(&path).unwrap();
+        let d = w.duration();
+        assert!(
+            tone_heard_between(&w, f, d - 2.2, d - 0.2, 0.8),
+            "{} should hear {} Hz after resume; {} ({}); all dumps {:?}",
+            who,
+            f,
+            describe(&w),
+            path.display(),
+            p.received_wavs()
+        );
+    }
+}
+
+/// The callee blind-transfers the caller (REFER) to a third agent: caller
+/// and target end up talking, the transferor's call ends.
+#[test]
+fn blind_transfer_by_callee() {
+    let _g = serial();
+    let dir = TestDir::new("call_blind_transfer");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    let c = start_agent(&dir, &s, "1003", Some(600.0), true);
+    a.dial(&s.uri("1002"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(1));
+    b.transfer(&s.uri("1003"));
+    c.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    c.hangup();
+    c.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&c.received_wav(), 440.0, 3.0, "transfer target 1003");
+    let w = read_wav(&a.received_wav()).unwrap();
+    let d = w.duration();
+    assert!(
+        tone_heard_between(&w, 600.0, d - 3.2, d - 0.2, 0.8),
+        "caller 1001 should hear the target's 600 Hz at the end: {} (dumps {:?}); events: {}",
+        describe(&w),
+        a.received_wavs(),
+        a.event_summary()
+    );
+    // the caller's call must end when the target hangs up
+    a.wait_event("CALL_CLOSED", T);
+}

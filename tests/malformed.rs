@@ -84,7 +84,7 @@ fn blast_udp(c: &UdpClient, msgs: &[Vec<u8>]) -> Vec<(usize, u16)> {
             eprintln!("datagram {} ({} bytes) not sent: {}", i, m.len(), e);
             continue;
         }
-        for d in c.drain(Duration::from_millis(150)) {
+        for d in c.drain(Duration::from_millis(20)) {
             if let Some(r) = parse_response(&d) {
                 out.push((i, r.status));
             }

@@ -453,7 +453,7 @@ impl Baresip {
             None,
             Duration::from_secs(3),
         )
-        .map(|r| r.text())
+        .map(|r| strip_ansi(&r.text()))
         .unwrap_or_default()
     }
 
@@ -461,7 +461,7 @@ impl Baresip {
     pub fn wait_registered(&self, timeout: Duration) {
         let ok = wait_until(timeout, Duration::from_millis(100), || {
             let r = self.reginfo();
-            if r.contains(" OK") {
+            if is_registered(&r) {
                 Some(r)
             } else {
                 None
@@ -658,6 +658,35 @@ impl Drop for Baresip {
             );
         }
     }
+}
+
+/// Remove ANSI escape sequences (baresip colours its menu output).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' {
+            if it.peek() == Some(&'[') {
+                it.next();
+                // parameters and intermediates, then one final byte 0x40..0x7e
+                for d in it.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// reginfo text shows a UA line with the word OK (e.g. "> sip:1001@127.0.0.1:5080 OK Expires 60s").
+pub fn is_registered(reginfo: &str) -> bool {
+    reginfo
+        .lines()
+        .any(|l| l.trim_start().starts_with('>') && l.split_whitespace().any(|w| w == "OK"))
 }
 
 fn reader_loop(mut s: TcpStream, shared: Shared, started: Instant) {

@@ -211,12 +211,31 @@ impl TransactionLayer {
                     return;
                 }
             }
-            // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
             let call_id = req.header("Call-ID").unwrap_or_default();
             let seq = req
                 .header("CSeq")
                 .and_then(|c| CSeq::parse(c).ok())
                 .map(|c| c.seq);
+            // RFC 2543-style ACK for a non-2xx with a different branch (some UAs, sipp's
+            // [branch]): match the completed INVITE by Call-ID and CSeq number.
+            if let Some(tx) = self.server.values_mut().find(|t| {
+                t.is_invite
+                    && t.state == SState::Completed
+                    && t.call_id == call_id
+                    && Some(t.cseq) == seq
+            }) {
+                tx.state = SState::Confirmed;
+                tx.retransmit_at = None;
+                tx.expire_at = Some(
+                    now + if from.transport == Transport::Udp {
+                        T4
+                    } else {
+                        0
+                    },
+                );
+                return;
+            }
+            // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
             for tx in self.server.values_mut() {
                 if tx.state == SState::Accepted && tx.call_id == call_id && Some(tx.cseq) == seq {
                     tx.retransmit_at = None;

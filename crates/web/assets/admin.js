@@ -1,0 +1,379 @@
+// Admin view: agents, campaigns (kind, DID, recording, music, strategy,
+// timers, dispositions, members), pause reasons, contact CSV import and
+// contact search.
+
+import { get, post, put, del, qs, ApiError } from './api.js';
+import {
+  $, h, replaceChildren, announce, showError, clearError, run, openDialog, dialogError, confirmDialog,
+  fmtDateTime,
+} from './dom.js';
+import { store, on, emit } from './store.js';
+
+let initialised = false;
+let adminAgents = [];
+
+// ---------------------------------------------------------------------------
+// Agents
+// ---------------------------------------------------------------------------
+
+export async function loadAdminAgents() {
+  try {
+    const r = await get('/api/admin/agents');
+    adminAgents = r.agents || [];
+    renderAgents();
+  } catch (e) {
+    showError(`Agents: ${e.message}`);
+  }
+}
+
+function renderAgents() {
+  const box = $('#admin-agents');
+  if (!adminAgents.length) {
+    replaceChildren(box, h('p', { class: 'muted' }, 'No agents.'));
+    return;
+  }
+  replaceChildren(box, h('table', { class: 'table' },
+    h('caption', { class: 'sr-only' }, 'Agents'),
+    h('thead', {}, h('tr', {}, ['Username', 'Name', 'Role', 'Groups', 'Status', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, adminAgents.map((a) => h('tr', { id: `admin-agent-${a.username}`, class: a.enabled ? '' : 'disabled-row' },
+      h('th', { scope: 'row' }, a.username),
+      h('td', {}, a.display_name),
+      h('td', {}, a.role),
+      h('td', {}, (a.groups || []).join(', ') || '—'),
+      h('td', {}, a.enabled ? 'Enabled' : 'Disabled'),
+      h('td', {}, fmtDateTime(a.created_at)),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'small secondary', id: `agent-edit-${a.username}`, 'aria-haspopup': 'dialog', onclick: (e) => openAgent(e.currentTarget, a) }, `Edit ${a.username}`),
+        a.enabled
+          ? h('button', { type: 'button', class: 'small danger', id: `agent-disable-${a.username}`, onclick: (e) => disableAgent(e.currentTarget, a) }, 'Disable')
+          : h('button', { type: 'button', class: 'small secondary', id: `agent-enable-${a.username}`, onclick: (e) => enableAgent(e.currentTarget, a) }, 'Enable')))))));
+}
+
+function openAgent(opener, a) {
+  const editing = !!a;
+  $('#agent-dialog-title').textContent = editing ? `Edit agent ${a.username}` : 'New agent';
+  $('#agent-form-id').value = a?.id || '';
+  const user = $('#agent-form-username');
+  user.value = a?.username || '';
+  user.readOnly = editing;
+  user.setAttribute('aria-readonly', String(editing));
+  $('#agent-form-name').value = a?.display_name || '';
+  $('#agent-form-password').value = '';
+  $('#agent-form-password').required = !editing;
+  $('#agent-form-sip-password').value = '';
+  $('#agent-form-sip-password').required = !editing;
+  $('#agent-form-role').value = a?.role || 'agent';
+  $('#agent-form-groups').value = (a?.groups || []).join(', ');
+  $('#agent-form-enabled').checked = a ? !!a.enabled : true;
+  openDialog($('#agent-dialog'), opener);
+  (editing ? $('#agent-form-name') : user).focus();
+}
+
+async function submitAgent(e) {
+  e.preventDefault();
+  const dlg = $('#agent-dialog');
+  const id = $('#agent-form-id').value;
+  const body = {
+    name: $('#agent-form-name').value.trim() || undefined,
+    role: $('#agent-form-role').value,
+    enabled: $('#agent-form-enabled').checked,
+    groups: $('#agent-form-groups').value.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+  const pw = $('#agent-form-password').value;
+  const sip = $('#agent-form-sip-password').value;
+  if (pw) body.password = pw;
+  if (sip) body.sip_password = sip;
+  if (!id) {
+    body.username = $('#agent-form-username').value.trim();
+    if (!body.username) { dialogError(dlg, 'Enter the username.'); $('#agent-form-username').focus(); return; }
+  }
+  const r = await run($('#agent-form-submit'),
+    () => (id ? put(`/api/admin/agents/${encodeURIComponent(id)}`, body) : post('/api/admin/agents', body)),
+    id ? 'Agent saved' : `Agent ${body.username} created`);
+  if (r === undefined) { dialogError(dlg, $('#error-text').textContent); return; }
+  dlg.close();
+  await loadAdminAgents();
+  refreshPresence();
+}
+
+async function disableAgent(btn, a) {
+  if (!(await confirmDialog(`Disable agent ${a.username}? They can no longer log in or take calls.`, 'Disable'))) return;
+  const r = await run(btn, () => del(`/api/admin/agents/${encodeURIComponent(a.id)}`), `Agent ${a.username} disabled`);
+  if (r !== undefined) {
+    await loadAdminAgents();
+    refreshPresence();
+    document.getElementById(`agent-enable-${a.username}`)?.focus();
+  }
+}
+
+async function enableAgent(btn, a) {
+  const r = await run(btn, () => put(`/api/admin/agents/${encodeURIComponent(a.id)}`, { enabled: true }), `Agent ${a.username} enabled`);
+  if (r !== undefined) {
+    await loadAdminAgents();
+    refreshPresence();
+    document.getElementById(`agent-disable-${a.username}`)?.focus();
+  }
+}
+
+/** Live presence list after agents change (the snapshot only arrives on connect). */
+async function refreshPresence() {
+  try {
+    const r = await get('/api/agents');
+    const fresh = new Map((r.agents || []).map((a) => [a.username, a]));
+    store.agents = fresh;
+    emit('agents');
+  } catch { /* shown elsewhere */ }
+}
+
+// ---------------------------------------------------------------------------
+// Campaigns
+// ---------------------------------------------------------------------------
+
+export async function loadCampaigns() {
+  try {
+    const r = await get('/api/campaigns');
+    store.campaigns = r.campaigns || [];
+    emit('campaigns');
+  } catch (e) {
+    showError(`Campaigns: ${e.message}`);
+  }
+}
+
+function renderCampaigns() {
+  const box = $('#admin-campaigns');
+  if (!box) return;
+  if (!store.campaigns.length) {
+    replaceChildren(box, h('p', { class: 'muted' }, 'No campaigns yet.'));
+    return;
+  }
+  replaceChildren(box, h('table', { class: 'table' },
+    h('caption', { class: 'sr-only' }, 'Campaigns'),
+    h('thead', {}, h('tr', {}, ['Name', 'Kind', 'DID', 'Recording', 'Music', 'Strategy', 'ACW', 'Dispositions', 'Members', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, store.campaigns.map((c) => h('tr', { id: `admin-campaign-${c.name}`, class: c.active === false ? 'disabled-row' : '' },
+      h('th', { scope: 'row' }, c.name),
+      h('td', {}, c.kind),
+      h('td', {}, c.did || '—'),
+      h('td', {}, c.auto_recording ? 'Automatic' : 'On demand'),
+      h('td', {}, c.music_class),
+      h('td', {}, c.strategy),
+      h('td', { class: 'num' }, `${c.acw_secs} s`),
+      h('td', {}, (c.dispositions || []).join(', ') || '—'),
+      h('td', {}, (c.agents || []).join(', ') || '—'),
+      h('td', { class: 'actions' }, h('button', {
+        type: 'button', class: 'small secondary', id: `campaign-edit-${c.name}`, 'aria-haspopup': 'dialog',
+        onclick: (e) => openCampaign(e.currentTarget, c),
+      }, `Edit ${c.name}`)))))));
+}
+
+async function openCampaign(opener, c) {
+  if (!adminAgents.length) await loadAdminAgents();
+  $('#campaign-dialog-title').textContent = c ? `Edit campaign ${c.name}` : 'New campaign';
+  $('#campaign-form-id').value = c?.id || '';
+  $('#campaign-form-name').value = c?.name || '';
+  $('#campaign-form-kind').value = c?.kind || 'inbound';
+  $('#campaign-form-did').value = c?.did || '';
+  const music = $('#campaign-form-music');
+  const classes = store.musicClasses.length ? store.musicClasses : ['default'];
+  const want = c?.music_class || 'default';
+  music.replaceChildren(...[...new Set([...classes, want])].map((m) => h('option', { value: m }, m)));
+  music.value = want;
+  $('#campaign-form-strategy').value = c?.strategy || 'longest_idle';
+  $('#campaign-form-queue-timeout').value = c?.queue_timeout_secs ?? 60;
+  $('#campaign-form-acw').value = c?.acw_secs ?? 10;
+  $('#campaign-form-overflow').value = c?.overflow_target || '';
+  $('#campaign-form-ratio').value = c?.dialer_ratio ?? 1;
+  $('#campaign-form-attempts').value = c?.max_attempts ?? 3;
+  $('#campaign-form-retry').value = c?.retry_delay_secs ?? 3600;
+  $('#campaign-form-recording').checked = !!c?.auto_recording;
+  $('#campaign-form-active').checked = c ? c.active !== false : true;
+  $('#campaign-form-dispositions').value = (c?.dispositions || []).join('\n');
+  const members = new Set(c?.agents || []);
+  replaceChildren($('#campaign-form-members'), adminAgents.filter((a) => a.enabled).map((a) => h('label', { class: 'inline-check' },
+    h('input', { type: 'checkbox', value: a.username, id: `campaign-member-${a.username}`, checked: members.has(a.username) }),
+    ` ${a.display_name && a.display_name !== a.username ? `${a.display_name} (${a.username})` : a.username}`)));
+  syncCampaignKind();
+  openDialog($('#campaign-dialog'), opener);
+  $('#campaign-form-name').focus();
+}
+
+function syncCampaignKind() {
+  const inbound = $('#campaign-form-kind').value === 'inbound';
+  $('#campaign-form-did').closest('.field').classList.toggle('dim', !inbound);
+}
+
+async function submitCampaign(e) {
+  e.preventDefault();
+  const dlg = $('#campaign-dialog');
+  const id = $('#campaign-form-id').value;
+  const num = (sel, def) => {
+    const v = $(sel).value;
+    return v === '' ? def : Number(v);
+  };
+  const name = $('#campaign-form-name').value.trim();
+  if (!name) { dialogError(dlg, 'Enter the campaign name.'); $('#campaign-form-name').focus(); return; }
+  const dispositions = $('#campaign-form-dispositions').value.split('\n').map((s) => s.trim()).filter(Boolean);
+  if (dispositions.some((d) => d === 'Agenda')) {
+    dialogError(dlg, '"Agenda" is built in: remove it from the list.');
+    $('#campaign-form-dispositions').focus();
+    return;
+  }
+  const body = {
+    name,
+    kind: $('#campaign-form-kind').value,
+    did: $('#campaign-form-did').value.trim() || null,
+    auto_recording: $('#campaign-form-recording').checked,
+    music_class: $('#campaign-form-music').value || 'default',
+    strategy: $('#campaign-form-strategy').value,
+    queue_timeout_secs: num('#campaign-form-queue-timeout', 60),
+    overflow_target: $('#campaign-form-overflow').value.trim() || null,
+    acw_secs: num('#campaign-form-acw', 10),
+    dialer_ratio: num('#campaign-form-ratio', 1),
+    max_attempts: num('#campaign-form-attempts', 3),
+    retry_delay_secs: num('#campaign-form-retry', 3600),
+    active: $('#campaign-form-active').checked,
+    dispositions,
+    agents: [...document.querySelectorAll('#campaign-form-members input:checked')].map((i) => i.value),
+  };
+  const r = await run($('#campaign-form-submit'),
+    () => (id ? put(`/api/campaigns/${encodeURIComponent(id)}`, body) : post('/api/campaigns', body)),
+    id ? `Campaign ${name} saved` : `Campaign ${name} created`);
+  if (r === undefined) { dialogError(dlg, $('#error-text').textContent); return; }
+  dlg.close();
+  await loadCampaigns();
+}
+
+// ---------------------------------------------------------------------------
+// Pause reasons
+// ---------------------------------------------------------------------------
+
+export async function loadPauseReasons() {
+  try {
+    const r = await get('/api/pause-reasons');
+    store.pauseReasons = r.pause_reasons || [];
+    emit('pause_reasons');
+  } catch (e) {
+    showError(`Pause reasons: ${e.message}`);
+  }
+}
+
+function renderPauseReasons() {
+  const list = $('#pause-reason-list');
+  if (!list) return;
+  replaceChildren(list, store.pauseReasons.length
+    ? store.pauseReasons.map((p) => h('li', { class: 'chip' }, p.name))
+    : h('li', { class: 'muted' }, 'None yet: agents can pause with any reason.'));
+}
+
+async function addPauseReason(e) {
+  e.preventDefault();
+  const input = $('#pause-reason-name');
+  const name = input.value.trim();
+  if (!name) { showError('Enter the pause reason.'); input.focus(); return; }
+  const r = await run($('#pause-reason-add'), () => post('/api/pause-reasons', { name }), `Pause reason "${name}" added`);
+  if (r !== undefined) { input.value = ''; await loadPauseReasons(); input.focus(); }
+}
+
+// ---------------------------------------------------------------------------
+// Contacts: CSV import and search
+// ---------------------------------------------------------------------------
+
+function fillCampaignSelects() {
+  for (const sel of [$('#import-campaign'), $('#contacts-campaign')]) {
+    if (!sel) continue;
+    const cur = sel.value;
+    const first = sel.options[0]?.textContent || 'None';
+    sel.replaceChildren(h('option', { value: '' }, first), ...store.campaigns.map((c) => h('option', { value: c.name }, c.name)));
+    sel.value = cur;
+  }
+}
+
+async function importContacts(e) {
+  e.preventDefault();
+  const out = $('#import-result');
+  replaceChildren(out);
+  const list = $('#import-list').value.trim();
+  if (!list) { showError('Enter the contact list name.'); $('#import-list').focus(); return; }
+  const file = $('#import-file').files[0];
+  let text = $('#import-text').value;
+  if (file) {
+    try { text = await file.text(); } catch (err) { showError(`Cannot read ${file.name}: ${err.message}`); return; }
+  }
+  if (!text.trim()) { showError('Choose a CSV file or paste the CSV text.'); $('#import-file').focus(); return; }
+  const btn = $('#import-submit');
+  btn.disabled = true;
+  try {
+    const r = await post(`/api/contacts/import${qs({ list, campaign: $('#import-campaign').value })}`, text,
+      { raw: true, contentType: 'text/csv' });
+    const n = r.report?.imported ?? 0;
+    clearError();
+    announce(`Imported ${n} contacts into list ${list}`);
+    replaceChildren(out, h('p', { class: 'ok', id: 'import-ok' }, `Imported ${n} contacts into list "${list}".`));
+  } catch (err) {
+    let report = null;
+    if (err instanceof ApiError && err.status === 422) {
+      try { report = JSON.parse(err.message); } catch { report = null; }
+    }
+    if (report && Array.isArray(report.errors)) {
+      const n = report.errors.length;
+      showError(`Nothing was imported: ${n} line${n === 1 ? '' : 's'} ha${n === 1 ? 's' : 've'} errors.`);
+      replaceChildren(out, h('div', { class: 'import-errors' },
+        h('p', {}, `Nothing was imported. Fix ${n === 1 ? 'this line' : 'these lines'} and try again:`),
+        h('ul', { id: 'import-errors' }, report.errors.map((x) => h('li', {}, h('strong', {}, `Line ${x.line}: `), x.reason)))));
+    } else {
+      showError(err.message);
+    }
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function searchContacts(e) {
+  e.preventDefault();
+  const r = await run($('#contacts-search'),
+    () => get(`/api/contacts${qs({ q: $('#contacts-q').value.trim(), campaign: $('#contacts-campaign').value, limit: 200 })}`),
+    (x) => `${(x.contacts || []).length} contacts found`);
+  if (r === undefined) return;
+  const rows = r.contacts || [];
+  const box = $('#contacts-results');
+  if (!rows.length) { replaceChildren(box, h('p', { class: 'muted' }, 'No contacts match.')); return; }
+  const campName = (id) => store.campaigns.find((c) => c.id === id)?.name || '—';
+  replaceChildren(box, h('table', { class: 'table' },
+    h('caption', { class: 'sr-only' }, 'Contacts'),
+    h('thead', {}, h('tr', {}, ['Name', 'Phone', 'Campaign', 'Status', 'Attempts', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows.map((c) => h('tr', {},
+      h('td', {}, c.name || '—'),
+      h('td', {}, c.phone),
+      h('td', {}, campName(c.campaign_id)),
+      h('td', {}, c.status),
+      h('td', { class: 'num' }, String(c.attempts)),
+      h('td', {}, Object.entries(c.extra || {}).map(([k, v]) => `${k}: ${v}`).join('; ') || '—'))))));
+}
+
+// ---------------------------------------------------------------------------
+
+export function initAdmin() {
+  if (!initialised) {
+    initialised = true;
+    $('#btn-new-agent').addEventListener('click', (e) => openAgent(e.currentTarget, null));
+    $('#agent-form').addEventListener('submit', submitAgent);
+    $('#agent-form-cancel').addEventListener('click', () => $('#agent-dialog').close());
+    $('#btn-new-campaign').addEventListener('click', (e) => openCampaign(e.currentTarget, null));
+    $('#campaign-form').addEventListener('submit', submitCampaign);
+    $('#campaign-form-cancel').addEventListener('click', () => $('#campaign-dialog').close());
+    $('#campaign-form-kind').addEventListener('change', syncCampaignKind);
+    $('#pause-reason-form').addEventListener('submit', addPauseReason);
+    $('#import-form').addEventListener('submit', importContacts);
+    $('#contacts-form').addEventListener('submit', searchContacts);
+    on('campaigns', () => { renderCampaigns(); fillCampaignSelects(); });
+    on('pause_reasons', renderPauseReasons);
+  }
+  renderCampaigns();
+  renderPauseReasons();
+  fillCampaignSelects();
+}
+
+export function showAdmin() {
+  loadAdminAgents();
+}
+
+export function resetAdmin() { adminAgents = []; }
