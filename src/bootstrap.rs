@@ -122,7 +122,11 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         campaigns,
     );
     tokio::spawn(engine.run(inbound, req_rx));
-    tokio::spawn(crate::scheduler::run(storage.clone(), req_tx.clone()));
+    tokio::spawn(crate::scheduler::run(
+        storage.clone(),
+        req_tx.clone(),
+        sink.clone(),
+    ));
     let sink2 = sink.clone();
     let state = switchboard_web::AppState {
         storage: storage.clone(),

@@ -2,16 +2,21 @@
 //! - global callbacks (agenda entries of dialer campaigns) are claimed
 //!   atomically when due and placed by the dialer, so each fires once, on
 //!   time, or right after a restart that spanned its time;
+//! - personal agenda reminders: an `agenda_reminder` event for each entry
+//!   due within five minutes (once per entry per server run);
 //! - the progressive dialer: for each active dialer campaign, keep
 //!   `ready agents × ratio` contact calls in flight; answered contacts enter
 //!   the campaign's queue and go to a free agent.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::Value;
 use switchboard_center::{ApiError, EngineRequest};
 use switchboard_storage::{CampaignKind, Storage};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::events::EventSink;
 
 async fn ask(
     engine: &mpsc::Sender<EngineRequest>,
@@ -22,9 +27,14 @@ async fn ask(
     rx.await.ok()
 }
 
+/// How long before a personal callback its reminder is sent.
+const REMIND_BEFORE_MS: i64 = 5 * 60 * 1000;
+
 /// Run forever.
-pub async fn run(storage: Storage, engine: mpsc::Sender<EngineRequest>) {
+pub async fn run(storage: Storage, engine: mpsc::Sender<EngineRequest>, sink: EventSink) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut reminded = HashSet::new();
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
         if engine.is_closed() {
@@ -32,6 +42,30 @@ pub async fn run(storage: Storage, engine: mpsc::Sender<EngineRequest>) {
         }
         callbacks(&storage, &engine).await;
         dialer(&storage, &engine).await;
+        if n % 10 == 0 {
+            reminders(&storage, &sink, &mut reminded).await;
+        }
+        n += 1;
+    }
+}
+
+async fn reminders(storage: &Storage, sink: &EventSink, reminded: &mut HashSet<String>) {
+    let Ok(agents) = storage.list_agents().await else {
+        return;
+    };
+    let now = switchboard_storage::now_ms();
+    for a in agents.iter().filter(|a| a.enabled) {
+        let Ok(due) = storage
+            .upcoming_personal(&a.id, now, REMIND_BEFORE_MS)
+            .await
+        else {
+            continue;
+        };
+        for e in due {
+            if reminded.insert(e.id.clone()) {
+                sink.publish(serde_json::json!({"type": "agenda_reminder", "agent": a.username, "agenda": e}));
+            }
+        }
     }
 }
 

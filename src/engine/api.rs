@@ -129,7 +129,7 @@ impl Engine {
         }
     }
 
-    fn api_command(
+    pub(super) fn api_command(
         &mut self,
         actor: &Actor,
         call: &str,

@@ -41,7 +41,7 @@ pub fn now_ms() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Invite,
-    Bye,
+    InDialog,
     Cancel,
 }
 

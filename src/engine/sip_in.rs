@@ -397,18 +397,110 @@ impl Engine {
             }
             "INVITE" | "UPDATE" => self.on_reinvite(req, from, leg_id),
             "INFO" | "NOTIFY" | "OPTIONS" => self.respond(&req, from, 200, "OK", None),
-            "REFER" => self.respond(
-                &req,
-                from,
-                501,
-                "Not Implemented (use the API to transfer)",
-                None,
-            ),
+            "REFER" => self.on_refer(req, from, leg_id),
             _ => {
                 let mut r = response_to(&req, 405, "Method Not Allowed", None);
                 r.headers.push("Allow", ALLOW);
                 self.tl.respond(r, from, now_ms());
             }
+        }
+    }
+
+    /// Blind transfer requested by the agent's phone (RFC 3515): mapped to the
+    /// same blind-transfer command as the API, with NOTIFY progress (sipfrag).
+    fn on_refer(&mut self, req: Request, from: Peer, leg_id: u64) {
+        let Some(l) = self.legs.get(&leg_id) else {
+            return;
+        };
+        let call = l.call.clone();
+        let Some(refer_to) = req.header("Refer-To").and_then(|r| NameAddr::parse(r).ok()) else {
+            self.respond(
+                &req,
+                from,
+                400,
+                "Bad Request (Refer-To missing or invalid)",
+                None,
+            );
+            return;
+        };
+        if refer_to
+            .uri
+            .headers
+            .as_deref()
+            .is_some_and(|h| h.to_ascii_lowercase().contains("replaces"))
+        {
+            self.respond(
+                &req,
+                from,
+                501,
+                "Not Implemented (attended transfer: use the console)",
+                None,
+            );
+            return;
+        }
+        let controller = self.calls.get(&call).and_then(|e| {
+            e.call
+                .agent()
+                .filter(|a| a.0 == leg_id)
+                .and(e.call.controller().map(str::to_string))
+        });
+        let Some(agent) = controller else {
+            self.respond(
+                &req,
+                from,
+                403,
+                "Forbidden (only the agent handling the call can transfer it)",
+                None,
+            );
+            return;
+        };
+        let dialed = refer_to.uri.user.clone().unwrap_or_default();
+        let Some(target) = self.route(&dialed, true) else {
+            self.respond(&req, from, 404, "Not Found (transfer target)", None);
+            return;
+        };
+        let actor = switchboard_center::Actor {
+            username: agent,
+            supervisor: false,
+        };
+        match self.api_command(
+            &actor,
+            &call,
+            switchboard_call::Command::BlindTransfer(target),
+        ) {
+            Ok(_) => {
+                self.respond(&req, from, 202, "Accepted", None);
+                self.notify_refer(leg_id, "SIP/2.0 200 OK", true);
+            }
+            Err(e) => {
+                tracing::info!(call, e.message, "phone transfer refused");
+                self.respond(&req, from, 603, "Decline", None);
+            }
+        }
+    }
+
+    /// NOTIFY the transferor of a REFER's progress.
+    fn notify_refer(&mut self, leg: u64, sipfrag: &str, last: bool) {
+        let (via, contact) = (self.via_host(), self.contact());
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let mut n = l.request("NOTIFY", &via, &contact);
+        n.headers.push("Event", "refer");
+        n.headers.push(
+            "Subscription-State",
+            if last {
+                "terminated;reason=noresource"
+            } else {
+                "active;expires=60"
+            },
+        );
+        n.headers
+            .push("Content-Type", "message/sipfrag;version=2.0");
+        n.body = format!("{sipfrag}\r\n").into_bytes();
+        let peer = l.dialog.peer;
+        if let Some(k) = self.tl.send_request(n, peer, now_ms()) {
+            self.client_tx.insert(k, (leg, Purpose::InDialog));
         }
     }
 
@@ -483,7 +575,7 @@ impl Engine {
         };
         match purpose {
             Purpose::Invite => self.on_invite_response(resp, key, leg_id),
-            Purpose::Bye | Purpose::Cancel => {
+            Purpose::InDialog | Purpose::Cancel => {
                 if resp.status >= 200 {
                     self.client_tx.remove(&key);
                 }
@@ -717,7 +809,7 @@ impl Engine {
         let peer = l.dialog.peer;
         l.state = LegState::Terminated;
         if let Some(k) = self.tl.send_request(bye, peer, now_ms()) {
-            self.client_tx.insert(k, (leg, Purpose::Bye));
+            self.client_tx.insert(k, (leg, Purpose::InDialog));
         }
         self.release_leg_media(leg);
     }

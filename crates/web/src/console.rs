@@ -10,6 +10,12 @@ const INDEX: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/style.css");
 const OPENAPI: &str = include_str!("../assets/openapi.json");
+const API_JS: &str = include_str!("../assets/api.js");
+const DOM_JS: &str = include_str!("../assets/dom.js");
+const STORE_JS: &str = include_str!("../assets/store.js");
+const AGENT_JS: &str = include_str!("../assets/agent.js");
+const SUPERVISOR_JS: &str = include_str!("../assets/supervisor.js");
+const ADMIN_JS: &str = include_str!("../assets/admin.js");
 
 /// `GET /`.
 pub async fn index() -> Html<&'static str> {
@@ -20,6 +26,12 @@ pub async fn index() -> Html<&'static str> {
 pub async fn asset(Path(file): Path<String>) -> Result<Response, HttpError> {
     let (body, ty) = match file.as_str() {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "api.js" => (API_JS, "text/javascript; charset=utf-8"),
+        "dom.js" => (DOM_JS, "text/javascript; charset=utf-8"),
+        "store.js" => (STORE_JS, "text/javascript; charset=utf-8"),
+        "agent.js" => (AGENT_JS, "text/javascript; charset=utf-8"),
+        "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
+        "admin.js" => (ADMIN_JS, "text/javascript; charset=utf-8"),
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         _ => return Err(HttpError::new(404, format!("no asset {file}"))),
     };

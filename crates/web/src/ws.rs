@@ -25,6 +25,7 @@ fn relevant(ev: &Value, user: &str, supervisor: bool) -> bool {
         | Some("queues")
         | Some("call_ended")
         | Some("call_event") => true,
+        Some("agenda_reminder") => ev["agent"] == user,
         Some("call") => {
             let c = &ev["call"];
             c["agent"] == user
