@@ -428,3 +428,47 @@ fn refer_from_phone_transfer_or_clean_reject() {
     );
     a.wait_event("CALL_CLOSED", T);
 }
+
+/// A call lasting longer than 64*T1 (32 s): if either side's 2xx is not
+/// ACKed (B2BUA forgets to ACK the callee, or does not absorb the caller's
+/// ACK), the UAs tear the call down around 32 s. Audio must still flow.
+#[test]
+fn call_survives_past_32_seconds() {
+    let _g = serial();
+    let dir = TestDir::new("call_long");
+    let s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    a.dial(&s.uri("1002"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    assert!(
+        a.no_event_within("CALL_CLOSED", Duration::from_secs(36)),
+        "caller's call dropped: {}",
+        a.event_summary()
+    );
+    assert!(
+        b.no_event_within("CALL_CLOSED", Duration::from_millis(10)),
+        "callee's call dropped: {}",
+        b.event_summary()
+    );
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    let w = read_wav(&a.received_wav()).unwrap();
+    let d = w.duration();
+    assert!(d > 35.0, "caller dump only {:.1}s", d);
+    assert!(
+        tone_heard_between(&w, 1000.0, d - 5.0, d - 0.5, 0.9),
+        "{}",
+        describe(&w)
+    );
+    let w = read_wav(&b.received_wav()).unwrap();
+    let d = w.duration();
+    assert!(
+        tone_heard_between(&w, 440.0, d - 5.0, d - 0.5, 0.9),
+        "{}",
+        describe(&w)
+    );
+}

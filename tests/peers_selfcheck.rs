@@ -321,3 +321,55 @@ fn raw_invite_helper_against_baresip() {
         again.len()
     );
 }
+
+/// uac_cancel.xml against a ringing baresip (manual answer): 200 for the
+/// CANCEL, 487 for the INVITE; the baresip's call closes.
+#[test]
+fn sipp_cancel_scenario_against_baresip() {
+    require_tool("sipp");
+    require_tool("baresip");
+    let _g = serial();
+    let dir = TestDir::new("selfcheck_sipp_cancel");
+    let b = Baresip::start_unregistered(dir.path(), "1001", Some(440.0), false);
+    let run = Sipp::run(
+        dir.path(),
+        "cancel",
+        "uac_cancel.xml",
+        Some(&format!("127.0.0.1:{}", b.sip_port)),
+        &["-s", "1001", "-m", "1", "-d", "1000"],
+        Duration::from_secs(20),
+    );
+    run.assert_ok();
+    b.wait_event("CALL_INCOMING", T);
+    b.wait_event("CALL_CLOSED", T);
+    assert!(b.events_of("CALL_ESTABLISHED").is_empty());
+}
+
+/// uac_wait_bye_rtp.xml: the far end (baresip) hangs up, sipp answers the BYE.
+#[test]
+fn sipp_wait_bye_scenario_against_baresip() {
+    require_tool("sipp");
+    require_tool("baresip");
+    let _g = serial();
+    let dir = TestDir::new("selfcheck_sipp_wait_bye");
+    let b = Baresip::start_unregistered(dir.path(), "1001", Some(440.0), true);
+    let scn = Sipp::rtp_scenario(dir.path(), "uac_wait_bye_rtp.xml", 1000.0);
+    let remote = format!("127.0.0.1:{}", b.sip_port);
+    let customer = Sipp::spawn(
+        dir.path(),
+        "customer",
+        &scn,
+        Some(&remote),
+        &["-s", "1001", "-m", "1"],
+        Duration::from_secs(30),
+    );
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(3));
+    b.hangup();
+    b.wait_event("CALL_CLOSED", T);
+    let run = customer.finish(Duration::from_secs(5));
+    run.assert_ok();
+    assert_eq!(run.successful(), 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&b.received_wav(), 1000.0, 2.0, "baresip 1001");
+}

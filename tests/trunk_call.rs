@@ -170,3 +170,105 @@ fn customer_from_unknown_source_is_not_trusted() {
         r.reason
     );
 }
+
+/// The customer gives up while the agent's phone rings (CANCEL from the
+/// trunk side): sipp gets 200/487, the agent's ringing stops.
+#[test]
+fn customer_cancels_while_agent_rings() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_in_cancel");
+    let customer_port = free_port();
+    let s = server(&dir, free_port(), customer_port);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), false);
+    let cp = customer_port.to_string();
+    let run = Sipp::run(
+        dir.path(),
+        "customer_cancel",
+        "uac_cancel.xml",
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &["-p", &cp, "-s", "1001", "-m", "1", "-d", "1500"],
+        Duration::from_secs(30),
+    );
+    run.assert_ok();
+    a.wait_event("CALL_INCOMING", T);
+    let c = a.wait_event("CALL_CLOSED", Duration::from_secs(5));
+    eprintln!("agent close reason after customer CANCEL: {:?}", c.param);
+    assert!(a.events_of("CALL_ESTABLISHED").is_empty());
+}
+
+/// The agent hangs up a customer call: the customer (sipp) receives the BYE;
+/// the agent heard the customer's 1000 Hz stream.
+#[test]
+fn agent_hangs_up_customer_call() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_in_agent_bye");
+    let customer_port = free_port();
+    let s = server(&dir, free_port(), customer_port);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let scn = Sipp::rtp_scenario(dir.path(), "uac_wait_bye_rtp.xml", 1000.0);
+    let cp = customer_port.to_string();
+    let customer = Sipp::spawn(
+        dir.path(),
+        "customer",
+        &scn,
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &["-p", &cp, "-s", "1001", "-m", "1"],
+        Duration::from_secs(40),
+    );
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    let run = customer.finish(Duration::from_secs(8));
+    run.assert_ok();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 3.0, "agent 1001");
+}
+
+/// The far end of the trunk rejects (baresip PSTN in manual mode hangs up
+/// while ringing -> 486): the agent's call closes with 486.
+#[test]
+fn external_number_rejects() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_out_reject");
+    let pstn_port = free_port_pair();
+    let s = server(&dir, pstn_port, free_port());
+    let pstn = Baresip::with_opts(
+        dir.path(),
+        BaresipOpts::new("5551234")
+            .sip_port(pstn_port)
+            .tone(1000.0)
+            .auto_answer(false),
+    );
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    a.dial(&s.uri("5551234"));
+    pstn.wait_event("CALL_INCOMING", T);
+    a.wait_event("CALL_RINGING", T);
+    pstn.hangup();
+    let c = a.wait_event("CALL_CLOSED", T);
+    assert_close_reason(&c, &["486", "603"], "external number rejected");
+}
+
+/// Nothing listens at the trunk address: the agent's call must end with an
+/// error (408/503/480/...) within Timer B (32 s) plus slack, not hang forever.
+#[test]
+fn external_trunk_unreachable() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_out_unreachable");
+    let s = server(&dir, free_port(), free_port());
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let t0 = std::time::Instant::now();
+    a.dial(&s.uri("5551234"));
+    let c = a.wait_event("CALL_CLOSED", Duration::from_secs(45));
+    eprintln!(
+        "unreachable trunk: closed after {:?} with {:?}",
+        t0.elapsed(),
+        c.param
+    );
+    assert_close_reason(
+        &c,
+        &["408", "480", "500", "502", "503", "504"],
+        "unreachable trunk",
+    );
+    assert!(a.events_of("CALL_ESTABLISHED").is_empty());
+}

@@ -406,6 +406,31 @@ impl Engine {
         }
     }
 
+    /// The agent's phone put the call on hold (or resumed): same as the console's
+    /// hold, so the customer hears music rather than silence.
+    fn phone_hold(&mut self, call: &str, leg: u64, held: bool) {
+        let Some(agent) = self.calls.get(call).and_then(|e| {
+            e.call
+                .agent()
+                .filter(|a| a.0 == leg)
+                .and(e.call.controller().map(str::to_string))
+        }) else {
+            return;
+        };
+        let actor = switchboard_center::Actor {
+            username: agent,
+            supervisor: false,
+        };
+        let cmd = if held {
+            switchboard_call::Command::Hold
+        } else {
+            switchboard_call::Command::Unhold
+        };
+        if let Err(e) = self.api_command(&actor, call, cmd) {
+            tracing::debug!(call, e.message, "phone hold not applied");
+        }
+    }
+
     /// Blind transfer requested by the agent's phone (RFC 3515): mapped to the
     /// same blind-transfer command as the API, with NOTIFY progress (sipfrag).
     fn on_refer(&mut self, req: Request, from: Peer, leg_id: u64) {
@@ -512,6 +537,7 @@ impl Engine {
         if !req.body.is_empty() {
             match AudioSdp::parse(&req.body) {
                 Ok(offer) if offer.g711().is_some() => {
+                    let was_held = !l.remote_direction.receives();
                     l.remote_direction = offer.direction;
                     l.codec_pt = offer.g711().unwrap_or(l.codec_pt);
                     if !offer.addr.is_unspecified() {
@@ -525,12 +551,15 @@ impl Engine {
                     self.media.set_sending(media, offer.direction.receives());
                     let (call, party) = (l.call.clone(), l.party.clone());
                     let held = !offer.direction.receives();
-                    self.log_call(
-                        &call,
-                        if held { "PHONE_HOLD" } else { "PHONE_RESUME" },
-                        &party,
-                        None,
-                    );
+                    if held != was_held {
+                        self.log_call(
+                            &call,
+                            if held { "PHONE_HOLD" } else { "PHONE_RESUME" },
+                            &party,
+                            None,
+                        );
+                        self.phone_hold(&call, leg_id, held);
+                    }
                 }
                 _ => {
                     self.respond(&req, from, 488, "Not Acceptable Here", None);

@@ -298,6 +298,7 @@ impl Server {
                 self.opts.rust_log.clone().unwrap_or_else(|| "info".into()),
             )
             .env("RUST_BACKTRACE", "1")
+            .env("NO_COLOR", "1") // plain server.log (tracing honours NO_COLOR)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

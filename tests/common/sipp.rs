@@ -244,15 +244,18 @@ impl Sipp {
         out.display().to_string()
     }
 
-    /// uac_basic_rr_rtp.xml with a generated `hz` A-law tone streamed as RTP.
+    /// uac_basic_rr_rtp.xml with a generated `hz` A-law tone streamed as RTP
+    /// (the UAC hangs up after -d ms).
     pub fn rtp_uac_scenario(dir: &Path, hz: f32) -> String {
+        Sipp::rtp_scenario(dir, "uac_basic_rr_rtp.xml", hz)
+    }
+
+    /// Copy of an RTP-streaming scenario (`@ALAW_FILE@` placeholder) with a
+    /// generated `hz` A-law tone, e.g. "uac_wait_bye_rtp.xml".
+    pub fn rtp_scenario(dir: &Path, name: &str, hz: f32) -> String {
         let alaw = dir.join(format!("tone{}.alaw", hz as u32));
         make_alaw_tone(&alaw, hz, 5);
-        Sipp::scenario_with(
-            dir,
-            "uac_basic_rr_rtp.xml",
-            &[("@ALAW_FILE@", &alaw.display().to_string())],
-        )
+        Sipp::scenario_with(dir, name, &[("@ALAW_FILE@", &alaw.display().to_string())])
     }
 
     /// Run sipp in the foreground, bounded by `timeout` (killed after it).

@@ -780,6 +780,11 @@ export function initAgent() {
     });
     on('campaigns', () => { shownCandidate = null; renderDisposition(); renderHistory(); renderAgenda(); });
     on('call_ended', () => { setTimeout(loadHistory, 500); });
+    on('agenda_reminder', (a) => {
+      if (!a) return;
+      announce(`Callback reminder: call ${a.phone} at ${fmtInOffset(a.scheduled_at, a.tz)}${a.reason ? ` (${a.reason})` : ''}`);
+      loadAgenda();
+    });
   }
   tracked = null;
   settled.clear();

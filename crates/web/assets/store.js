@@ -126,6 +126,10 @@ export function applyEvent(msg) {
       emit('queues');
       break;
     }
+    case 'agenda_reminder': {
+      emit('agenda_reminder', msg.agenda);
+      break;
+    }
     default:
       break;
   }

@@ -1,0 +1,550 @@
+//! The embedded web console in a real headless browser (Debian chromium via
+//! chromedriver, see tests/console_driver/): login, the agent's state,
+//! the webphone's dialogs and errors, the supervisor wall (live over the
+//! WebSocket), the admin views and the CSV import report. Screenshots go to
+//! target/screenshots/*.png.
+//!
+//! `cargo test --test console`
+
+mod common;
+mod console_driver;
+
+use std::time::Duration;
+
+use common::*;
+use console_driver::{keys, Browser};
+use serde_json::{json, Value};
+
+const T: Duration = Duration::from_secs(10);
+
+fn opts() -> ServerOpts {
+    let mut support = CampaignCfg::inbound("support", "5000", &["1001", "1002"]);
+    support.extra = "dispositions = [\"Resolved\", \"Escalated\"]".into();
+    let mut sales = CampaignCfg::inbound("sales", "5001", &["1002"]);
+    sales.auto_recording = false;
+    ServerOpts::new()
+        .agent(AgentCfg::new("1001").name("Alice Agent"))
+        .agent(AgentCfg::new("1002").name("Bob Agent"))
+        .agent(
+            AgentCfg::new("2000")
+                .name("Sam Supervisor")
+                .role("supervisor"),
+        )
+        .agent(AgentCfg::new("9000").name("Ada Admin").role("admin"))
+        .campaign(support)
+        .campaign(sales)
+}
+
+fn base(s: &Server) -> String {
+    format!("http://127.0.0.1:{}/", s.http_port)
+}
+
+fn add_pause_reasons(s: &Server, names: &[&str]) {
+    let admin = s.login("9000", "pw9000");
+    for n in names {
+        let (st, v) = s.api(
+            "POST",
+            "/api/pause-reasons",
+            Some(&json!({"name": n})),
+            Some(&admin),
+        );
+        assert_eq!(st, 200, "add pause reason {n}: {v}");
+    }
+}
+
+fn presence(s: &Server, token: &str, user: &str) -> Value {
+    let (st, v) = s.api("GET", "/api/agents", None, Some(token));
+    assert_eq!(st, 200, "{v}");
+    v["agents"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["username"] == user).cloned())
+        .unwrap_or_else(|| panic!("no presence for {user} in {v}"))
+}
+
+fn login(b: &Browser, s: &Server, user: &str, password: &str) {
+    b.goto(&base(s));
+    b.wait_visible("#login-username", T);
+    b.type_text("#login-username", user);
+    b.type_text("#login-password", password);
+    b.click("#login-submit");
+    b.wait_visible("#app-header", T);
+    b.wait_attr("#ws-status", "data-state", "open", T);
+}
+
+/// No JavaScript exception was logged (failed requests are expected: the
+/// tests provoke server refusals on purpose, and they are shown to the user).
+fn assert_no_js_errors(b: &Browser, context: &str) {
+    let errs: Vec<String> = b
+        .console_errors()
+        .into_iter()
+        .filter(|l| !l.contains("Failed to load resource"))
+        .collect();
+    assert!(
+        errs.is_empty(),
+        "{context}: browser console errors:\n{}",
+        errs.join("\n")
+    );
+}
+
+/// Agent console: login errors, state changes (ready / paused with a reason),
+/// buttons disabled without a call, the "Call out of campaign" dialog
+/// (agent list with states, Escape closes and focus returns, server errors
+/// shown), reload restores the session, tablet layout.
+#[test]
+fn agent_console_state_and_dialogs() {
+    let _g = serial();
+    let dir = TestDir::new("console_agent");
+    let s = Server::start(&dir, opts());
+    add_pause_reasons(&s, &["Lunch", "Training"]);
+    let b = Browser::start(&dir);
+
+    // Wrong password: the server's message is shown on the login form.
+    b.goto(&base(&s));
+    b.wait_visible("#login-username", T);
+    b.type_text("#login-username", "1001");
+    b.type_text("#login-password", "nope");
+    b.click("#login-submit");
+    b.wait_text("#login-error", "wrong username or password", T);
+
+    login(&b, &s, "1001", "pw1001");
+    b.wait_visible("#agent-view", T);
+    assert_eq!(b.text("#agent-name"), "Alice Agent");
+    b.wait_text("#agent-status", "Offline", T);
+    assert_eq!(b.value("#state-select"), "offline");
+    assert!(b.text("#phone-status").contains("not registered"));
+    assert!(
+        !b.is_displayed("#nav-supervisor"),
+        "agents see no supervisor tab"
+    );
+    assert!(!b.is_displayed("#nav-admin"), "agents see no admin tab");
+
+    // No call: every call action is disabled, "Call out of campaign" is enabled.
+    assert_eq!(b.text("#call-state"), "No call");
+    for id in [
+        "#btn-hold",
+        "#btn-unhold",
+        "#btn-transfer",
+        "#btn-cancel-transfer",
+        "#btn-complete-transfer",
+        "#btn-confer",
+        "#btn-hangup",
+        "#btn-tag",
+        "#btn-record",
+    ] {
+        assert!(!b.is_enabled(id), "{id} must be disabled without a call");
+    }
+    assert!(b.is_enabled("#btn-call-out"));
+    b.wait_text("#agenda-list", "No callbacks scheduled", T);
+    b.wait_text("#history-list", "No calls today", T);
+
+    // Ready.
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+    b.wait_attr("#agent-status", "data-status", "ready", T);
+    let token = s.login("1001", "pw1001");
+    assert_eq!(presence(&s, &token, "1001")["status"], "ready");
+    b.screenshot("agent-console");
+
+    // Paused with a configured reason.
+    b.select("#state-select", "paused:Lunch");
+    b.wait_text("#agent-status", "Paused (Lunch)", T);
+    let p = presence(&s, &token, "1001");
+    assert_eq!(p["status"], "paused");
+    assert_eq!(p["pause_reason"], "Lunch");
+
+    // Call out of campaign: dialog, agent list with states, Escape, focus return.
+    b.click("#btn-call-out");
+    b.wait_until("call-out dialog open", T, |b| {
+        b.prop("#callout-dialog", "open") == true
+    });
+    assert_eq!(b.focused_id(), "callout-number");
+    b.click("#callout-kind-agent");
+    b.wait_visible("#callout-agent-1002", T);
+    let list = b.text("#callout-agent-list");
+    assert!(
+        list.contains("Bob Agent") && list.contains("Offline"),
+        "agent list: {list}"
+    );
+    assert!(!b.exists("#callout-agent-1001"), "I am not in my own list");
+    b.screenshot("callout-dialog");
+    b.press(keys::ESCAPE);
+    b.wait_until("call-out dialog closed", T, |b| {
+        b.prop("#callout-dialog", "open") == false
+    });
+    assert_eq!(
+        b.focused_id(),
+        "btn-call-out",
+        "focus returns to the opener"
+    );
+
+    // Dialling a number: the server's refusal is shown in the dialog and the alert region.
+    b.click("#btn-call-out");
+    b.click("#callout-kind-number");
+    b.type_text("#callout-number", "5551234");
+    b.click("#callout-submit");
+    b.wait_text("#error-text", "cannot place a call", T);
+    b.wait_text("#callout-dialog .dialog-error", "cannot place a call", T);
+    assert_eq!(
+        b.prop("#callout-dialog", "open"),
+        true,
+        "dialog stays open on error"
+    );
+    b.click("#callout-cancel");
+    b.wait_until("dialog closed", T, |b| {
+        b.prop("#callout-dialog", "open") == false
+    });
+
+    // Reload: the session and the state are restored.
+    b.refresh();
+    b.wait_visible("#agent-view", T);
+    b.wait_text("#agent-status", "Paused (Lunch)", T);
+    assert_eq!(b.value("#state-select"), "paused:Lunch");
+
+    // Tablet width: no horizontal scrolling of the page.
+    b.set_window_size(768, 1024);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !b.has_horizontal_overflow(),
+        "agent console overflows at 768 px"
+    );
+    b.screenshot_full("agent-console-tablet");
+    b.set_window_size(1366, 900);
+    assert!(
+        !b.has_horizontal_overflow(),
+        "agent console overflows at 1366 px"
+    );
+
+    // Back to ready, then log out (the console sets the agent offline).
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+    assert_no_js_errors(&b, "agent console");
+    b.click("#btn-logout");
+    b.wait_visible("#login-view", T);
+    assert_eq!(presence(&s, &token, "1001")["status"], "offline");
+}
+
+/// Supervisor: the wall shows every agent's state and follows changes live,
+/// queues and campaigns are listed, the recordings search answers.
+#[test]
+fn supervisor_wall_follows_agents_live() {
+    let _g = serial();
+    let dir = TestDir::new("console_supervisor");
+    let s = Server::start(&dir, opts());
+    add_pause_reasons(&s, &["Lunch"]);
+    let alice = s.login("1001", "pw1001");
+    let (st, v) = s.api(
+        "PUT",
+        "/api/agents/me/state",
+        Some(&json!({"state": "ready"})),
+        Some(&alice),
+    );
+    assert_eq!(st, 200, "{v}");
+
+    let b = Browser::start(&dir);
+    login(&b, &s, "2000", "pw2000");
+    // Supervisors land on the supervisor view.
+    b.wait_visible("#supervisor-view", T);
+    assert_eq!(
+        b.attr("#nav-supervisor", "aria-current").as_deref(),
+        Some("page")
+    );
+    b.wait_attr("#agent-card-1001", "data-status", "ready", T);
+    b.wait_text("#agent-card-1001", "Ready", T);
+    b.wait_text("#agent-card-1002", "Offline", T);
+    b.wait_text("#agent-card-1001", "Alice Agent", T);
+
+    // Live: the agent pauses through the API; the wall follows over the WebSocket.
+    let (st, v) = s.api(
+        "PUT",
+        "/api/agents/me/state",
+        Some(&json!({"state": "paused", "reason": "Lunch"})),
+        Some(&alice),
+    );
+    assert_eq!(st, 200, "{v}");
+    b.wait_text("#agent-card-1001", "Paused (Lunch)", T);
+    // Time in state ticks every second.
+    let t0 = b.text("#agent-card-1001 .timer");
+    b.wait_until("time in state to advance", Duration::from_secs(4), |b| {
+        b.text("#agent-card-1001 .timer") != t0
+    });
+
+    b.wait_visible("#queue-row-support", T);
+    assert_eq!(b.text("#queue-waiting-support"), "0");
+    b.wait_text("#campaign-list", "sales", T);
+    b.wait_text("#live-calls", "No live calls", T);
+    b.wait_text("#recordings-results", "No recordings match", T);
+    b.type_text("#rec-tag", "angry");
+    b.click("#rec-search");
+    b.wait_text("#status-region", "0 recordings found", T);
+    b.screenshot_full("supervisor-wall");
+
+    // The supervisor also has the agent console.
+    b.click("#nav-agent");
+    b.wait_visible("#agent-view", T);
+    assert!(b.url().ends_with("#/agent"));
+    b.set_window_size(768, 1024);
+    b.click("#nav-supervisor");
+    b.wait_visible("#agent-wall", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !b.has_horizontal_overflow(),
+        "supervisor view overflows at 768 px"
+    );
+    b.screenshot("supervisor-wall-tablet");
+    assert_no_js_errors(&b, "supervisor view");
+}
+
+/// Admin: agents and campaigns listed and edited through the dialogs, pause
+/// reasons added, CSV import rejected with every bad line shown, then accepted.
+#[test]
+fn admin_views_and_contact_import() {
+    let _g = serial();
+    let dir = TestDir::new("console_admin");
+    let s = Server::start(&dir, opts());
+    let b = Browser::start(&dir);
+    login(&b, &s, "9000", "pw9000");
+    b.click("#nav-admin");
+    b.wait_visible("#admin-view", T);
+    b.wait_visible("#admin-agent-1001", T);
+    b.wait_visible("#admin-campaign-support", T);
+
+    // Pause reason.
+    b.type_text("#pause-reason-name", "Coffee");
+    b.click("#pause-reason-add");
+    b.wait_text("#pause-reason-list", "Coffee", T);
+    b.wait_until("pause option in the state selector", T, |b| {
+        b.exists("#state-select option[value=\"paused:Coffee\"]")
+    });
+
+    // New agent through the dialog.
+    b.click("#btn-new-agent");
+    b.wait_until("agent dialog", T, |b| {
+        b.prop("#agent-dialog", "open") == true
+    });
+    b.type_text("#agent-form-username", "1003");
+    b.type_text("#agent-form-name", "Carol Agent");
+    b.type_text("#agent-form-password", "pw1003");
+    b.type_text("#agent-form-sip-password", "secret1003");
+    b.click("#agent-form-submit");
+    b.wait_visible("#admin-agent-1003", T);
+    assert!(b.text("#admin-agent-1003").contains("Carol Agent"));
+
+    // A server refusal is shown inside the dialog.
+    b.click("#btn-new-agent");
+    b.type_text("#agent-form-username", "bad name!");
+    b.type_text("#agent-form-password", "pw");
+    b.type_text("#agent-form-sip-password", "secret");
+    b.click("#agent-form-submit");
+    b.wait_text("#agent-dialog .dialog-error", "username must be", T);
+    b.press(keys::ESCAPE);
+    b.wait_until("agent dialog closed", T, |b| {
+        b.prop("#agent-dialog", "open") == false
+    });
+
+    // Edit a campaign: add a disposition and a member.
+    b.click("#campaign-edit-support");
+    b.wait_until("campaign dialog", T, |b| {
+        b.prop("#campaign-dialog", "open") == true
+    });
+    assert_eq!(
+        b.value("#campaign-form-dispositions"),
+        "Resolved\nEscalated"
+    );
+    assert_eq!(b.prop("#campaign-form-recording", "checked"), true);
+    b.send_keys("#campaign-form-dispositions", "\nCall back later");
+    b.click("#campaign-member-1003");
+    b.screenshot("campaign-dialog");
+    b.click("#campaign-form-submit");
+    b.wait_until("campaign dialog closed", T, |b| {
+        b.prop("#campaign-dialog", "open") == false
+    });
+    b.wait_text("#admin-campaign-support", "Call back later", T);
+    let admin = s.login("9000", "pw9000");
+    let (_, v) = s.api("GET", "/api/campaigns", None, Some(&admin));
+    let support = v["campaigns"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "support").cloned())
+        .expect("support");
+    assert_eq!(
+        support["dispositions"],
+        json!(["Resolved", "Escalated", "Call back later"])
+    );
+    assert_eq!(support["did"], "5000");
+    assert_eq!(support["auto_recording"], true);
+    let members: Vec<&str> = support["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
+    assert!(
+        members.contains(&"1003") && members.contains(&"1001"),
+        "{members:?}"
+    );
+
+    // CSV import: a bad file is rejected and every bad line is listed.
+    b.type_text("#import-list", "november");
+    b.select("#import-campaign", "support");
+    b.type_text(
+        "#import-text",
+        "phone,name,city\n+34911234567,Ana,Madrid\nnot-a-phone,Bad,Nowhere\n+34911234568,Luis\n",
+    );
+    b.click("#import-submit");
+    b.wait_visible("#import-errors", T);
+    let errs = b.text("#import-errors");
+    assert!(
+        errs.contains("Line 3") && errs.contains("Line 4"),
+        "import errors: {errs}"
+    );
+    b.wait_text("#error-text", "Nothing was imported", T);
+    b.screenshot_full("admin");
+
+    // The fixed file is accepted.
+    b.type_text(
+        "#import-text",
+        "phone,name,city\n+34911234567,Ana,Madrid\n+34911234568,Luis,Sevilla\n",
+    );
+    b.click("#import-submit");
+    b.wait_text("#import-result", "Imported 2 contacts", T);
+    b.type_text("#contacts-q", "Ana");
+    b.click("#contacts-search");
+    b.wait_text("#contacts-results", "+34911234567", T);
+    assert!(b.text("#contacts-results").contains("city: Madrid"));
+    assert_no_js_errors(&b, "admin view");
+}
+
+/// The webphone against real SIP phones (baresip, auto answer): call out of
+/// campaign to an agent, hold / unhold, record on demand, tag, consultative
+/// transfer turned into a conference with a muted party, hang up, then the
+/// disposition form with Agenda and the agenda and history lists.
+#[test]
+fn agent_console_live_call_actions() {
+    let _g = serial();
+    let dir = TestDir::new("console_live_call");
+    let s = Server::start(
+        &dir,
+        opts().agent(AgentCfg::new("1003").name("Carol Agent")),
+    );
+    let _a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let _b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    let _c = start_agent(&dir, &s, "1003", Some(700.0), true);
+    let long = Duration::from_secs(20);
+
+    let b = Browser::start(&dir);
+    login(&b, &s, "1001", "pw1001");
+    b.wait_text("#phone-status", "Phone registered", T);
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+
+    // Call out of campaign to agent 1002 (picked from the list).
+    b.click("#btn-call-out");
+    b.click("#callout-kind-agent");
+    b.wait_text("#callout-agent-list", "Bob Agent", T);
+    b.click("#callout-agent-1002");
+    b.click("#callout-submit");
+    b.wait_until("call-out dialog closed", T, |b| {
+        b.prop("#callout-dialog", "open") == false
+    });
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    assert_eq!(b.text("#call-callee"), "1002");
+    b.wait_text("#call-parties", "Agent 1002", T);
+    assert!(b.is_enabled("#btn-hold") && !b.is_enabled("#btn-unhold"));
+    assert!(b.is_enabled("#btn-transfer") && b.is_enabled("#btn-hangup"));
+    assert!(!b.is_enabled("#btn-confer") && !b.is_enabled("#btn-complete-transfer"));
+    b.wait_text("#agent-status", "On call", T);
+
+    // Hold / unhold.
+    b.click("#btn-hold");
+    b.wait_attr("#call-state", "data-state", "held", T);
+    assert_eq!(b.text("#call-state"), "On hold");
+    b.wait_enabled("#btn-unhold", true, T);
+    assert!(!b.is_enabled("#btn-hold"));
+    b.click("#btn-unhold");
+    b.wait_attr("#call-state", "data-state", "connected", T);
+
+    // Record on demand, then stop.
+    assert!(
+        b.is_enabled("#btn-record"),
+        "no automatic recording out of campaign"
+    );
+    b.click("#btn-record");
+    b.wait_attr("#btn-record", "aria-pressed", "true", T);
+    assert_eq!(b.text("#btn-record"), "Stop recording");
+    b.wait_visible("#call-recording", T);
+
+    // Tag the recording.
+    b.click("#btn-tag");
+    b.wait_visible("#tag-text", T);
+    assert_eq!(b.focused_id(), "tag-text");
+    b.type_text("#tag-text", "customer asked for a manager");
+    b.click("#tag-submit");
+    b.wait_text("#status-region", "Tag saved on the recording", T);
+    b.wait_hidden("#tag-form", T);
+    b.click("#btn-record");
+    b.wait_attr("#btn-record", "aria-pressed", "false", T);
+
+    // Consultative transfer to 1003, then a three-way conference.
+    b.click("#btn-transfer");
+    b.wait_until("transfer dialog", T, |b| {
+        b.prop("#transfer-dialog", "open") == true
+    });
+    b.click("#transfer-mode-consultative");
+    assert!(
+        !b.is_enabled("#transfer-to-campaign"),
+        "campaigns take blind transfers only"
+    );
+    b.click("#transfer-agent-1003");
+    b.screenshot("transfer-dialog");
+    b.click("#transfer-submit");
+    b.wait_attr("#call-state", "data-state", "consulting", long);
+    assert!(b.is_enabled("#btn-cancel-transfer"));
+    b.wait_enabled("#btn-confer", true, long);
+    assert!(b.is_enabled("#btn-complete-transfer"));
+    b.wait_text("#call-transfer", "Consultative transfer to agent 1003", T);
+    b.click("#btn-confer");
+    b.wait_attr("#call-state", "data-state", "conference", T);
+    b.wait_visible("#btn-mute-third", T);
+    b.click("#btn-mute-third");
+    b.wait_attr("#btn-mute-third", "aria-pressed", "true", T);
+    b.wait_text("#call-parties", "Muted", T);
+    b.screenshot_full("agent-call-conference");
+
+    // Hang up: the disposition form asks for the call's outcome.
+    b.click("#btn-hangup");
+    b.wait_attr("#call-state", "data-state", "idle", long);
+    b.wait_visible("#disposition-form", T);
+    b.select("#disposition-select", "Agenda");
+    b.wait_visible("#agenda-fields", T);
+    assert!(
+        !b.is_enabled("#agenda-kind-global"),
+        "global callbacks are for dialer campaigns"
+    );
+    assert!(b.value("#agenda-tz").len() == 6, "default time zone offset");
+    b.type_text("#agenda-reason", "wants the manager's answer");
+    b.type_text("#disposition-note", "escalated");
+    b.screenshot_full("disposition-agenda");
+    b.click("#disposition-submit");
+    b.wait_hidden("#disposition-panel", T);
+    b.wait_text("#agenda-list", "wants the manager's answer", T);
+    assert!(b.text("#agenda-list").contains("1002"));
+    b.wait_text("#history-list", "1002", T);
+
+    let token = s.login("1001", "pw1001");
+    let (_, v) = s.api("GET", "/api/agenda", None, Some(&token));
+    let entries = v["agenda"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{v}");
+    assert_eq!(entries[0]["phone"], "1002");
+    assert_eq!(entries[0]["kind"], "personal");
+    let (_, h) = s.api("GET", "/api/history", None, Some(&token));
+    let call_id = h["calls"][0]["id"]
+        .as_str()
+        .expect("call in history")
+        .to_string();
+    let (_, c) = s.api("GET", &format!("/api/calls/{call_id}"), None, Some(&token));
+    assert_eq!(c["disposition"]["name"], "Agenda", "{c}");
+    assert_eq!(c["disposition"]["note"], "escalated");
+    let (_, r) = s.api("GET", "/api/recordings?tag=manager", None, Some(&token));
+    assert_eq!(r["recordings"].as_array().map(|a| a.len()), Some(1), "{r}");
+    b.screenshot_full("agent-console-after-call");
+    assert_no_js_errors(&b, "live call");
+}
