@@ -167,3 +167,138 @@ impl Registrar {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_sip::digest::{answer_challenge, Algorithm};
+    use switchboard_sip::{parse_message, Message, Transport};
+
+    fn peer() -> Peer {
+        Peer {
+            addr: "127.0.0.1:5070".parse().unwrap(),
+            transport: Transport::Udp,
+        }
+    }
+
+    fn register(contacts: &[&str], expires: Option<u32>, auth: Option<&str>) -> Request {
+        let mut raw = "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nFrom: <sip:1001@h>;tag=a\r\nTo: <sip:1001@h>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\n".to_string();
+        for c in contacts {
+            raw.push_str(&format!("Contact: {c}\r\n"));
+        }
+        if let Some(e) = expires {
+            raw.push_str(&format!("Expires: {e}\r\n"));
+        }
+        if let Some(a) = auth {
+            raw.push_str(&format!("Authorization: {a}\r\n"));
+        }
+        raw.push_str("Content-Length: 0\r\n\r\n");
+        match parse_message(raw.as_bytes()).unwrap() {
+            Message::Request(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn bindings_expire_accumulate_and_wildcard_removes_all() {
+        let mut r = Registrar::new("switchboard", &[Algorithm::Md5]);
+        let req = register(
+            &[
+                "<sip:1001@10.0.0.1:5060>",
+                "<sip:1001@10.0.0.2:5060>;expires=60",
+            ],
+            Some(120),
+            None,
+        );
+        let b = r.register("1001", &req, peer(), 0).unwrap();
+        assert_eq!(b.len(), 2);
+        assert!(r.is_registered("1001", 59_000));
+        assert_eq!(
+            r.lookup("1001", 61_000).len(),
+            1,
+            "the 60 s contact expired"
+        );
+        assert!(!r.is_registered("1001", 121_000));
+        r.register("1001", &req, peer(), 0).unwrap();
+        let bad = register(&["*"], Some(10), None);
+        assert_eq!(r.register("1001", &bad, peer(), 0).unwrap_err().0, 400);
+        let all = register(&["*"], Some(0), None);
+        assert!(r.register("1001", &all, peer(), 0).unwrap().is_empty());
+        assert!(!r.is_registered("1001", 1));
+        let garbage = register(&["not a uri"], None, None);
+        assert_eq!(r.register("1001", &garbage, peer(), 0).unwrap_err().0, 400);
+    }
+
+    #[test]
+    fn authentication_challenges_accepts_and_rate_limits_failures() {
+        let mut r = Registrar::new("switchboard", &[Algorithm::Md5]);
+        let pw = |u: &str| (u == "1001").then(|| "secret".to_string());
+        assert_eq!(
+            r.authenticate(
+                &register(&[], None, None),
+                &peer(),
+                "Authorization",
+                1000,
+                pw
+            ),
+            Auth::Challenge(false)
+        );
+        let ch = r.digest.challenges(1, false).remove(0);
+        let good = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "1001", "secret").unwrap();
+        assert_eq!(
+            r.authenticate(
+                &register(&[], None, Some(&good)),
+                &peer(),
+                "Authorization",
+                1000,
+                pw
+            ),
+            Auth::Ok("1001".into())
+        );
+        let bad = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "1001", "wrong").unwrap();
+        for _ in 0..MAX_FAILURES_PER_MINUTE {
+            assert_eq!(
+                r.authenticate(
+                    &register(&[], None, Some(&bad)),
+                    &peer(),
+                    "Authorization",
+                    1000,
+                    pw
+                ),
+                Auth::Forbidden
+            );
+        }
+        assert_eq!(
+            r.authenticate(
+                &register(&[], None, Some(&good)),
+                &peer(),
+                "Authorization",
+                1000,
+                pw
+            ),
+            Auth::RateLimited
+        );
+        // A new minute forgives.
+        assert_eq!(
+            r.authenticate(
+                &register(&[], None, Some(&good)),
+                &peer(),
+                "Authorization",
+                61_000,
+                pw
+            ),
+            Auth::Ok("1001".into())
+        );
+        let unknown = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "9999", "x").unwrap();
+        assert_eq!(
+            r.authenticate(
+                &register(&[], None, Some(&unknown)),
+                &peer(),
+                "Authorization",
+                61_000,
+                pw
+            ),
+            Auth::Forbidden
+        );
+    }
+}

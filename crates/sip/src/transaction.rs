@@ -500,3 +500,238 @@ impl TransactionLayer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::response_to;
+    use crate::parse_message;
+
+    fn peer(port: u16) -> Peer {
+        Peer {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            transport: Transport::Udp,
+        }
+    }
+
+    fn request(method: &str, branch: &str, cseq: u32) -> Request {
+        let raw = format!(
+            "{method} sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch={branch}\r\nFrom: <sip:alice@h>;tag=a\r\nTo: <sip:bob@h>\r\nCall-ID: c1\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        );
+        match parse_message(raw.as_bytes()).unwrap() {
+            Message::Request(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    fn drain(tl: &mut TransactionLayer) -> Vec<TxEvent> {
+        std::iter::from_fn(|| tl.poll_event()).collect()
+    }
+
+    fn sent_status(ev: &TxEvent) -> Option<String> {
+        match ev {
+            TxEvent::Send { bytes, .. } => Some(
+                String::from_utf8_lossy(bytes)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn invite_server_sends_trying_absorbs_retransmissions_and_retransmits_final_until_ack() {
+        let mut tl = TransactionLayer::new();
+        let inv = request("INVITE", "z9hG4bKa", 1);
+        tl.on_message(Message::Request(inv.clone()), peer(5070), 0);
+        let ev = drain(&mut tl);
+        assert_eq!(sent_status(&ev[0]).as_deref(), Some("SIP/2.0 100 Trying"));
+        assert!(matches!(ev[1], TxEvent::Request { .. }));
+        // A retransmitted INVITE is absorbed: the TU does not see it again, 100 is resent.
+        tl.on_message(Message::Request(inv.clone()), peer(5070), 100);
+        let ev = drain(&mut tl);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(sent_status(&ev[0]).as_deref(), Some("SIP/2.0 100 Trying"));
+        // 486 is retransmitted with Timer G doubling until the ACK arrives.
+        tl.respond(
+            response_to(&inv, 486, "Busy Here", Some("t")),
+            peer(5070),
+            200,
+        );
+        assert_eq!(drain(&mut tl).len(), 1);
+        tl.on_timeout(200 + T1);
+        assert_eq!(
+            sent_status(&drain(&mut tl)[0]).as_deref(),
+            Some("SIP/2.0 486 Busy Here")
+        );
+        tl.on_timeout(200 + T1 + 2 * T1);
+        assert_eq!(drain(&mut tl).len(), 1);
+        tl.on_message(
+            Message::Request(request("ACK", "z9hG4bKa", 1)),
+            peer(5070),
+            2000,
+        );
+        assert!(drain(&mut tl).is_empty(), "ACK for a non-2xx is absorbed");
+        tl.on_timeout(10_000);
+        assert!(drain(&mut tl).is_empty());
+        assert!(tl.is_empty(), "Timer I ended the transaction");
+    }
+
+    #[test]
+    fn accepted_2xx_is_retransmitted_until_the_ack_and_ack_timeout_is_reported() {
+        let mut tl = TransactionLayer::new();
+        let inv = request("INVITE", "z9hG4bKb", 7);
+        tl.on_message(Message::Request(inv.clone()), peer(5070), 0);
+        drain(&mut tl);
+        tl.respond(response_to(&inv, 200, "OK", Some("t")), peer(5070), 0);
+        drain(&mut tl);
+        tl.on_timeout(T1);
+        assert_eq!(
+            sent_status(&drain(&mut tl)[0]).as_deref(),
+            Some("SIP/2.0 200 OK")
+        );
+        // No ACK ever: after 64*T1 the TU is told to end the dialog.
+        let mut saw_timeout = false;
+        let mut now = T1;
+        while now <= 64 * T1 {
+            now += T1;
+            tl.on_timeout(now);
+            saw_timeout |= drain(&mut tl)
+                .iter()
+                .any(|e| matches!(e, TxEvent::AckTimeout { call_id } if call_id == "c1"));
+        }
+        assert!(saw_timeout);
+        // With an ACK (new branch, same CSeq number) the retransmissions stop and the TU gets the ACK.
+        let mut tl = TransactionLayer::new();
+        tl.on_message(Message::Request(inv.clone()), peer(5070), 0);
+        drain(&mut tl);
+        tl.respond(response_to(&inv, 200, "OK", Some("t")), peer(5070), 0);
+        drain(&mut tl);
+        tl.on_message(
+            Message::Request(request("ACK", "z9hG4bKnew", 7)),
+            peer(5070),
+            10,
+        );
+        assert!(drain(&mut tl)
+            .iter()
+            .any(|e| matches!(e, TxEvent::Request { req, .. } if req.method == "ACK")));
+        tl.on_timeout(T1 * 4);
+        assert!(
+            drain(&mut tl).iter().all(|e| sent_status(e).is_none()),
+            "no 2xx retransmission after ACK"
+        );
+    }
+
+    #[test]
+    fn rfc2543_style_ack_with_another_branch_confirms_the_failed_invite() {
+        let mut tl = TransactionLayer::new();
+        let inv = request("INVITE", "z9hG4bKc", 1);
+        tl.on_message(Message::Request(inv.clone()), peer(5070), 0);
+        tl.respond(
+            response_to(&inv, 407, "Proxy Authentication Required", Some("t")),
+            peer(5070),
+            0,
+        );
+        drain(&mut tl);
+        tl.on_message(
+            Message::Request(request("ACK", "z9hG4bKother", 1)),
+            peer(5070),
+            10,
+        );
+        assert!(drain(&mut tl).is_empty());
+        tl.on_timeout(T1 * 8);
+        assert!(
+            drain(&mut tl).is_empty(),
+            "no 407 retransmission after the ACK"
+        );
+    }
+
+    #[test]
+    fn invite_client_retransmits_acks_failures_and_times_out() {
+        let mut tl = TransactionLayer::new();
+        let inv = request("INVITE", "z9hG4bKd", 1);
+        let key = tl.send_request(inv.clone(), peer(5080), 0).unwrap();
+        assert_eq!(drain(&mut tl).len(), 1);
+        tl.on_timeout(T1);
+        assert_eq!(drain(&mut tl).len(), 1, "Timer A retransmission");
+        tl.on_timeout(T1 + 2 * T1);
+        assert_eq!(drain(&mut tl).len(), 1, "Timer A doubles");
+        // 180 stops retransmissions and reaches the TU.
+        let ringing = response_to(&inv, 180, "Ringing", Some("r"));
+        tl.on_message(Message::Response(ringing), peer(5080), 2000);
+        assert!(
+            matches!(&drain(&mut tl)[..], [TxEvent::Response { resp, .. }] if resp.status == 180)
+        );
+        tl.on_timeout(4000);
+        assert!(drain(&mut tl).is_empty());
+        // 486: the layer ACKs it itself and reports it once; a retransmitted 486 is re-ACKed only.
+        let busy = response_to(&inv, 486, "Busy Here", Some("r"));
+        tl.on_message(Message::Response(busy.clone()), peer(5080), 4100);
+        let ev = drain(&mut tl);
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, TxEvent::Send { bytes, .. } if bytes.starts_with(b"ACK "))));
+        assert_eq!(
+            ev.iter()
+                .filter(|e| matches!(e, TxEvent::Response { .. }))
+                .count(),
+            1
+        );
+        tl.on_message(Message::Response(busy), peer(5080), 4200);
+        let ev = drain(&mut tl);
+        assert_eq!(ev.len(), 1);
+        assert!(matches!(&ev[0], TxEvent::Send { bytes, .. } if bytes.starts_with(b"ACK ")));
+        assert_eq!(
+            tl.client_request(&key).map(|r| r.method.as_str()),
+            Some("INVITE")
+        );
+        // Another INVITE that is never answered times out (Timer B).
+        let inv2 = request("INVITE", "z9hG4bKe", 2);
+        let key2 = tl.send_request(inv2, peer(5080), 0).unwrap();
+        let mut timed_out = false;
+        for t in (0..=64 * T1 + T1).step_by(T1 as usize) {
+            tl.on_timeout(t);
+            timed_out |= drain(&mut tl)
+                .iter()
+                .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key2));
+        }
+        assert!(timed_out);
+    }
+
+    #[test]
+    fn non_invite_client_caps_retransmissions_at_t2() {
+        let mut tl = TransactionLayer::new();
+        tl.send_request(request("BYE", "z9hG4bKf", 3), peer(5080), 0)
+            .unwrap();
+        drain(&mut tl);
+        let mut sends = Vec::new();
+        for t in (0..=20_000).step_by(100) {
+            tl.on_timeout(t);
+            if drain(&mut tl)
+                .iter()
+                .any(|e| matches!(e, TxEvent::Send { .. }))
+            {
+                sends.push(t);
+            }
+        }
+        let gaps: Vec<u64> = sends.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g <= T2 + 100), "{gaps:?}");
+        assert!(gaps.iter().any(|g| *g >= T2), "reaches T2: {gaps:?}");
+    }
+
+    #[test]
+    fn tcp_transactions_do_not_retransmit() {
+        let mut tl = TransactionLayer::new();
+        let tcp = Peer {
+            transport: Transport::Tcp,
+            ..peer(5080)
+        };
+        tl.send_request(request("INVITE", "z9hG4bKg", 1), tcp, 0)
+            .unwrap();
+        drain(&mut tl);
+        tl.on_timeout(10 * T1);
+        assert!(drain(&mut tl).is_empty());
+    }
+}
