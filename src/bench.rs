@@ -236,11 +236,7 @@ fn last_stats(path: &Path) -> Option<(u64, u64, u64)> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next()?.split(';').collect();
-    let last: Vec<&str> = lines
-        .filter(|l| !l.trim().is_empty())
-        .last()?
-        .split(';')
-        .collect();
+    let last: Vec<&str> = lines.rfind(|l| !l.trim().is_empty())?.split(';').collect();
     let get = |name: &str| {
         header
             .iter()

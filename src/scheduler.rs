@@ -42,7 +42,7 @@ pub async fn run(storage: Storage, engine: mpsc::Sender<EngineRequest>, sink: Ev
         }
         callbacks(&storage, &engine).await;
         dialer(&storage, &engine).await;
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             reminders(&storage, &sink, &mut reminded).await;
         }
         n += 1;

@@ -152,8 +152,10 @@ fn agent_console_state_and_dialogs() {
     assert_eq!(p["status"], "paused");
     assert_eq!(p["pause_reason"], "Lunch");
 
-    // Call out of campaign: dialog, agent list with states, Escape, focus return.
-    b.click("#btn-call-out");
+    // Call out of campaign (opened from the keyboard): dialog, agent list
+    // with states, Escape, focus return.
+    b.exec("document.getElementById('btn-call-out').focus()", vec![]);
+    b.press(keys::ENTER);
     b.wait_until("call-out dialog open", T, |b| {
         b.prop("#callout-dialog", "open") == true
     });
@@ -329,6 +331,23 @@ fn admin_views_and_contact_import() {
     b.wait_visible("#admin-agent-1003", T);
     assert!(b.text("#admin-agent-1003").contains("Carol Agent"));
 
+    // Disable (confirmed in a dialog), then enable again.
+    b.click("#agent-disable-1003");
+    b.wait_until("confirm dialog", T, |b| {
+        b.prop("#confirm-dialog", "open") == true
+    });
+    assert_eq!(
+        b.focused_id(),
+        "confirm-cancel",
+        "the safe choice has the focus"
+    );
+    b.click("#confirm-ok");
+    b.wait_visible("#agent-enable-1003", T);
+    assert!(b.text("#admin-agent-1003").contains("Disabled"));
+    assert_eq!(b.focused_id(), "agent-enable-1003");
+    b.click("#agent-enable-1003");
+    b.wait_visible("#agent-disable-1003", T);
+
     // A server refusal is shown inside the dialog.
     b.click("#btn-new-agent");
     b.type_text("#agent-form-username", "bad name!");
@@ -382,6 +401,30 @@ fn admin_views_and_contact_import() {
         "{members:?}"
     );
 
+    // New dialer campaign.
+    b.click("#btn-new-campaign");
+    b.wait_until("campaign dialog", T, |b| {
+        b.prop("#campaign-dialog", "open") == true
+    });
+    b.type_text("#campaign-form-name", "retention");
+    b.select("#campaign-form-kind", "dialer");
+    b.select("#campaign-form-strategy", "round_robin");
+    b.type_text("#campaign-form-acw", "5");
+    b.type_text("#campaign-form-dispositions", "Kept\nLost");
+    b.click("#campaign-member-1002");
+    b.click("#campaign-form-submit");
+    b.wait_visible("#admin-campaign-retention", T);
+    let (_, v) = s.api("GET", "/api/campaigns", None, Some(&admin));
+    let retention = v["campaigns"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "retention").cloned())
+        .expect("retention");
+    assert_eq!(retention["kind"], "dialer");
+    assert_eq!(retention["strategy"], "round_robin");
+    assert_eq!(retention["acw_secs"], 5);
+    assert_eq!(retention["dispositions"], json!(["Kept", "Lost"]));
+    assert_eq!(retention["agents"], json!(["1002"]));
+
     // CSV import: a bad file is rejected and every bad line is listed.
     b.type_text("#import-list", "november");
     b.select("#import-campaign", "support");
@@ -410,6 +453,20 @@ fn admin_views_and_contact_import() {
     b.click("#contacts-search");
     b.wait_text("#contacts-results", "+34911234567", T);
     assert!(b.text("#contacts-results").contains("city: Madrid"));
+
+    // Tablet width: tables scroll inside their cards, the page does not.
+    b.set_window_size(768, 1024);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !b.has_horizontal_overflow(),
+        "admin view overflows at 768 px"
+    );
+    b.click("#campaign-edit-sales");
+    b.wait_until("campaign dialog", T, |b| {
+        b.prop("#campaign-dialog", "open") == true
+    });
+    b.screenshot("campaign-dialog-tablet");
+    b.press(keys::ESCAPE);
     assert_no_js_errors(&b, "admin view");
 }
 
@@ -447,7 +504,8 @@ fn agent_console_live_call_actions() {
     });
     b.wait_attr("#call-state", "data-state", "connected", long);
     assert_eq!(b.text("#call-callee"), "1002");
-    b.wait_text("#call-parties", "Agent 1002", T);
+    b.wait_text("#call-parties", "Bob Agent (1002)", T);
+    b.wait_text("#call-parties", "You (1001)", T);
     assert!(b.is_enabled("#btn-hold") && !b.is_enabled("#btn-unhold"));
     assert!(b.is_enabled("#btn-transfer") && b.is_enabled("#btn-hangup"));
     assert!(!b.is_enabled("#btn-confer") && !b.is_enabled("#btn-complete-transfer"));
@@ -461,6 +519,12 @@ fn agent_console_live_call_actions() {
     assert!(!b.is_enabled("#btn-hold"));
     b.click("#btn-unhold");
     b.wait_attr("#call-state", "data-state", "connected", T);
+
+    // A reload restores the call panel from the WebSocket snapshot.
+    b.refresh();
+    b.wait_attr("#call-state", "data-state", "connected", T);
+    assert_eq!(b.text("#call-callee"), "1002");
+    b.wait_enabled("#btn-hold", true, T);
 
     // Record on demand, then stop.
     assert!(
@@ -546,5 +610,203 @@ fn agent_console_live_call_actions() {
     let (_, r) = s.api("GET", "/api/recordings?tag=manager", None, Some(&token));
     assert_eq!(r["recordings"].as_array().map(|a| a.len()), Some(1), "{r}");
     b.screenshot_full("agent-console-after-call");
+
+    // Agenda actions: "Call back" dials the number through the trunk (none
+    // here: the refusal is shown), "Done" closes the entry.
+    let entry = entries[0]["id"].as_str().unwrap().to_string();
+    b.click(&format!("#agenda-call-{entry}"));
+    b.wait_text("#error-text", "trunk", T);
+    b.click("#error-dismiss");
+    b.wait_until("error dismissed", T, |b| b.text("#error-text").is_empty());
+    b.wait_hidden("#error-dismiss", T);
+    b.click(&format!("#agenda-done-{entry}"));
+    b.wait_text("#agenda-list", "No callbacks scheduled", T);
+
+    // Second call: consultation cancelled, then a consultative transfer completed.
+    b.click("#btn-call-out");
+    b.click("#callout-kind-agent");
+    b.click("#callout-agent-1002");
+    b.click("#callout-submit");
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    b.click("#btn-transfer");
+    b.click("#transfer-mode-consultative");
+    b.click("#transfer-agent-1003");
+    b.click("#transfer-submit");
+    b.wait_attr("#call-state", "data-state", "consulting", long);
+    b.click("#btn-cancel-transfer");
+    b.wait_attr("#call-state", "data-state", "connected", T);
+    assert!(!b.is_displayed("#call-transfer") || !b.text("#call-transfer").contains("1003"));
+    b.click("#btn-transfer");
+    b.click("#transfer-mode-consultative");
+    b.click("#transfer-agent-1003");
+    b.click("#transfer-submit");
+    b.wait_enabled("#btn-complete-transfer", true, long);
+    b.click("#btn-complete-transfer");
+    // The agent leaves; 1002 and 1003 stay together; the disposition is asked.
+    b.wait_attr("#call-state", "data-state", "idle", long);
+    b.wait_visible("#disposition-form", T);
+    b.wait_text("#disposition-title", "1001 → 1002", T);
+    b.click("#disposition-skip");
+    b.wait_hidden("#disposition-panel", T);
+    b.wait_text("#agent-status", "Ready", long);
+    _b.hangup();
+    _b.wait_event("CALL_CLOSED", long);
     assert_no_js_errors(&b, "live call");
+}
+
+/// An inbound campaign call from the trunk: the console shows the campaign,
+/// the contact's details, on-demand recording disabled (automatic recording)
+/// with its explanation, the supervisor sees the queue; a blind transfer
+/// frees the agent, who then picks one of the campaign's dispositions.
+#[test]
+fn inbound_campaign_call_with_contact() {
+    let _g = serial();
+    let dir = TestDir::new("console_inbound");
+    let customer_port = free_port_pair();
+    let s = Server::start(
+        &dir,
+        opts().trunk(TrunkCfg::new("pstn", free_port(), &[customer_port])),
+    );
+    let admin = s.login("9000", "pw9000");
+    let csv = "phone,name,plan\n34911234567,Ana Garcia,gold\n";
+    let auth = format!("Bearer {admin}");
+    let r = http::request(
+        s.http_port,
+        "POST",
+        "/api/contacts/import?list=vip&campaign=support",
+        &[("Content-Type", "text/csv"), ("Authorization", &auth)],
+        Some(csv.as_bytes()),
+        T,
+    )
+    .expect("import");
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let _a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b2 = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    let long = Duration::from_secs(20);
+
+    let b = Browser::start(&dir);
+    login(&b, &s, "1001", "pw1001");
+    b.wait_text("#phone-status", "Phone registered", T);
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+
+    let customer = Baresip::with_opts(
+        dir.path(),
+        BaresipOpts::new("34911234567")
+            .sip_port(customer_port)
+            .tone(500.0),
+    );
+    customer.dial(&format!("sip:5000@127.0.0.1:{}", s.sip_port));
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    assert_eq!(b.text("#call-campaign"), "support");
+    assert_eq!(b.text("#call-caller"), "34911234567");
+    b.wait_text("#contact-name", "Ana Garcia", T);
+    assert!(b.text("#contact-details").contains("gold"));
+    // Automatic recording: no on-demand recording, and the console says why.
+    b.wait_visible("#call-recording", T);
+    assert!(!b.is_enabled("#btn-record"));
+    assert!(b
+        .text("#record-hint")
+        .contains("records every call automatically"));
+    assert!(b
+        .attr("#btn-record", "title")
+        .unwrap_or_default()
+        .contains("automatically"));
+    // The disposition form offers the campaign's dispositions plus Agenda.
+    b.wait_visible("#disposition-form", T);
+    for v in ["Resolved", "Escalated", "Agenda"] {
+        assert!(
+            b.exists(&format!("#disposition-select option[value=\"{v}\"]")),
+            "disposition {v} offered"
+        );
+    }
+    b.screenshot_full("inbound-call-contact");
+    b.click("#btn-tag");
+    b.type_text("#tag-text", "vip customer, wants a discount");
+    b.send_keys("#tag-text", keys::ENTER);
+    b.wait_text("#status-region", "Tag saved on the recording", T);
+
+    // Blind transfer to agent 1002: the agent is released at once.
+    b.click("#btn-transfer");
+    b.click("#transfer-mode-blind");
+    b.click("#transfer-to-agent");
+    b.click("#transfer-agent-1002");
+    b.click("#transfer-submit");
+    b.wait_attr("#call-state", "data-state", "idle", long);
+    b2.wait_event("CALL_ESTABLISHED", long);
+    b.wait_text("#disposition-title", "34911234567", T);
+    b.select("#disposition-select", "Resolved");
+    b.click("#disposition-submit");
+    b.wait_hidden("#disposition-panel", T);
+    b.wait_text("#status-region", "Resolved", T);
+
+    // The customer hangs up; the recording is found by the agent's search.
+    customer.hangup();
+    customer.wait_event("CALL_CLOSED", long);
+    let token = s.login("1001", "pw1001");
+    let mut found = Value::Null;
+    wait_until(T, Duration::from_millis(200), || {
+        let (_, v) = s.api(
+            "GET",
+            "/api/recordings?disposition=Resolved",
+            None,
+            Some(&token),
+        );
+        (v["recordings"].as_array().is_some_and(|a| !a.is_empty())).then(|| found = v)
+    });
+    assert_eq!(
+        found["recordings"][0]["campaign_name"], "support",
+        "{found}"
+    );
+    let rec_id = found["recordings"][0]["id"].as_str().unwrap().to_string();
+    assert_no_js_errors(&b, "inbound call");
+
+    // The supervisor finds it by tag text, sees the tag, plays it in the page.
+    b.click("#btn-logout");
+    login(&b, &s, "2000", "pw2000");
+    b.wait_visible("#recordings-form", T);
+    b.type_text("#rec-tag", "discount");
+    b.click("#rec-search");
+    let row = format!("#rec-row-{}", css_id(&rec_id));
+    b.wait_visible(&row, T);
+    let text = b.text(&row);
+    assert!(
+        text.contains("vip customer, wants a discount")
+            && text.contains("1001")
+            && text.contains("Resolved"),
+        "recording row: {text}"
+    );
+    let href = b
+        .attr(&format!("#rec-download-{}", css_id(&rec_id)), "href")
+        .unwrap_or_default();
+    assert!(
+        href.ends_with(&format!("/api/recordings/{rec_id}/audio?download=1")),
+        "{href}"
+    );
+    b.click(&format!("#rec-play-{}", css_id(&rec_id)));
+    let audio = format!("#rec-audio-{}", css_id(&rec_id));
+    b.wait_for(&audio, T);
+    b.wait_until("the recording to load in <audio>", T, |b| {
+        b.exec(
+            "const a = document.querySelector(arguments[0]); \
+             return !!a && !a.error && a.readyState >= 1 && a.duration > 1",
+            vec![json!(audio)],
+        ) == true
+    });
+    b.screenshot_full("supervisor-recordings");
+    assert_no_js_errors(&b, "recordings");
+}
+
+/// CSS id selector part for ids with characters like '#' (recording ids may hold any).
+fn css_id(id: &str) -> String {
+    let mut out = String::new();
+    for c in id.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\{:x} ", c as u32));
+        }
+    }
+    out
 }

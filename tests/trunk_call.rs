@@ -272,3 +272,52 @@ fn external_trunk_unreachable() {
     );
     assert!(a.events_of("CALL_ESTABLISHED").is_empty());
 }
+
+/// A sipp "agent phone" (digest auth as 1001, uac_auth_rr.xml) places 20
+/// sequential calls to an external number; the trunk side is a sipp UAS with
+/// RTP echo. Every call must complete (INVITE/407/INVITE/200/ACK/BYE on
+/// the agent side, INVITE/200/ACK/BYE on the trunk side): no state leaks
+/// between calls.
+#[test]
+fn agent_sipp_repeated_calls_to_trunk() {
+    let dir = TestDir::new("trunk_out_repeated");
+    let pstn_port = free_port();
+    let s = server(&dir, pstn_port, free_port());
+    let uas = Sipp::uas(dir.path(), "pstn_uas", Some(pstn_port), true, &["-m", "20"]);
+    let run = Sipp::run(
+        dir.path(),
+        "agent_uac",
+        "uac_auth_rr.xml",
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &[
+            "-s",
+            "5551234",
+            "-set",
+            "user",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "secret1001",
+            "-m",
+            "20",
+            "-l",
+            "1",
+            "-r",
+            "5",
+            "-d",
+            "300",
+        ],
+        Duration::from_secs(60),
+    );
+    run.assert_ok();
+    assert_eq!(run.successful(), 20, "{}", run.diagnostics());
+    let uas_run = uas.finish(Duration::from_secs(8));
+    assert_eq!(
+        uas_run.successful(),
+        20,
+        "trunk side completed {} calls\n{}",
+        uas_run.successful(),
+        uas_run.diagnostics()
+    );
+}

@@ -61,7 +61,7 @@ impl Engine {
         self.publish_call(call);
     }
 
-    fn dial(&mut self, call: &str, leg: LegId, target: Target) {
+    pub(super) fn dial(&mut self, call: &str, leg: LegId, target: Target) {
         let caller = self
             .calls
             .get(call)

@@ -27,9 +27,11 @@ impl Engine {
             EngineRequest::Dial {
                 actor,
                 target,
+                campaign,
+                contact_id,
                 reply,
             } => {
-                let _ = reply.send(self.api_dial(&actor, target));
+                let _ = reply.send(self.api_dial(&actor, target, campaign, contact_id));
             }
             EngineRequest::CallCommand {
                 actor,
@@ -188,7 +190,13 @@ impl Engine {
         Ok(())
     }
 
-    fn api_dial(&mut self, actor: &Actor, target: Target) -> Result<Value, ApiError> {
+    fn api_dial(
+        &mut self,
+        actor: &Actor,
+        target: Target,
+        campaign: Option<String>,
+        contact_id: Option<String>,
+    ) -> Result<Value, ApiError> {
         if let Some(why) = self.agents.unavailable_reason(&actor.username) {
             return Err(ApiError::new(409, format!("cannot place a call: {why}")));
         }
@@ -202,12 +210,35 @@ impl Engine {
             ));
         }
         self.check_target(&target)?;
+        let camp = match &campaign {
+            Some(name) => {
+                let c = self
+                    .campaign(name)
+                    .cloned()
+                    .ok_or_else(|| ApiError::new(404, format!("unknown campaign {name}")))?;
+                if c.kind != "manual" && c.kind != "preview" && c.kind != "dialer" {
+                    return Err(ApiError::new(409, format!("campaign {name} is {}: agents place calls only in manual, preview or dialer campaigns", c.kind)));
+                }
+                if !c.agents.contains(&actor.username) {
+                    return Err(ApiError::new(
+                        403,
+                        format!("you are not a member of campaign {name}"),
+                    ));
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        let music = camp
+            .as_ref()
+            .map(|c| c.music_class.clone())
+            .unwrap_or_else(|| "default".into());
         self.call_counter += 1;
         let id = format!("{:x}-{}", now_ms(), self.call_counter);
         let (call, actions) = Call::agent_originated(
             &id,
             self.call_counter,
-            "default",
+            &music,
             &actor.username,
             target.clone(),
         );
@@ -221,8 +252,8 @@ impl Engine {
             CallEntry {
                 call,
                 rooms: Vec::new(),
-                campaign: None,
-                auto_recording: false,
+                campaign: camp.as_ref().map(|c| c.name.clone()),
+                auto_recording: camp.as_ref().is_some_and(|c| c.auto_recording),
                 recording: None,
                 segments: 0,
                 direction,
@@ -232,6 +263,7 @@ impl Engine {
                 answered_at: None,
             },
         );
+        self.contact_of_call.insert(id.clone(), contact_id);
         self.cdr_started(&id);
         self.apply(&id, actions);
         self.drain();

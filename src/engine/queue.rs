@@ -5,6 +5,8 @@
 use serde::Serialize;
 use switchboard_call::{Event, LegId};
 
+use switchboard_call::Target;
+use switchboard_center::parse_overflow;
 pub use switchboard_center::CampaignInfo;
 
 use super::{now_ms, Engine};
@@ -131,7 +133,7 @@ impl Engine {
                 continue;
             };
             if now.saturating_sub(e.since) > c.queue_timeout_secs * 1000 && e.ringing.is_none() {
-                timeouts.push((e.call.clone(), e.leg));
+                timeouts.push((e.call.clone(), e.leg, c.overflow_target.clone()));
                 continue;
             }
             if e.ringing.is_some() {
@@ -172,10 +174,37 @@ impl Engine {
             busy.push(pick.clone());
             offers.push((e.call.clone(), e.leg, pick, c.name.clone()));
         }
-        for (call, leg) in timeouts {
-            self.dequeue_leg(leg);
-            self.log_call(&call, "QUEUE_TIMEOUT", "", None);
-            self.pending_events.push((call, Event::Failed(leg, 408)));
+        for (call, leg, overflow) in timeouts {
+            match overflow.as_deref().and_then(parse_overflow) {
+                Some(Target::Campaign(next)) if self.campaign_exists(&next) => {
+                    // Overflow into another queue: the caller keeps waiting there.
+                    self.log_call(
+                        &call,
+                        "QUEUE_OVERFLOW",
+                        &format!("to campaign {next}"),
+                        None,
+                    );
+                    if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == leg) {
+                        e.campaign = next;
+                        e.since = now;
+                        e.tried.clear();
+                    }
+                    self.publish_queues();
+                }
+                Some(target @ (Target::Agent(_) | Target::Number(_))) => {
+                    self.dequeue_leg(leg);
+                    self.log_call(&call, "QUEUE_OVERFLOW", &format!("to {target}"), None);
+                    if let Target::Agent(a) = &target {
+                        self.call_event(&call, Event::Assigned(leg, a.clone()));
+                    }
+                    self.dial(&call, leg, target);
+                }
+                _ => {
+                    self.dequeue_leg(leg);
+                    self.log_call(&call, "QUEUE_TIMEOUT", "", None);
+                    self.pending_events.push((call, Event::Failed(leg, 408)));
+                }
+            }
         }
         for (call, leg, agent, campaign) in offers {
             if let Some(c) = self.campaign(&campaign) {

@@ -6,7 +6,9 @@
 //! Events (CALL_INCOMING, CALL_RINGING, CALL_ESTABLISHED, CALL_CLOSED, ...)
 //! are collected with timestamps by a background reader thread.
 
-use super::{free_port, free_port_pair, http, kill_child, rtp_range, tail, wait_child, wait_until};
+use super::{
+    free_port, free_port_pair, http, kill_child, rtp_lease, tail, wait_child, wait_until, RtpLease,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -131,6 +133,7 @@ pub struct Baresip {
     child: Option<Child>,
     ctrl: Mutex<TcpStream>,
     shared: Shared,
+    _rtp_lease: RtpLease,
 }
 
 /// Generate an 8 kHz mono S16 WAV with sox (`hz` None = digital silence).
@@ -211,7 +214,8 @@ impl Baresip {
         let sip_port = opts.sip_port.unwrap_or_else(free_port_pair);
         let http_port = free_port();
         let ctrl_port = free_port();
-        let rtp = rtp_range(40);
+        let rtp_lease = rtp_lease(40);
+        let rtp = rtp_lease.range();
         let tone = dir.join("tone.wav");
         make_tone_wav(&tone, opts.tone_hz, opts.tone_secs);
 
@@ -342,6 +346,7 @@ impl Baresip {
             child: Some(child),
             ctrl: Mutex::new(ctrl),
             shared,
+            _rtp_lease: rtp_lease,
         };
         // httpd must answer too (used by reginfo).
         let ok = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
@@ -698,10 +703,7 @@ fn reader_loop(mut s: TcpStream, shared: Shared, started: Instant) {
             Ok(n) => buf.extend_from_slice(&tmp[..n]),
         }
         // netstrings: <len>:<payload>,
-        loop {
-            let Some(colon) = buf.iter().position(|&b| b == b':') else {
-                break;
-            };
+        while let Some(colon) = buf.iter().position(|&b| b == b':') {
             let Ok(len) = std::str::from_utf8(&buf[..colon])
                 .unwrap_or("x")
                 .trim()

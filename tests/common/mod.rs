@@ -182,36 +182,97 @@ pub fn free_port_pair() -> u16 {
     panic!("could not find a free port pair");
 }
 
-/// A range of `size` UDP ports for RTP, unique within this test process and
-/// chosen outside the kernel's ephemeral range (20000..32000). The starting
-/// block is derived from the process id so parallel test processes rarely
-/// overlap; every 10th port of a block is probed before it is handed out.
-pub fn rtp_range(size: u16) -> (u16, u16) {
-    const LO: u32 = 20000;
-    const HI: u32 = 32000;
-    const BLOCK: u32 = 100;
-    static NEXT: OnceLock<Mutex<u32>> = OnceLock::new();
-    let nblocks = (HI - LO) / BLOCK;
-    let need = (size as u32).div_ceil(BLOCK).max(1);
-    let next = NEXT.get_or_init(|| Mutex::new((std::process::id() * 7) % nblocks));
-    let mut next = lock(next);
-    for _ in 0..nblocks {
-        let mut b = *next;
-        if b + need > nblocks {
-            b = 0;
-        }
-        *next = (b + need) % nblocks;
-        let start = LO + b * BLOCK;
-        let end = start + need * BLOCK - 1;
-        let all_free = (start..=end)
-            .step_by(10)
-            .all(|p| UdpSocket::bind(("127.0.0.1", p as u16)).is_ok());
-        if all_free {
-            let hi = (start + size as u32 - 1).min(end);
-            return (start as u16, hi as u16);
-        }
+/// An exclusive lease on a range of UDP ports for RTP, released on drop.
+///
+/// Ports come from 20000..32000 (below the kernel's ephemeral range) in
+/// 50-port blocks. A block is leased by taking an advisory lock
+/// (`File::try_lock`) on `target/e2e/.rtp-locks/block-N`, so concurrent test
+/// processes (and tests inside one process) never get the same block; every
+/// port handed out is also probed with a UDP bind. Keep the lease alive as
+/// long as something may bind those ports.
+#[derive(Debug)]
+pub struct RtpLease {
+    pub lo: u16,
+    pub hi: u16,
+    _locks: Vec<std::fs::File>,
+}
+
+impl RtpLease {
+    pub fn range(&self) -> (u16, u16) {
+        (self.lo, self.hi)
     }
-    panic!("no free RTP port range");
+}
+
+const RTP_LO: u32 = 20000;
+const RTP_HI: u32 = 32000;
+const RTP_BLOCK: u32 = 50;
+
+/// Lease `size` consecutive RTP ports (see [`RtpLease`]).
+pub fn rtp_lease(size: u16) -> RtpLease {
+    static NEXT: OnceLock<Mutex<u32>> = OnceLock::new();
+    let nblocks = (RTP_HI - RTP_LO) / RTP_BLOCK;
+    let need = (size as u32).div_ceil(RTP_BLOCK).max(1);
+    let lock_dir = e2e_root().join(".rtp-locks");
+    std::fs::create_dir_all(&lock_dir).expect("create rtp lock dir");
+    let next = NEXT.get_or_init(|| Mutex::new((std::process::id() * 13) % nblocks));
+    for _attempt in 0..3 {
+        for _ in 0..nblocks {
+            let b = {
+                let mut n = lock(next);
+                if *n + need > nblocks {
+                    *n = 0;
+                }
+                let b = *n;
+                *n = (*n + 1) % nblocks;
+                b
+            };
+            let mut locks = Vec::new();
+            let mut ok = true;
+            for k in b..b + need {
+                let f = match std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(lock_dir.join(format!("block-{}", k)))
+                {
+                    Ok(f) => f,
+                    Err(_) => {
+                        ok = false;
+                        break;
+                    }
+                };
+                if f.try_lock().is_err() {
+                    ok = false;
+                    break;
+                }
+                locks.push(f);
+            }
+            if !ok {
+                continue;
+            }
+            let lo = RTP_LO + b * RTP_BLOCK;
+            let hi = lo + size.max(1) as u32 - 1;
+            if (lo..=hi).all(|p| UdpSocket::bind(("127.0.0.1", p as u16)).is_ok()) {
+                return RtpLease {
+                    lo: lo as u16,
+                    hi: hi as u16,
+                    _locks: locks,
+                };
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("no free RTP port range of {} ports", size);
+}
+
+/// A range of `size` RTP ports leased for the rest of this test process
+/// (never released). Prefer [`rtp_lease`] for anything long-lived.
+pub fn rtp_range(size: u16) -> (u16, u16) {
+    static LEAKED: Mutex<Vec<RtpLease>> = Mutex::new(Vec::new());
+    let l = rtp_lease(size);
+    let r = l.range();
+    lock(&LEAKED).push(l);
+    r
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! Spawning the switchboard binary with a generated TOML config.
 
-use super::{free_port, http, kill_child, rtp_range, sigterm, tail, wait_child, TestDir};
+use super::{free_port, http, kill_child, rtp_lease, sigterm, tail, wait_child, RtpLease, TestDir};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -99,7 +99,7 @@ pub struct ServerOpts {
     pub extra_toml: String,
     /// Raw `key = value` lines appended inside [server].
     pub extra_server: String,
-    /// RTP port range for the server (default: a fresh 400-port block).
+    /// RTP port range for the server (default: a leased 400-port range).
     pub rtp_range: Option<(u16, u16)>,
     /// Fixed ports instead of 0 (ephemeral).
     pub sip_port: Option<u16>,
@@ -248,6 +248,7 @@ pub struct Server {
     pub http_port: u16,
     child: Option<Child>,
     generation: u32,
+    _rtp_lease: Option<RtpLease>,
 }
 
 impl Server {
@@ -259,7 +260,14 @@ impl Server {
     /// Write the config into `dir` and start the server; panics (with the
     /// server log tail) if no ready line appears within 20 s.
     pub fn start(dir: &TestDir, opts: ServerOpts) -> Server {
-        let rtp = opts.rtp_range.unwrap_or_else(|| rtp_range(400));
+        let lease = if opts.rtp_range.is_none() {
+            Some(rtp_lease(400))
+        } else {
+            None
+        };
+        let rtp = opts
+            .rtp_range
+            .unwrap_or_else(|| lease.as_ref().unwrap().range());
         let d = dir.path().to_path_buf();
         std::fs::create_dir_all(d.join("data")).unwrap();
         let mut s = Server {
@@ -272,6 +280,7 @@ impl Server {
             http_port: 0,
             child: None,
             generation: 0,
+            _rtp_lease: lease,
         };
         s.spawn();
         s

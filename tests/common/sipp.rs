@@ -2,7 +2,7 @@
 //! statistics, background UAS processes, REGISTER-with-digest runs.
 
 use super::{
-    free_port, kill_child, rtp_range, scenarios_dir, signal, tail, wait_child, wait_until,
+    free_port, kill_child, rtp_lease, scenarios_dir, signal, tail, wait_child, wait_until, RtpLease,
 };
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -79,7 +79,7 @@ pub fn parse_stat_csv(path: &Path) -> HashMap<String, String> {
     let Some(header) = lines.next() else {
         return HashMap::new();
     };
-    let Some(last) = lines.last() else {
+    let Some(last) = lines.next_back() else {
         return HashMap::new();
     };
     header
@@ -120,6 +120,7 @@ fn value_of(args: &[String], flag: &str) -> Option<String> {
 struct Prepared {
     cmd: Command,
     run: SippRun,
+    lease: Option<RtpLease>,
 }
 
 fn prepare(
@@ -150,8 +151,12 @@ fn prepare(
     if !has(&all, "-mi") {
         all.extend(["-mi".into(), "127.0.0.1".into()]);
     }
+    let mut lease = None;
     if !has(&all, "-mp") {
-        all.extend(["-mp".into(), rtp_range(10).0.to_string()]);
+        // sipp binds -mp, -mp+1 (RTCP) and -mp+2, -mp+3 (video) at start
+        let l = rtp_lease(10);
+        all.extend(["-mp".into(), l.lo.to_string()]);
+        lease = Some(l);
     }
     if !has(&all, "-timeout") {
         let secs = timeout.as_secs().saturating_sub(1).max(1);
@@ -206,10 +211,21 @@ fn prepare(
             out_path,
             local_port,
         },
+        lease,
     }
 }
 
 pub struct Sipp;
+
+/// Did sipp fail because a socket could not be bound?
+fn bind_failed(run: &SippRun) -> bool {
+    let text = format!(
+        "{}\n{}",
+        std::fs::read_to_string(&run.err_path).unwrap_or_default(),
+        std::fs::read_to_string(&run.out_path).unwrap_or_default()
+    );
+    text.contains("Unable to bind") || text.contains("Address already in use")
+}
 
 /// Raw A-law (no header) tone file for sipp's `rtp_stream` (8 kHz mono).
 pub fn make_alaw_tone(path: &Path, hz: f32, secs: u32) {
@@ -272,21 +288,32 @@ impl Sipp {
         timeout: Duration,
     ) -> SippRun {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let mut p = prepare(dir, label, scenario, remote, &args, timeout);
-        let mut child = p
-            .cmd
-            .spawn()
-            .expect("spawn sipp (apt-get install sip-tester)");
-        match wait_child(&mut child, timeout) {
-            Some(code) => p.run.code = code,
-            None => {
-                p.run.timed_out = true;
-                kill_child(&mut child);
-                p.run.code = -9;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut p = prepare(dir, label, scenario, remote, &args, timeout);
+            let mut child = p
+                .cmd
+                .spawn()
+                .expect("spawn sipp (apt-get install sip-tester)");
+            match wait_child(&mut child, timeout) {
+                Some(code) => p.run.code = code,
+                None => {
+                    p.run.timed_out = true;
+                    kill_child(&mut child);
+                    p.run.code = -9;
+                }
             }
+            p.run.stats = parse_stat_csv(&p.run.stat_path);
+            drop(p.lease);
+            // A port taken by another process between our probe and sipp's
+            // bind is a harness race, not a test result: retry (new ports).
+            if p.run.code != 0 && attempt < 3 && bind_failed(&p.run) {
+                eprintln!("[e2e] sipp {}: port already in use, retrying", label);
+                continue;
+            }
+            return p.run;
         }
-        p.run.stats = parse_stat_csv(&p.run.stat_path);
-        p.run
     }
 
     /// REGISTER with digest for each (user, password) pair using
@@ -332,34 +359,50 @@ impl Sipp {
         max_lifetime: Duration,
     ) -> SippProc {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let p = prepare(dir, label, scenario, remote, &args, max_lifetime);
-        let mut cmd = p.cmd;
-        let mut child = cmd.spawn().expect("spawn sipp");
-        let port = p.run.local_port;
-        let bound = wait_until(Duration::from_secs(5), Duration::from_millis(25), || {
-            if let Ok(Some(_)) = child.try_wait() {
-                return Some(false);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let p = prepare(dir, label, scenario, remote, &args, max_lifetime);
+            let mut cmd = p.cmd;
+            let mut child = cmd.spawn().expect("spawn sipp");
+            let port = p.run.local_port;
+            let bound = wait_until(Duration::from_secs(5), Duration::from_millis(25), || {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return Some(false);
+                }
+                // The port is taken once sipp has bound it.
+                if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+                    Some(true)
+                } else {
+                    None
+                }
+            });
+            // sipp binds its media sockets around the same time: make sure it
+            // is still running a moment later.
+            let alive = bound == Some(true) && {
+                std::thread::sleep(Duration::from_millis(150));
+                matches!(child.try_wait(), Ok(None))
+            };
+            if !alive {
+                kill_child(&mut child);
+                if attempt < 3 && bind_failed(&p.run) {
+                    eprintln!("[e2e] sipp {}: port already in use, retrying", label);
+                    continue;
+                }
+                panic!(
+                    "sipp {} did not start (port {}):\n{}\n{}",
+                    label,
+                    port,
+                    tail(&p.run.out_path, 30),
+                    tail(&p.run.err_path, 10)
+                );
             }
-            // The port is taken once sipp has bound it.
-            if UdpSocket::bind(("127.0.0.1", port)).is_err() {
-                Some(true)
-            } else {
-                None
-            }
-        });
-        if bound != Some(true) {
-            kill_child(&mut child);
-            panic!(
-                "sipp {} did not start (port {}):\n{}",
-                label,
-                port,
-                tail(&p.run.out_path, 30)
-            );
-        }
-        SippProc {
-            child: Some(child),
-            run: p.run,
-            started: Instant::now(),
+            return SippProc {
+                child: Some(child),
+                run: p.run,
+                started: Instant::now(),
+                _lease: p.lease,
+            };
         }
     }
 
@@ -399,6 +442,7 @@ pub struct SippProc {
     child: Option<Child>,
     pub run: SippRun,
     started: Instant,
+    _lease: Option<RtpLease>,
 }
 
 impl SippProc {

@@ -60,6 +60,10 @@ pub enum EngineRequest {
         actor: Actor,
         /// Destination.
         target: Target,
+        /// Manual/preview campaign the call belongs to (None = out of campaign).
+        campaign: Option<String>,
+        /// Contact being called, if any.
+        contact_id: Option<String>,
         /// Reply.
         reply: Reply,
     },

@@ -9,5 +9,5 @@ mod control;
 pub mod password;
 
 pub use agent::{AgentInfo, AgentPresence, AgentStatus};
-pub use campaign::CampaignInfo;
+pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};

@@ -45,8 +45,8 @@ function renderAgents() {
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'small secondary', id: `agent-edit-${a.username}`, 'aria-haspopup': 'dialog', onclick: (e) => openAgent(e.currentTarget, a) }, `Edit ${a.username}`),
         a.enabled
-          ? h('button', { type: 'button', class: 'small danger', id: `agent-disable-${a.username}`, onclick: (e) => disableAgent(e.currentTarget, a) }, 'Disable')
-          : h('button', { type: 'button', class: 'small secondary', id: `agent-enable-${a.username}`, onclick: (e) => enableAgent(e.currentTarget, a) }, 'Enable')))))));
+          ? h('button', { type: 'button', class: 'small danger', id: `agent-disable-${a.username}`, 'aria-label': `Disable ${a.username}`, onclick: (e) => disableAgent(e.currentTarget, a) }, 'Disable')
+          : h('button', { type: 'button', class: 'small secondary', id: `agent-enable-${a.username}`, 'aria-label': `Enable ${a.username}`, onclick: (e) => enableAgent(e.currentTarget, a) }, 'Enable')))))));
 }
 
 function openAgent(opener, a) {
@@ -300,7 +300,9 @@ async function importContacts(e) {
   }
   if (!text.trim()) { showError('Choose a CSV file or paste the CSV text.'); $('#import-file').focus(); return; }
   const btn = $('#import-submit');
-  btn.disabled = true;
+  if (btn.dataset.busy) return;
+  btn.dataset.busy = '1';
+  btn.setAttribute('aria-busy', 'true');
   try {
     const r = await post(`/api/contacts/import${qs({ list, campaign: $('#import-campaign').value })}`, text,
       { raw: true, contentType: 'text/csv' });
@@ -323,7 +325,8 @@ async function importContacts(e) {
       showError(err.message);
     }
   } finally {
-    btn.disabled = false;
+    delete btn.dataset.busy;
+    btn.removeAttribute('aria-busy');
   }
 }
 
@@ -331,7 +334,7 @@ async function searchContacts(e) {
   e.preventDefault();
   const r = await run($('#contacts-search'),
     () => get(`/api/contacts${qs({ q: $('#contacts-q').value.trim(), campaign: $('#contacts-campaign').value, limit: 200 })}`),
-    (x) => `${(x.contacts || []).length} contacts found`);
+    (x) => { const n = (x.contacts || []).length; return `${n} contact${n === 1 ? '' : 's'} found`; });
   if (r === undefined) return;
   const rows = r.contacts || [];
   const box = $('#contacts-results');

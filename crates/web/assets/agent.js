@@ -8,7 +8,7 @@ import {
   confirmDialog, fmtDuration, fmtDateTime, fmtTime, fmtInOffset, browserOffset, allOffsets,
   statusLabel, callStateLabel, targetLabel,
 } from './dom.js';
-import { store, on, involves, campaignByName, campaignById } from './store.js';
+import { store, on, emit, involves, campaignByName, campaignById } from './store.js';
 
 const ANSWERED = ['connected', 'held', 'transferring', 'consulting', 'conference'];
 const OTHER = '__other__';
@@ -107,8 +107,16 @@ export function renderCall() {
     renderContact(c);
     renderCallLog(c);
   }
+  const focused = document.activeElement;
   renderActions(c);
   renderDisposition();
+  // A call action that just became disabled loses the keyboard focus: move it
+  // to where the agent continues (the disposition form, or the next action).
+  if (focused && focused.closest && focused.closest('.call-actions, #call-parties') && (focused.disabled || !document.contains(focused))) {
+    const next = !$('#disposition-panel').hidden && !c ? $('#disposition-select')
+      : [...document.querySelectorAll('.call-actions button')].find((x) => !x.disabled) || $('#btn-call-out');
+    if (next && !next.disabled) next.focus();
+  }
 }
 
 function renderParties(c) {
@@ -199,10 +207,11 @@ function renderActions(c) {
   const rec = btn('btn-record');
   const hint = $('#record-hint');
   const recording = !!c?.recording;
-  rec.textContent = recording ? 'Stop recording' : 'Record';
+  const auto = !!c?.auto_recording;
+  rec.textContent = auto ? 'Recorded automatically' : recording ? 'Stop recording' : 'Record';
   rec.setAttribute('aria-pressed', recording ? 'true' : 'false');
-  rec.classList.toggle('recording', recording);
-  if (c?.auto_recording) {
+  rec.classList.toggle('recording', recording && !auto);
+  if (auto) {
     const why = 'This campaign records every call automatically; on-demand recording is not available.';
     setEnabled(rec, false, why);
     hint.textContent = why;
@@ -234,6 +243,37 @@ function noteTransitions(c) {
     tracked = { call: c, controlled };
   }
 }
+
+/**
+ * The event stream stops sending a call's updates to an agent once the agent
+ * is no longer part of it (e.g. after completing a transfer), so ask the
+ * server which calls are still ours and drop the stale ones.
+ */
+let reconciling = null;
+export function reconcileCalls() {
+  if (reconciling) return reconciling;
+  reconciling = get('/api/calls').then((r) => {
+    const live = new Map((r.calls || []).map((c) => [c.call_id, c]));
+    let changed = false;
+    for (const [id, c] of [...store.calls]) {
+      if (!live.has(id) && (store.supervisor || involves(c, me()))) {
+        store.calls.delete(id);
+        changed = true;
+      }
+    }
+    for (const [id, c] of live) {
+      if (!store.calls.has(id) && !store.ended.has(id)) {
+        store.calls.set(id, c);
+        changed = true;
+      }
+    }
+    if (changed) emit('calls');
+  }).catch(() => { /* next event retries */ }).finally(() => { reconciling = null; });
+  return reconciling;
+}
+
+/** Call events after which the agent may have left the call. */
+const LEAVING = ['TRANSFER_COMPLETED', 'AGENT_RELEASED', 'CONFERENCE_LEFT', 'TRANSFER_BLIND'];
 
 // ---------------------------------------------------------------------------
 // Pending dispositions (kept in localStorage across reloads)
@@ -445,6 +485,9 @@ function bindActions() {
     const start = !c.recording;
     run(e.currentTarget, () => post(callPath(c, `recording/${start ? 'start' : 'stop'}`)),
       start ? 'Recording started' : 'Recording stopped').then((r) => {
+      // Only recording commands change `recording`: take it from the answer.
+      const known = r && store.calls.get(r.call_id);
+      if (known) known.recording = !!r.recording;
       adopt(r);
       renderCall();
     });
@@ -680,26 +723,26 @@ function renderAgenda() {
     const due = open && a.scheduled_at <= now;
     const camp = a.campaign_id ? campaignById(a.campaign_id)?.name : '';
     return h('tr', { id: `agenda-row-${a.id}`, class: due ? 'due' : '', dataset: { status: a.status } },
-      h('td', {}, fmtInOffset(a.scheduled_at, a.tz), due ? h('span', { class: 'badge due-badge' }, 'Due') : null),
-      h('td', {}, a.phone),
-      h('td', {}, a.kind),
-      h('td', {}, camp || '—'),
-      h('td', {}, a.reason || ''),
-      h('td', {}, a.status),
+      h('td', {}, fmtInOffset(a.scheduled_at, a.tz).replace(/ \(UTC.*$/, ''),
+        h('div', { class: 'muted small' }, `UTC${a.tz || ''}`),
+        due ? h('span', { class: 'badge due-badge' }, 'Due') : null),
+      h('td', {}, a.phone, camp ? h('div', { class: 'muted small' }, camp) : null),
+      h('td', {}, a.reason || '—'),
+      h('td', {}, a.kind, h('div', { class: 'muted small' }, a.status)),
       h('td', { class: 'actions' }, open ? [
-        h('button', { type: 'button', class: 'small primary agenda-call', id: `agenda-call-${a.id}`, onclick: (e) => agendaStep(e.currentTarget, a, 'call') }, `Call back ${a.phone}`),
-        h('button', { type: 'button', class: 'small secondary', id: `agenda-done-${a.id}`, onclick: (e) => agendaStep(e.currentTarget, a, 'done') }, 'Done'),
-        h('button', { type: 'button', class: 'small secondary', id: `agenda-cancel-${a.id}`, onclick: (e) => agendaStep(e.currentTarget, a, 'cancel') }, 'Cancel'),
+        h('button', { type: 'button', class: 'small primary agenda-call', id: `agenda-call-${a.id}`, 'aria-label': `Call back ${a.phone}`, onclick: (e) => agendaStep(e.currentTarget, a, 'call') }, 'Call back'),
+        h('button', { type: 'button', class: 'small secondary', id: `agenda-done-${a.id}`, 'aria-label': `Mark the callback to ${a.phone} done`, onclick: (e) => agendaStep(e.currentTarget, a, 'done') }, 'Done'),
+        h('button', { type: 'button', class: 'small secondary', id: `agenda-cancel-${a.id}`, 'aria-label': `Cancel the callback to ${a.phone}`, onclick: (e) => agendaStep(e.currentTarget, a, 'cancel') }, 'Cancel'),
       ] : null));
   });
-  replaceChildren(box, h('table', { class: 'table' },
+  replaceChildren(box, h('table', { class: 'table compact' },
     h('caption', { class: 'sr-only' }, 'Scheduled callbacks'),
-    h('thead', {}, h('tr', {}, ['When', 'Phone', 'Kind', 'Campaign', 'Reason', 'Status', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['When', 'Phone', 'Reason', 'Kind', h('span', { class: 'sr-only' }, 'Actions')].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows)));
 }
 
 async function agendaStep(btn, a, step) {
-  if (step === 'cancel' && !(await confirmDialog(`Cancel the callback to ${a.phone}?`, 'Cancel callback'))) return;
+  if (step === 'cancel' && !(await confirmDialog(`Cancel the callback to ${a.phone}?`, 'Cancel callback', 'Keep it'))) return;
   const msg = step === 'call' ? `Calling back ${a.phone}: answer your phone first`
     : step === 'done' ? 'Callback marked done' : 'Callback cancelled';
   const r = await run(btn, () => post(`/api/agenda/${encodeURIComponent(a.id)}/${step}`), msg);
@@ -728,22 +771,21 @@ function renderHistory() {
     replaceChildren(box, h('p', { class: 'muted' }, 'No calls today.'));
     return;
   }
-  replaceChildren(box, h('table', { class: 'table' },
+  replaceChildren(box, h('table', { class: 'table compact' },
     h('caption', { class: 'sr-only' }, "Today's calls"),
-    h('thead', {}, h('tr', {}, ['Time', 'Direction', 'From', 'To', 'Campaign', 'Duration', 'Result', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Time', 'Call', 'Campaign', 'Length', 'Result', h('span', { class: 'sr-only' }, 'Actions')].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, historyRows.map((c) => {
       const camp = c.campaign_id ? campaignById(c.campaign_id) : null;
       const dur = c.answered_at ? fmtDuration((c.ended_at || serverNow()) - c.answered_at) : '—';
       return h('tr', { id: `history-row-${c.id}` },
         h('td', {}, fmtTime(c.started_at)),
-        h('td', {}, c.direction),
-        h('td', {}, c.caller),
-        h('td', {}, c.callee),
+        h('td', {}, `${c.caller} → ${c.callee}`, h('div', { class: 'muted small' }, c.direction)),
         h('td', {}, camp?.name || '—'),
-        h('td', {}, dur),
+        h('td', { class: 'num' }, dur),
         h('td', {}, c.ended_at ? (c.end_reason || c.status) : c.status),
         h('td', { class: 'actions' }, c.ended_at ? h('button', {
           type: 'button', class: 'small secondary', id: `history-dispo-${c.id}`,
+          'aria-label': `Disposition of the call ${c.caller} → ${c.callee} at ${fmtTime(c.started_at)}`,
           onclick: () => {
             settled.delete(c.id);
             addPending({ call_id: c.id, campaign: camp?.name || null, caller: c.caller, callee: c.callee, direction: c.direction, started_at: c.started_at });
@@ -754,7 +796,7 @@ function renderHistory() {
             renderDisposition();
             $('#disposition-select').focus();
           },
-        }, 'Disposition…') : null));
+        }, 'Disposition') : null));
     }))));
 }
 
@@ -770,8 +812,17 @@ export function initAgent() {
     on('events', (id) => {
       const c = currentCall();
       if (c && c.call_id === id) renderCallLog(c);
+      const known = store.calls.get(id);
+      const last = (store.events.get(id) || []).slice(-1)[0];
+      if (known && involves(known, me()) && last && LEAVING.includes(last.kind)) {
+        setTimeout(reconcileCalls, 300);
+      }
     });
-    on('agents', () => {
+    on('agents', (u) => {
+      const p = store.agents.get(me());
+      if ((u === undefined || u === me()) && p && !['on_call', 'ringing'].includes(p.status) && currentCall()) {
+        setTimeout(reconcileCalls, 300);
+      }
       if ($('#callout-dialog').open) renderAgentPicker($('#callout-agent-list'), 'callout-agent', [me()]);
       if ($('#transfer-dialog').open) {
         const c = currentCall();

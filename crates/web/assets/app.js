@@ -8,7 +8,8 @@
 //                  #state-select (values "offline", "ready", "paused:<reason>") #ws-status
 //                  (data-state=open|connecting|closed) #btn-logout
 //                  nav: #nav-agent #nav-supervisor #nav-admin (hash routes #/agent #/supervisor #/admin)
-//   Messages ..... #status-region (polite) #error-region / #error-text (role=alert) #error-dismiss
+//   Messages ..... #status-region (role=status, empty when idle) #error-region (role=alert) with
+//                  #error-text (empty when no error) #error-dismiss
 //   Views ........ #login-view #agent-view #supervisor-view #admin-view
 //   Call panel ... #call-panel #call-state (data-state=idle|originating|ringing|connected|held|
 //                  transferring|consulting|conference) #call-timer #call-empty #call-details
@@ -93,7 +94,9 @@ async function login(e) {
     return;
   }
   const btn = $('#login-submit');
-  btn.disabled = true;
+  if (btn.dataset.busy) return;
+  btn.dataset.busy = '1';
+  btn.setAttribute('aria-busy', 'true');
   try {
     const r = await post('/api/login', { username, password }, { noAuthRedirect: true });
     setToken(r.token);
@@ -106,7 +109,8 @@ async function login(e) {
     err.hidden = false;
     $('#login-password').focus();
   } finally {
-    btn.disabled = false;
+    delete btn.dataset.busy;
+    btn.removeAttribute('aria-busy');
   }
 }
 
@@ -157,7 +161,13 @@ async function startSession(meInfo) {
   if (store.supervisor) initSupervisor();
   if (store.admin) initAdmin();
   if (events) events.close();
-  events = connectEvents(applyEvent, (s) => { store.wsStatus = s; emit('ws'); });
+  events = connectEvents(applyEvent, (s) => {
+    store.wsStatus = s;
+    emit('ws');
+    // A refused upgrade looks like a plain close: check the session (a 401
+    // brings the login form back through the unauthorized handler).
+    if (s === 'closed' && sessionStarted) get('/api/me').catch(() => {});
+  });
   route();
 }
 
@@ -224,7 +234,7 @@ async function changeState() {
   const body = { state };
   if (state === 'paused') body.reason = rest.join(':');
   sel.dataset.busy = '1';
-  sel.disabled = true;
+  sel.setAttribute('aria-busy', 'true');
   try {
     const p = await put('/api/agents/me/state', body);
     if (p && p.username) {
@@ -238,7 +248,7 @@ async function changeState() {
     showError(e.message);
   } finally {
     delete sel.dataset.busy;
-    sel.disabled = false;
+    sel.removeAttribute('aria-busy');
     renderHeader();
   }
 }

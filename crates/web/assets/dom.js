@@ -58,32 +58,41 @@ export function announce(msg) {
   const region = document.getElementById('status-region');
   if (!region) return;
   region.textContent = msg;
-  region.hidden = false;
   clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => { region.textContent = ''; region.hidden = true; }, 6000);
+  statusTimer = setTimeout(() => { region.textContent = ''; }, 6000);
 }
 
 /** Error message (role=alert region #error-region); stays until dismissed or replaced. */
 export function showError(msg) {
-  const region = document.getElementById('error-region');
   const text = document.getElementById('error-text');
-  if (!region || !text) { console.error(msg); return; }
+  if (!text) { console.error(msg); return; }
+  // Re-set the text even when equal, so the alert is announced again.
+  text.textContent = '';
   text.textContent = msg;
-  region.hidden = false;
+  document.getElementById('error-toast').classList.add('has-error');
+  document.getElementById('error-dismiss').hidden = false;
 }
 
 export function clearError() {
-  const region = document.getElementById('error-region');
-  if (region) region.hidden = true;
   const text = document.getElementById('error-text');
   if (text) text.textContent = '';
+  document.getElementById('error-toast')?.classList.remove('has-error');
+  const btn = document.getElementById('error-dismiss');
+  if (btn) btn.hidden = true;
 }
 
-/** Run an async action: disable the trigger while it runs, show errors, announce success. */
+/**
+ * Run an async action for a button: ignore repeated clicks while it runs
+ * (without disabling the button, which would drop the keyboard focus), show
+ * the error message of a failure, announce success. Resolves to the result,
+ * or undefined on failure.
+ */
 export async function run(trigger, fn, successMsg) {
-  if (trigger) trigger.setAttribute('aria-busy', 'true');
-  const wasDisabled = trigger ? trigger.disabled : false;
-  if (trigger) trigger.disabled = true;
+  if (trigger) {
+    if (trigger.dataset.busy) return undefined;
+    trigger.dataset.busy = '1';
+    trigger.setAttribute('aria-busy', 'true');
+  }
   try {
     const r = await fn();
     clearError();
@@ -94,9 +103,8 @@ export async function run(trigger, fn, successMsg) {
     return undefined;
   } finally {
     if (trigger) {
+      delete trigger.dataset.busy;
       trigger.removeAttribute('aria-busy');
-      // Only restore if nobody re-rendered the button meanwhile.
-      if (trigger.disabled) trigger.disabled = wasDisabled;
     }
   }
 }
@@ -121,16 +129,18 @@ export function openDialog(dialog, opener = document.activeElement) {
 
 /** Show an error inside a dialog (and in the global error region). */
 export function dialogError(dialog, msg) {
+  if (!msg) return;
   const err = dialog.querySelector('.dialog-error');
   if (err) { err.textContent = msg; err.hidden = false; }
   showError(msg);
 }
 
 /** A yes/no confirmation using the shared #confirm-dialog. Resolves true/false. */
-export function confirmDialog(message, okLabel = 'Confirm') {
+export function confirmDialog(message, okLabel = 'Confirm', cancelLabel = 'Cancel') {
   const dlg = document.getElementById('confirm-dialog');
   document.getElementById('confirm-message').textContent = message;
   document.getElementById('confirm-ok').textContent = okLabel;
+  document.getElementById('confirm-cancel').textContent = cancelLabel;
   return new Promise((resolve) => {
     dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok'), { once: true });
     dlg.returnValue = '';

@@ -99,6 +99,12 @@ export function applyEvent(msg) {
           if (!store.calls.has(k)) { store.events.delete(k); break; }
         }
       }
+      // Recording changes are not always followed by a `call` update: apply them here.
+      const call = store.calls.get(msg.call_id);
+      if (call && (msg.kind === 'RECORDING_STARTED' || msg.kind === 'RECORDING_STOPPED')) {
+        call.recording = msg.kind === 'RECORDING_STARTED';
+        emit('calls', msg.call_id);
+      }
       emit('events', msg.call_id);
       break;
     }

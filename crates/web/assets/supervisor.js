@@ -164,7 +164,7 @@ async function searchRecordings(e) {
     to: toDay === '' ? '' : toDay + 24 * 3600 * 1000 - 1,
   };
   const r = await run($('#rec-search'), () => get(`/api/recordings${qs(params)}`),
-    (x) => `${(x.recordings || []).length} recordings found`);
+    (x) => { const n = (x.recordings || []).length; return `${n} recording${n === 1 ? '' : 's'} found`; });
   if (r === undefined) return;
   renderRecordings(r.recordings || []);
 }

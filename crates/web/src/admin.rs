@@ -48,6 +48,7 @@ pub async fn campaign_info(
         music_class: c.music_class.clone(),
         strategy: c.strategy.as_str().to_string(),
         queue_timeout_secs: c.queue_timeout_secs.max(1) as u64,
+        overflow_target: c.overflow_target.clone(),
         acw_secs: c.acw_secs.max(0) as u64,
         agents,
     })
@@ -245,6 +246,7 @@ pub async fn create_campaign(
     if b.input.name.trim().is_empty() {
         return Err(HttpError::new(400, "a campaign needs a name"));
     }
+    check_overflow(&b.input)?;
     let row = st.storage.create_campaign(&b.input).await?;
     save_members(&st, &row, b.agents).await?;
     let row = st.storage.get_campaign(&row.id).await?.unwrap_or(row);
@@ -266,6 +268,7 @@ pub async fn update_campaign(
 ) -> Result<Json<Value>, HttpError> {
     c.require_admin()?;
     let Json(b) = body.map_err(bad_json)?;
+    check_overflow(&b.input)?;
     let row = st.storage.update_campaign(&id, &b.input).await?;
     save_members(&st, &row, b.agents).await?;
     let _ = st
@@ -275,6 +278,20 @@ pub async fn update_campaign(
         ))
         .await;
     Ok(Json(json!({"campaign": row})))
+}
+
+fn check_overflow(input: &CampaignInput) -> Result<(), HttpError> {
+    match input
+        .overflow_target
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(t) if switchboard_center::parse_overflow(t).is_none() => Err(HttpError::new(
+            400,
+            format!("overflow_target {t:?} must be agent:NAME, number:N or campaign:NAME"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `GET /api/pause-reasons`.
@@ -405,4 +422,50 @@ pub async fn music_classes(
 ) -> Result<Json<Value>, HttpError> {
     let snap = st.ask(EngineRequest::Snapshot).await?;
     Ok(Json(json!({"music_classes": snap["music_classes"]})))
+}
+
+/// `POST /api/campaigns/{name}/next-contact`: preview dialling — reserve the
+/// next contact of a preview or manual campaign for the calling agent
+/// (it becomes `dialing`; the agent then calls it with `POST /api/calls
+/// {"contact_id": ..., "campaign": ...}`). 404 when the list is exhausted.
+pub async fn next_contact(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, HttpError> {
+    let camp = st
+        .storage
+        .get_campaign_by_name(&name)
+        .await?
+        .ok_or_else(|| HttpError::new(404, format!("unknown campaign {name}")))?;
+    if !matches!(
+        camp.kind,
+        switchboard_storage::CampaignKind::Preview | switchboard_storage::CampaignKind::Manual
+    ) {
+        return Err(HttpError::new(
+            409,
+            format!(
+                "campaign {name} is {}: contacts are offered only in preview and manual campaigns",
+                camp.kind
+            ),
+        ));
+    }
+    let members = st.storage.list_campaign_agents(&camp.id).await?;
+    if !c.is_supervisor() && !members.iter().any(|a| a.id == c.agent.id) {
+        return Err(HttpError::new(
+            403,
+            format!("you are not a member of campaign {name}"),
+        ));
+    }
+    let mut claimed = st
+        .storage
+        .claim_contacts_for_dialing(&camp.id, switchboard_storage::now_ms(), 1)
+        .await?;
+    let contact = claimed.pop().ok_or_else(|| {
+        HttpError::new(404, format!("no contact left to call in campaign {name}"))
+    })?;
+    let history = st.storage.contact_history(&contact.id).await?;
+    Ok(Json(
+        json!({"campaign": name, "contact": contact, "history": history}),
+    ))
 }

@@ -220,10 +220,23 @@ pub async fn step(
         "call" => {
             let actor = c.actor();
             let target = switchboard_call::Target::Number(row.phone.clone());
+            // Call back within the entry's campaign when agents dial in it (manual/preview/dialer).
+            let campaign = match &row.campaign_id {
+                Some(cid) => st
+                    .storage
+                    .get_campaign(cid)
+                    .await?
+                    .filter(|c| c.kind != switchboard_storage::CampaignKind::Inbound)
+                    .map(|c| c.name),
+                None => None,
+            };
+            let contact_id = row.contact_id.clone();
             let v = st
                 .ask(|reply| switchboard_center::EngineRequest::Dial {
                     actor,
                     target,
+                    campaign,
+                    contact_id,
                     reply,
                 })
                 .await?;

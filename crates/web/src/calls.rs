@@ -173,19 +173,59 @@ impl TargetBody {
     }
 }
 
-/// `POST /api/calls`: call an agent or a number (out of campaign).
+/// Body of `POST /api/calls`.
+#[derive(Deserialize)]
+pub struct DialBody {
+    /// Agent to call.
+    #[serde(default)]
+    agent: Option<String>,
+    /// Number or PBX extension to call.
+    #[serde(default)]
+    number: Option<String>,
+    /// Manual/preview campaign the call is part of (absent: out of campaign).
+    #[serde(default)]
+    campaign: Option<String>,
+    /// Contact being called (its number is dialled when no number is given).
+    #[serde(default)]
+    contact_id: Option<String>,
+}
+
+/// `POST /api/calls`: call an agent or a number, out of campaign or for a
+/// contact of a manual/preview campaign.
 pub async fn dial(
     State(st): State<AppState>,
     c: Caller,
-    body: Result<Json<TargetBody>, JsonRejection>,
+    body: Result<Json<DialBody>, JsonRejection>,
 ) -> Result<Json<Value>, HttpError> {
     let Json(b) = body.map_err(bad_json)?;
-    let target = b.target()?;
+    let contact = match &b.contact_id {
+        Some(id) => Some(
+            st.storage
+                .get_contact(id)
+                .await?
+                .ok_or_else(|| HttpError::new(404, format!("no contact {id}")))?,
+        ),
+        None => None,
+    };
+    let target = match (b.agent, b.number, &contact) {
+        (Some(a), None, _) => Target::Agent(a.trim().to_string()),
+        (None, Some(n), _) => Target::Number(n.trim().to_string()),
+        (None, None, Some(c)) => Target::Number(c.phone.clone()),
+        _ => {
+            return Err(HttpError::new(
+                400,
+                "give exactly one of \"agent\" or \"number\" (or a \"contact_id\")",
+            ))
+        }
+    };
     let actor = c.actor();
+    let (campaign, contact_id) = (b.campaign, contact.map(|c| c.id));
     Ok(Json(
         st.ask(|reply| EngineRequest::Dial {
             actor,
             target,
+            campaign,
+            contact_id,
             reply,
         })
         .await?,

@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/campaigns/{id}", put(admin::update_campaign))
         .route(
+            "/api/campaigns/{id}/next-contact",
+            post(admin::next_contact),
+        )
+        .route(
             "/api/pause-reasons",
             get(admin::pause_reasons).post(admin::create_pause_reason),
         )
