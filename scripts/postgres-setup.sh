@@ -11,7 +11,7 @@ PGVER=$(ls /usr/lib/postgresql | sort -V | tail -n1)
 if ! pg_lsclusters -h | awk -v v="$PGVER" '$1 == v && $2 == "main"' | grep -q .; then
     pg_createcluster "$PGVER" main >&2
 fi
-pg_ctlcluster "$PGVER" main start 2>/dev/null || true
+pg_ctlcluster "$PGVER" main start >&2 2>/dev/null || true
 for _ in $(seq 1 30); do
     su postgres -c "pg_isready -q" && break
     sleep 1

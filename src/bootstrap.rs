@@ -53,6 +53,22 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
         input.auto_recording = c.auto_recording;
         input.music_class = c.music_class.clone();
         input.dispositions = c.dispositions.clone();
+        if let Some(s) = &c.strategy {
+            input.strategy = s
+                .parse()
+                .map_err(|e| anyhow::anyhow!("campaign {}: {e}", c.name))?;
+        }
+        if let Some(t) = &c.overflow_target {
+            if switchboard_center::parse_overflow(t).is_none() {
+                anyhow::bail!("campaign {}: overflow_target {t:?} must be agent:NAME, number:N or campaign:NAME", c.name);
+            }
+            input.overflow_target = Some(t.clone());
+        }
+        input.queue_timeout_secs = c.queue_timeout_secs.unwrap_or(input.queue_timeout_secs);
+        input.acw_secs = c.acw_secs.unwrap_or(input.acw_secs);
+        input.dialer_ratio = c.dialer_ratio.unwrap_or(input.dialer_ratio);
+        input.max_attempts = c.max_attempts.unwrap_or(input.max_attempts);
+        input.retry_delay_secs = c.retry_delay_secs.unwrap_or(input.retry_delay_secs);
         let row = storage
             .create_campaign(&input)
             .await
@@ -133,6 +149,13 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         engine: req_tx,
         events: Arc::new(move || sink2.subscribe()),
         data_dir: cfg.server.data_dir.clone(),
+        flush: {
+            let sink = sink.clone();
+            Arc::new(move || {
+                let sink = sink.clone();
+                Box::pin(async move { sink.flush().await })
+            })
+        },
     };
     let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
         .await

@@ -133,6 +133,27 @@ pub struct CampaignSeed {
     /// Disposition names.
     #[serde(default)]
     pub dispositions: Vec<String>,
+    /// Queue strategy: longest_idle | round_robin | ring_all.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Queue timeout (s).
+    #[serde(default)]
+    pub queue_timeout_secs: Option<i64>,
+    /// Where callers go on queue timeout (`agent:X`, `number:N`, `campaign:C`).
+    #[serde(default)]
+    pub overflow_target: Option<String>,
+    /// After-call work (s).
+    #[serde(default)]
+    pub acw_secs: Option<i64>,
+    /// Dialer: calls in flight per ready agent.
+    #[serde(default)]
+    pub dialer_ratio: Option<f64>,
+    /// Dialer: attempts per contact.
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
+    /// Dialer: seconds before retrying an unanswered contact.
+    #[serde(default)]
+    pub retry_delay_secs: Option<i64>,
 }
 
 fn default_kind() -> String {

@@ -15,6 +15,7 @@ use crate::engine::AgentStatus;
 enum DbOp {
     CallStarted(NewCall),
     CallAnswered(String, i64),
+    CallAgent(String, String),
     CallEnded(String, i64, Option<String>),
     Event(String, i64, String, Option<String>, String),
     AgentState(String, String, Option<String>, i64),
@@ -95,6 +96,10 @@ impl EventSink {
     /// CDR answered.
     pub fn call_answered(&self, id: &str, at: u64) {
         self.send(DbOp::CallAnswered(id.into(), at as i64));
+    }
+    /// CDR: the agent now handling the call.
+    pub fn call_agent(&self, id: &str, agent_id: &str) {
+        self.send(DbOp::CallAgent(id.into(), agent_id.into()));
     }
     /// CDR ended.
     pub fn call_ended(&self, id: &str, at: u64, agent_id: Option<String>) {
@@ -214,6 +219,7 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
         let res = match op {
             DbOp::CallStarted(c) => storage.insert_call(&c).await.map(|_| ()),
             DbOp::CallAnswered(id, at) => storage.update_call_answered(&id, at).await,
+            DbOp::CallAgent(id, agent) => storage.update_call_agent(&id, Some(&agent)).await,
             DbOp::CallEnded(id, at, agent) => {
                 if agent.is_some() {
                     let _ = storage.update_call_agent(&id, agent.as_deref()).await;

@@ -1,9 +1,14 @@
 //! The embedded web console in a real headless browser (Debian chromium via
 //! chromedriver, see tests/console_driver/): login, the agent's state,
-//! the webphone's dialogs and errors, the supervisor wall (live over the
-//! WebSocket), the admin views and the CSV import report. Screenshots go to
-//! target/screenshots/*.png.
+//! the webphone's dialogs and errors, campaign (preview/manual) calls, the
+//! supervisor wall (live over the WebSocket) and recordings, the admin views
+//! and the CSV import report; and, with baresip phones, every webphone call
+//! action on live calls (call out, hold, record, tag, consultative transfer,
+//! conference and mute, complete/cancel transfer, blind transfer, hang up,
+//! disposition with Agenda). Screenshots go to target/screenshots/*.png
+//! (`failure-<port>.png` when a test fails).
 //!
+//! Needs `chromium chromium-driver` (and baresip, sox for the live-call tests).
 //! `cargo test --test console`
 
 mod common;
@@ -22,6 +27,13 @@ fn opts() -> ServerOpts {
     support.extra = "dispositions = [\"Resolved\", \"Escalated\"]".into();
     let mut sales = CampaignCfg::inbound("sales", "5001", &["1002"]);
     sales.auto_recording = false;
+    let mut outreach = CampaignCfg::inbound("outreach", "", &["1001"]);
+    outreach.kind = "preview".into();
+    outreach.did = None;
+    outreach.extra = "dispositions = [\"Interested\", \"Not interested\"]".into();
+    let mut collections = outreach.clone();
+    collections.name = "collections".into();
+    collections.kind = "manual".into();
     ServerOpts::new()
         .agent(AgentCfg::new("1001").name("Alice Agent"))
         .agent(AgentCfg::new("1002").name("Bob Agent"))
@@ -33,6 +45,8 @@ fn opts() -> ServerOpts {
         .agent(AgentCfg::new("9000").name("Ada Admin").role("admin"))
         .campaign(support)
         .campaign(sales)
+        .campaign(outreach)
+        .campaign(collections)
 }
 
 fn base(s: &Server) -> String {
@@ -69,6 +83,12 @@ fn login(b: &Browser, s: &Server, user: &str, password: &str) {
     b.click("#login-submit");
     b.wait_visible("#app-header", T);
     b.wait_attr("#ws-status", "data-state", "open", T);
+}
+
+/// Log out and wait until the session is gone (the login form is back).
+fn logout(b: &Browser) {
+    b.click("#btn-logout");
+    b.wait_visible("#login-view", T);
 }
 
 /// No JavaScript exception was logged (failed requests are expected: the
@@ -202,6 +222,37 @@ fn agent_console_state_and_dialogs() {
     b.wait_text("#agent-status", "Paused (Lunch)", T);
     assert_eq!(b.value("#state-select"), "paused:Lunch");
 
+    // Campaign calls: preview dialling offers the next contact; a manual
+    // campaign takes a number.
+    let admin = s.login("9000", "pw9000");
+    let r = http::request(
+        s.http_port,
+        "POST",
+        "/api/contacts/import?list=leads&campaign=outreach",
+        &[
+            ("Content-Type", "text/csv"),
+            ("Authorization", &format!("Bearer {admin}")),
+        ],
+        Some(b"phone,name,company\n34600111222,Ana Garcia,Acme\n"),
+        T,
+    )
+    .expect("import");
+    assert_eq!(r.status, 200, "{}", r.text());
+    b.wait_visible("#campaign-dial-panel", T);
+    b.select("#campaign-dial-select", "outreach");
+    assert!(!b.is_displayed("#campaign-manual-form"));
+    b.click("#btn-next-contact");
+    b.wait_text("#preview-name", "Ana Garcia", T);
+    assert!(b.text("#preview-contact").contains("Acme"));
+    assert_eq!(b.focused_id(), "preview-call");
+    b.click("#preview-call");
+    b.wait_text("#error-text", "cannot place a call", T);
+    b.click("#btn-next-contact");
+    b.wait_text("#error-text", "no contact left", T);
+    b.select("#campaign-dial-select", "collections");
+    b.wait_visible("#campaign-manual-form", T);
+    b.screenshot("agent-campaign-calls");
+
     // Tablet width: no horizontal scrolling of the page.
     b.set_window_size(768, 1024);
     std::thread::sleep(Duration::from_millis(300));
@@ -220,8 +271,7 @@ fn agent_console_state_and_dialogs() {
     b.select("#state-select", "ready");
     b.wait_text("#agent-status", "Ready", T);
     assert_no_js_errors(&b, "agent console");
-    b.click("#btn-logout");
-    b.wait_visible("#login-view", T);
+    logout(&b);
     assert_eq!(presence(&s, &token, "1001")["status"], "offline");
 }
 
@@ -763,7 +813,7 @@ fn inbound_campaign_call_with_contact() {
     assert_no_js_errors(&b, "inbound call");
 
     // The supervisor finds it by tag text, sees the tag, plays it in the page.
-    b.click("#btn-logout");
+    logout(&b);
     login(&b, &s, "2000", "pw2000");
     b.wait_visible("#recordings-form", T);
     b.type_text("#rec-tag", "discount");

@@ -23,11 +23,8 @@ impl Engine {
             return;
         };
         tracing::debug!(call, ?ev, "call event");
-        if let Event::Answered(_) = ev {
-            if entry.answered_at.is_none() {
-                entry.answered_at = Some(now_ms());
-            }
-        }
+        // `answered_at` is set (and written to the CDR) by `call_answered` once
+        // the call is connected; setting it here would skip the CDR update.
         let actions = entry.call.on_event(ev);
         self.apply(call, actions);
     }

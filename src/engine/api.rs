@@ -261,6 +261,7 @@ impl Engine {
                 callee,
                 started_at: now_ms(),
                 answered_at: None,
+                last_agent: None,
             },
         );
         self.contact_of_call.insert(id.clone(), contact_id);
@@ -352,6 +353,7 @@ impl Engine {
                 callee: number.to_string(),
                 started_at: now_ms(),
                 answered_at: None,
+                last_agent: None,
             },
         );
         self.contact_of_call.insert(id.clone(), contact_id);

@@ -69,6 +69,8 @@ pub struct CallEntry {
     pub started_at: u64,
     /// Answer time.
     pub answered_at: Option<u64>,
+    /// The agent who last controlled the call (kept for the CDR once the call ends).
+    pub last_agent: Option<String>,
 }
 
 /// The engine.

@@ -47,6 +47,30 @@ impl Engine {
             .publish(serde_json::json!({"type": "call", "call": self.call_json(call)}));
     }
 
+    /// Keep the CDR's handling agent current (the last agent who controlled the call).
+    fn cdr_agent(&mut self, call: &str) {
+        let Some(e) = self.calls.get(call) else {
+            return;
+        };
+        let Some(agent) = e
+            .call
+            .controller()
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+        else {
+            return;
+        };
+        if e.last_agent.as_deref() == Some(agent.as_str()) {
+            return;
+        }
+        if let Some(id) = self.agents.get(&agent).map(|p| p.info.id.clone()) {
+            self.sink.call_agent(call, &id);
+        }
+        if let Some(e) = self.calls.get_mut(call) {
+            e.last_agent = Some(agent);
+        }
+    }
+
     /// Mark the CDR answered (once) and start automatic recording.
     pub(super) fn call_answered(&mut self, call: &str) {
         let Some(e) = self.calls.get_mut(call) else {
@@ -66,9 +90,11 @@ impl Engine {
     }
 
     pub(super) fn cdr_ended(&mut self, call: &str, entry: &super::CallEntry) {
+        // The state machine has released everyone by now: the last controller handled it.
         let agent_id = entry
             .call
             .controller()
+            .or(entry.last_agent.as_deref())
             .and_then(|a| self.agents.get(a))
             .map(|p| p.info.id.clone());
         self.sink.call_ended(call, now_ms(), agent_id);
@@ -97,6 +123,7 @@ impl Engine {
                 self.call_answered(call);
             }
             self.refresh_agents_of_call(call);
+            self.cdr_agent(call);
             let v = self.call_json(call);
             self.sink
                 .publish(serde_json::json!({"type": "call", "call": v}));

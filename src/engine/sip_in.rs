@@ -342,6 +342,7 @@ impl Engine {
                 callee: dialed.clone(),
                 started_at: now_ms(),
                 answered_at: None,
+                last_agent: None,
             },
         );
         self.cdr_started(&id);
@@ -376,10 +377,16 @@ impl Engine {
         };
         match req.method.as_str() {
             "ACK" => {
+                let mut confirmed = None;
                 if let Some(l) = self.legs.get_mut(&leg_id) {
                     if l.state == LegState::Setup {
                         l.state = LegState::Confirmed;
+                        confirmed = Some(l.call.clone());
                     }
+                }
+                // An agent's own phone leg is only confirmed now: ringing -> on call.
+                if let Some(call) = confirmed {
+                    self.refresh_agents_of_call(&call);
                 }
             }
             "BYE" => {

@@ -402,3 +402,54 @@ pub fn require_tool(name: &str) {
         name
     );
 }
+
+/// A fresh PostgreSQL schema for one test, when `SWITCHBOARD_TEST_POSTGRES_URL`
+/// is set (CI sets it): returns the URL whose connections use that schema.
+/// The schema is dropped when the guard is dropped.
+pub struct PgSchema {
+    base: String,
+    name: String,
+    /// Database URL for the server under test.
+    pub url: String,
+}
+
+impl PgSchema {
+    /// `None` when no PostgreSQL is configured for tests.
+    pub fn create(test: &str) -> Option<PgSchema> {
+        let base = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").ok()?;
+        let name = format!(
+            "e2e_{}_{}_{}",
+            test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        psql(&base, &format!("CREATE SCHEMA {name}"));
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
+        Some(PgSchema { base, name, url })
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        psql(
+            &self.base,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql (apt-get install postgresql-client)");
+    assert!(
+        out.status.success(),
+        "psql {sql:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

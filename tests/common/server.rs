@@ -106,6 +106,8 @@ pub struct ServerOpts {
     pub http_port: Option<u16>,
     /// RUST_LOG value (default "info").
     pub rust_log: Option<String>,
+    /// Database URL (default: a SQLite file in the test directory).
+    pub database: Option<String>,
 }
 
 impl ServerOpts {
@@ -167,10 +169,11 @@ pub fn render_toml(dir: &Path, opts: &ServerOpts, rtp: (u16, u16)) -> String {
         "http_addr = {}\n",
         q(&format!("127.0.0.1:{}", opts.http_port.unwrap_or(0)))
     ));
-    t.push_str(&format!(
-        "database = {}\n",
-        q(&format!("sqlite://{}/sb.db", dir.display()))
-    ));
+    let db = opts
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}/sb.db", dir.display()));
+    t.push_str(&format!("database = {}\n", q(&db)));
     t.push_str(&format!(
         "data_dir = {}\n",
         q(&format!("{}/data", dir.display()))

@@ -658,7 +658,7 @@ impl Browser {
         let url = self.url();
         let err = self
             .try_exec(
-                "const e = document.getElementById('error-region'); return e && !e.hidden ? e.textContent : ''",
+                "const e = document.getElementById('error-text'); return e ? e.textContent : ''",
                 vec![],
             )
             .ok()

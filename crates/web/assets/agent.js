@@ -110,6 +110,7 @@ export function renderCall() {
   const focused = document.activeElement;
   renderActions(c);
   renderDisposition();
+  renderCampaignDial();
   // A call action that just became disabled loses the keyboard focus: move it
   // to where the agent continues (the disposition form, or the next action).
   if (focused && focused.closest && focused.closest('.call-actions, #call-parties') && (focused.disabled || !document.contains(focused))) {
@@ -694,6 +695,94 @@ function bindDialogs() {
 }
 
 // ---------------------------------------------------------------------------
+// Campaign calls: manual campaigns (dial a number within the campaign) and
+// preview campaigns (reserve the next contact, see it, then call it).
+// ---------------------------------------------------------------------------
+
+let previewContact = null; // {campaign, contact, history}
+
+function myDialCampaigns() {
+  return store.campaigns.filter((c) => (c.kind === 'manual' || c.kind === 'preview')
+    && c.active !== false && (c.agents || []).includes(me()));
+}
+
+function renderCampaignDial() {
+  const panel = $('#campaign-dial-panel');
+  const camps = myDialCampaigns();
+  panel.hidden = !camps.length;
+  if (!camps.length) return;
+  const sel = $('#campaign-dial-select');
+  const key = camps.map((c) => `${c.name}:${c.kind}`).join('|');
+  if (sel.dataset.key !== key) {
+    const cur = sel.value;
+    sel.dataset.key = key;
+    sel.replaceChildren(...camps.map((c) => h('option', { value: c.name }, `${c.name} (${c.kind})`)));
+    if (camps.some((c) => c.name === cur)) sel.value = cur;
+  }
+  const camp = camps.find((c) => c.name === sel.value) || camps[0];
+  $('#campaign-manual-form').hidden = camp.kind !== 'manual';
+  const busy = !!currentCall();
+  for (const id of ['campaign-dial-call', 'preview-call']) {
+    const b = document.getElementById(id);
+    if (b) setEnabled(b, !busy, 'Finish the current call first');
+  }
+  renderPreview();
+}
+
+function renderPreview() {
+  const box = $('#preview-contact');
+  const p = previewContact;
+  if (!p || p.campaign !== $('#campaign-dial-select').value) {
+    replaceChildren(box);
+    return;
+  }
+  const c = p.contact;
+  const extra = c.extra && typeof c.extra === 'object' ? Object.entries(c.extra) : [];
+  const past = (p.history?.dispositions || []).map((d) => `${fmtDateTime(d.at)} ${d.name}${d.note ? ` (${d.note})` : ''}`);
+  replaceChildren(box, h('div', { class: 'preview-card', id: 'preview-card' },
+    h('h3', { id: 'preview-name' }, c.name || c.phone),
+    h('dl', { class: 'contact-facts' },
+      h('div', {}, h('dt', {}, 'Phone'), h('dd', { id: 'preview-phone' }, c.phone)),
+      h('div', {}, h('dt', {}, 'Attempts'), h('dd', {}, String(c.attempts))),
+      extra.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v))))),
+    past.length ? h('details', {}, h('summary', {}, `Previous outcomes (${past.length})`), h('ul', {}, past.map((x) => h('li', {}, x)))) : null,
+    h('div', { class: 'row' },
+      h('button', {
+        type: 'button', id: 'preview-call', class: 'primary', disabled: !!currentCall(),
+        onclick: (e) => dialInCampaign(e.currentTarget, { contact_id: c.id, campaign: p.campaign }, c.name || c.phone),
+      }, `Call ${c.name || c.phone}`))));
+}
+
+async function dialInCampaign(btn, body, who) {
+  const r = await run(btn, () => post('/api/calls', body), `Calling ${who}: answer your phone first`);
+  if (r === undefined) return;
+  adopt(r);
+  if (body.contact_id) previewContact = null;
+  if (body.number) $('#campaign-dial-number').value = '';
+  renderCall();
+  renderCampaignDial();
+}
+
+function bindCampaignDial() {
+  $('#campaign-dial-select').addEventListener('change', renderCampaignDial);
+  $('#campaign-manual-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const n = $('#campaign-dial-number').value.trim();
+    if (!n) { showError('Enter the number to call.'); $('#campaign-dial-number').focus(); return; }
+    dialInCampaign($('#campaign-dial-call'), { number: n, campaign: $('#campaign-dial-select').value }, n);
+  });
+  $('#btn-next-contact').addEventListener('click', async (e) => {
+    const name = $('#campaign-dial-select').value;
+    const r = await run(e.currentTarget, () => post(`/api/campaigns/${encodeURIComponent(name)}/next-contact`),
+      (x) => `Next contact: ${x.contact?.name || x.contact?.phone}`);
+    if (r === undefined) return;
+    previewContact = { campaign: name, contact: r.contact, history: r.history };
+    renderPreview();
+    $('#preview-call')?.focus();
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Agenda and history
 // ---------------------------------------------------------------------------
 
@@ -808,6 +897,7 @@ export function initAgent() {
     initialised = true;
     bindActions();
     bindDialogs();
+    bindCampaignDial();
     on('calls', renderCall);
     on('events', (id) => {
       const c = currentCall();
@@ -829,7 +919,7 @@ export function initAgent() {
         renderAgentPicker($('#transfer-agent-list'), 'transfer-agent', [me(), c?.customer?.agent].filter(Boolean));
       }
     });
-    on('campaigns', () => { shownCandidate = null; renderDisposition(); renderHistory(); renderAgenda(); });
+    on('campaigns', () => { shownCandidate = null; renderDisposition(); renderHistory(); renderAgenda(); renderCampaignDial(); });
     on('call_ended', () => { setTimeout(loadHistory, 500); });
     on('agenda_reminder', (a) => {
       if (!a) return;
@@ -852,6 +942,7 @@ export function resetAgent() {
   agendaRows = [];
   historyRows = [];
   shownCandidate = null;
+  previewContact = null;
 }
 
 /** Agenda reminder: personal callbacks that became due since the last check. */

@@ -10,7 +10,8 @@
 //                  nav: #nav-agent #nav-supervisor #nav-admin (hash routes #/agent #/supervisor #/admin)
 //   Messages ..... #status-region (role=status, empty when idle) #error-region (role=alert) with
 //                  #error-text (empty when no error) #error-dismiss
-//   Views ........ #login-view #agent-view #supervisor-view #admin-view
+//   Views ........ #boot-status (until the session is known) #login-view #agent-view
+//                  #supervisor-view #admin-view
 //   Call panel ... #call-panel #call-state (data-state=idle|originating|ringing|connected|held|
 //                  transferring|consulting|conference) #call-timer #call-empty #call-details
 //                  #call-direction #call-caller #call-callee #call-campaign #call-transfer
@@ -27,6 +28,9 @@
 //                  #transfer-to-agent #transfer-to-number #transfer-to-campaign
 //                  #transfer-agent-list (radios #transfer-agent-<username>) #transfer-number
 //                  #transfer-campaign #transfer-submit #transfer-cancel
+//   Campaign calls #campaign-dial-panel (manual/preview campaigns I belong to) #campaign-dial-select
+//                  #campaign-manual-form #campaign-dial-number #campaign-dial-call (manual)
+//                  #btn-next-contact #preview-contact #preview-name #preview-phone #preview-call
 //   Disposition .. #disposition-panel #disposition-form #disposition-call #disposition-select
 //                  (option "Agenda", "__other__" = free text) #disposition-custom #disposition-note
 //                  #agenda-fields #agenda-date #agenda-time #agenda-tz #agenda-reason
@@ -72,6 +76,7 @@ let sessionStarted = false;
 
 function showLogin(message) {
   sessionStarted = false;
+  $('#boot-status').hidden = true;
   $('#app-header').hidden = true;
   for (const v of ['agent', 'supervisor', 'admin']) $(`#${v}-view`).hidden = true;
   $('#login-view').hidden = false;
@@ -149,6 +154,7 @@ async function startSession(meInfo) {
   store.supervisor = !!meInfo.supervisor;
   store.admin = !!meInfo.admin;
   sessionStarted = true;
+  $('#boot-status').hidden = true;
   $('#login-view').hidden = true;
   $('#app-header').hidden = false;
   $('#nav-supervisor').hidden = !store.supervisor;

@@ -107,6 +107,8 @@ impl FromRequestParts<AppState> for Caller {
         if !agent.enabled {
             return Err(HttpError::new(403, "account disabled"));
         }
+        // Read-your-writes: call facts queued by the engine before this request are stored.
+        (state.flush)().await;
         Ok(Caller { agent, token })
     }
 }

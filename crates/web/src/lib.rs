@@ -12,7 +12,9 @@ mod recordings;
 mod reports;
 mod ws;
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::routing::{get, post, put};
@@ -37,6 +39,9 @@ pub struct AppState {
     pub events: Arc<dyn Fn() -> broadcast::Receiver<Value> + Send + Sync>,
     /// Data folder (recordings live under it).
     pub data_dir: PathBuf,
+    /// Wait until the engine's queued storage writes are applied, so a
+    /// request sees every call fact that happened before it (read-your-writes).
+    pub flush: Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
 }
 
 impl AppState {
