@@ -661,16 +661,15 @@ fn agent_console_live_call_actions() {
     assert_eq!(r["recordings"].as_array().map(|a| a.len()), Some(1), "{r}");
     b.screenshot_full("agent-console-after-call");
 
-    // Agenda actions: "Call back" dials the number through the trunk (none
-    // here: the refusal is shown), "Done" closes the entry.
+    // Agenda actions: "Call back" calls the scheduled party again (1002 is an
+    // internal extension, so it rings that agent) and closes the entry.
     let entry = entries[0]["id"].as_str().unwrap().to_string();
     b.click(&format!("#agenda-call-{entry}"));
-    b.wait_text("#error-text", "trunk", T);
-    b.click("#error-dismiss");
-    b.wait_until("error dismissed", T, |b| b.text("#error-text").is_empty());
-    b.wait_hidden("#error-dismiss", T);
-    b.click(&format!("#agenda-done-{entry}"));
+    b.wait_attr("#call-state", "data-state", "connected", long);
     b.wait_text("#agenda-list", "No callbacks scheduled", T);
+    b.click("#btn-hangup");
+    b.wait_attr("#call-state", "data-state", "idle", long);
+    b.click("#disposition-skip");
 
     // Second call: consultation cancelled, then a consultative transfer completed.
     b.click("#btn-call-out");

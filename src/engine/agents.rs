@@ -139,7 +139,7 @@ impl Engine {
             p.status = status;
             p.since = now;
             let (id, reason) = (p.info.id.clone(), p.pause_reason.clone());
-            let ev = serde_json::json!({"type": "agent_state", "agent": username, "status": status, "pause_reason": reason, "since": now});
+            let ev = serde_json::json!({"type": "agent_state", "agent": username, "status": status, "chosen": p.chosen, "pause_reason": reason, "since": now});
             self.sink.agent_state(&id, status, reason.as_deref());
             self.sink.publish(ev);
         }
@@ -147,6 +147,11 @@ impl Engine {
 
     /// The agent is now reserved for (or handling) a call.
     pub(super) fn agent_engaged(&mut self, username: &str, call: &str) {
+        if let Some(e) = self.calls.get_mut(call) {
+            if !e.participants.iter().any(|p| p == username) {
+                e.participants.push(username.to_string());
+            }
+        }
         if let Some(p) = self.agents.get_mut(username) {
             if !p.calls.iter().any(|c| c == call) {
                 p.calls.push(call.to_string());

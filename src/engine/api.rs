@@ -81,7 +81,7 @@ impl Engine {
 
     fn snapshot(&self) -> Value {
         let calls: Vec<Value> = self.calls.keys().map(|c| self.call_json(c)).collect();
-        json!({"agents": self.agents.all(), "calls": calls, "campaigns": self.campaigns, "music_classes": self.media.music_classes()})
+        json!({"agents": self.agents.all(), "calls": calls, "campaigns": self.campaigns, "music_classes": self.media.music_classes(), "queues": self.queues_json()})
     }
 
     /// JSON view of a live call.
@@ -110,6 +110,9 @@ impl Engine {
             "recording": e.recording.is_some(),
             "auto_recording": e.auto_recording,
             "music_class": c.music(),
+            "muted": c.plan().muted,
+            "contact_id": self.contact_of_call.get(call).cloned().flatten(),
+            "participants": e.participants,
         })
     }
 
@@ -262,6 +265,7 @@ impl Engine {
                 started_at: now_ms(),
                 answered_at: None,
                 last_agent: None,
+                participants: Vec::new(),
             },
         );
         self.contact_of_call.insert(id.clone(), contact_id);
@@ -296,6 +300,7 @@ impl Engine {
             }
             self.stop_recording_internal(call, &format!("stopped by {}", actor.username));
         }
+        self.publish_call(call);
         Ok(self.call_json(call))
     }
 
@@ -354,6 +359,7 @@ impl Engine {
                 started_at: now_ms(),
                 answered_at: None,
                 last_agent: None,
+                participants: Vec::new(),
             },
         );
         self.contact_of_call.insert(id.clone(), contact_id);

@@ -71,6 +71,8 @@ pub struct CallEntry {
     pub answered_at: Option<u64>,
     /// The agent who last controlled the call (kept for the CDR once the call ends).
     pub last_agent: Option<String>,
+    /// Every agent who took part in the call (their consoles keep getting its updates).
+    pub participants: Vec<String>,
 }
 
 /// The engine.

@@ -228,7 +228,8 @@ impl Engine {
         }
     }
 
-    pub(super) fn publish_queues(&self) {
+    /// Waiting callers per inbound campaign (position, wait, agent being rung).
+    pub(super) fn queues_json(&self) -> serde_json::Value {
         let now = now_ms();
         let q: Vec<serde_json::Value> = self
             .campaigns
@@ -244,7 +245,11 @@ impl Engine {
                 })
             })
             .collect();
+        serde_json::Value::Array(q)
+    }
+
+    pub(super) fn publish_queues(&self) {
         self.sink
-            .publish(serde_json::json!({"type": "queues", "queues": q}));
+            .publish(serde_json::json!({"type": "queues", "queues": self.queues_json()}));
     }
 }

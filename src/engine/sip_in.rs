@@ -343,6 +343,7 @@ impl Engine {
                 started_at: now_ms(),
                 answered_at: None,
                 last_agent: None,
+                participants: Vec::new(),
             },
         );
         self.cdr_started(&id);
@@ -386,7 +387,7 @@ impl Engine {
                 }
                 // An agent's own phone leg is only confirmed now: ringing -> on call.
                 if let Some(call) = confirmed {
-                    self.refresh_agents_of_call(&call);
+                    self.publish_call(&call);
                 }
             }
             "BYE" => {

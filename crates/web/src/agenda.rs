@@ -219,7 +219,11 @@ pub async fn step(
         "cancel" => st.storage.cancel_agenda(&id).await?,
         "call" => {
             let actor = c.actor();
-            let target = switchboard_call::Target::Number(row.phone.clone());
+            // An internal extension is called as that agent, anything else through the trunk.
+            let target = match st.storage.get_agent_by_username(&row.phone).await? {
+                Some(a) if a.enabled => switchboard_call::Target::Agent(a.username),
+                _ => switchboard_call::Target::Number(row.phone.clone()),
+            };
             // Call back within the entry's campaign when agents dial in it (manual/preview/dialer).
             let campaign = match &row.campaign_id {
                 Some(cid) => st
@@ -241,6 +245,8 @@ pub async fn step(
                 })
                 .await?;
             let call_id = v["call_id"].as_str().map(str::to_string);
+            // The call's record is written by the engine's storage queue: wait for it.
+            (st.flush)().await;
             st.storage.mark_agenda_done(&id, call_id.as_deref()).await?;
             return Ok(Json(json!({"call": v})));
         }
