@@ -684,3 +684,85 @@ fn recordings_are_searchable_by_tag_and_private_to_their_agent() {
     let (st, _) = server.api("GET", "/api/recordings/nope/audio", None, Some(&sup));
     assert_eq!(st, 404);
 }
+
+#[test]
+fn ring_all_rings_every_ready_agent_and_the_first_to_answer_wins() {
+    let _g = serial();
+    let dir = TestDir::new("cc_ring_all");
+    let customer_port = free_port();
+    let server = Server::start(
+        &dir,
+        ServerOpts::new()
+            .with_agents(&["1001", "1002"])
+            .trunk(TrunkCfg::new("pstn", free_port(), &[customer_port]))
+            .campaign({
+                let mut c = CampaignCfg::inbound("support", "5000", &["1001", "1002"]);
+                c.auto_recording = false;
+                c.extra = "acw_secs = 0\nstrategy = \"ring_all\"".into();
+                c
+            }),
+    );
+    let slow = start_agent(&dir, &server, "1001", None, false);
+    let quick = start_agent(&dir, &server, "1002", None, true);
+    let tok = ready(&server, "1001");
+    ready(&server, "1002");
+    wait_registered_in_engine(&server, &tok, "1001");
+    wait_registered_in_engine(&server, &tok, "1002");
+    let run = Sipp::run(
+        dir.path(),
+        "customer",
+        "uac_basic_rr.xml",
+        Some(&format!("127.0.0.1:{}", server.sip_port)),
+        &[
+            "-s",
+            "5000",
+            "-p",
+            &customer_port.to_string(),
+            "-m",
+            "1",
+            "-d",
+            "1500",
+        ],
+        Duration::from_secs(25),
+    );
+    run.assert_ok();
+    slow.wait_event("CALL_INCOMING", T);
+    slow.wait_event("CALL_CLOSED", T);
+    quick.wait_event("CALL_ESTABLISHED", T);
+    assert!(
+        slow.try_wait_event("CALL_ESTABLISHED", Duration::from_millis(300))
+            .is_none(),
+        "the slower agent never got the call"
+    );
+    let sup = server.login("1002", "pw1002");
+    let (_, h) = server.api("GET", "/api/history", None, Some(&sup));
+    let id = h["calls"][0]["id"]
+        .as_str()
+        .expect("call in history")
+        .to_string();
+    let (_, ev) = server.api("GET", &format!("/api/calls/{id}/events"), None, Some(&sup));
+    let kinds: Vec<&str> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"QUEUE_RING_ALL") && kinds.contains(&"ANSWERED"),
+        "{kinds:?}"
+    );
+    // Both agents are free again.
+    let free = wait_until(T, Duration::from_millis(100), || {
+        let (_, v) = server.api("GET", "/api/agents", None, Some(&tok));
+        v["agents"]
+            .as_array()?
+            .iter()
+            .all(|a| a["status"] == "ready")
+            .then_some(())
+    });
+    assert!(
+        free.is_some(),
+        "{}",
+        server.api("GET", "/api/agents", None, Some(&tok)).1
+    );
+}

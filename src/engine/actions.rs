@@ -10,6 +10,9 @@ use super::{now_ms, Engine};
 impl Engine {
     /// Feed an event to a call and apply what it decides.
     pub(super) fn call_event(&mut self, call: &str, ev: Event) {
+        if self.queue_fork_event(call, &ev) {
+            return;
+        }
         match &ev {
             Event::Failed(leg, _) | Event::HungUp(leg) if self.queue_ringing(*leg).is_some() => {
                 // The agent rung for a queued caller did not take it: keep waiting.
@@ -197,6 +200,30 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// Move a leg to another id (a ring-all fork becoming the call's queue leg),
+    /// with every index that points at it.
+    pub(super) fn rekey_leg(&mut self, from: LegId, to: LegId) {
+        let Some(mut l) = self.legs.remove(&from) else {
+            return;
+        };
+        l.id = to;
+        for v in self
+            .dialogs
+            .values_mut()
+            .chain(self.invites_by_branch.values_mut())
+        {
+            if *v == from {
+                *v = to;
+            }
+        }
+        for (leg, _) in self.client_tx.values_mut() {
+            if *leg == from {
+                *leg = to;
+            }
+        }
+        self.legs.insert(to, l);
     }
 
     /// Free a leg's media port (idempotent).

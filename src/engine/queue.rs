@@ -26,6 +26,13 @@ pub struct QueueEntry {
     pub ringing: Option<String>,
     /// Agents that did not answer this caller.
     pub tried: Vec<String>,
+    /// Ring-all: the agents rung at once, each on its own fork leg.
+    pub forks: Vec<(String, LegId)>,
+}
+
+/// Fork legs of a ring-all offer: the queue leg's id with a fork number in the high bits.
+fn fork_leg(leg: LegId, n: usize) -> LegId {
+    leg | ((n as u64 + 1) << 48)
 }
 
 /// All queues.
@@ -76,6 +83,7 @@ impl Engine {
             since: now_ms(),
             ringing: None,
             tried: Vec::new(),
+            forks: Vec::new(),
         });
         if let Some(e) = self.calls.get_mut(call) {
             if e.campaign.is_none() {
@@ -87,11 +95,115 @@ impl Engine {
     }
 
     pub(super) fn dequeue_leg(&mut self, leg: LegId) {
-        let before = self.queue.entries.len();
-        self.queue.entries.retain(|e| e.leg != leg);
-        if before != self.queue.entries.len() {
-            self.publish_queues();
+        let Some(pos) = self.queue.entries.iter().position(|e| e.leg == leg) else {
+            return;
+        };
+        let e = self.queue.entries.remove(pos);
+        // Ring-all offers still ringing stop with the caller leaving.
+        for (agent, fork) in e.forks {
+            self.end_leg_signalling(fork);
+            self.agent_released(&agent, &e.call);
         }
+        self.publish_queues();
+    }
+
+    /// Ring every available agent at once for a queued caller; the first to
+    /// answer gets the call, the others stop ringing.
+    fn ring_all(&mut self, call: &str, leg: LegId, agents: Vec<String>) {
+        let caller = self
+            .calls
+            .get(call)
+            .map(|c| c.caller.clone())
+            .unwrap_or_default();
+        let mut forks = Vec::new();
+        for (n, agent) in agents.into_iter().enumerate() {
+            let fork = fork_leg(leg, n);
+            self.agent_engaged(&agent, call);
+            forks.push((agent.clone(), fork));
+            self.dial_agent(call, fork, &agent, &caller);
+        }
+        if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == leg) {
+            e.forks = forks;
+        }
+        self.log_call(
+            call,
+            "QUEUE_RING_ALL",
+            &self
+                .queue
+                .entries
+                .iter()
+                .find(|e| e.leg == leg)
+                .map(|e| {
+                    e.forks
+                        .iter()
+                        .map(|f| f.0.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            None,
+        );
+        self.publish_queues();
+    }
+
+    /// The queue entry and agent a ring-all fork leg belongs to.
+    fn fork_owner(&self, fork: LegId) -> Option<(LegId, String)> {
+        self.queue.entries.iter().find_map(|e| {
+            e.forks
+                .iter()
+                .find(|f| f.1 == fork)
+                .map(|f| (e.leg, f.0.clone()))
+        })
+    }
+
+    /// Handle a leg event if the leg is a ring-all fork; returns false otherwise.
+    pub(super) fn queue_fork_event(&mut self, call: &str, ev: &Event) -> bool {
+        let (Event::Ringing(fork)
+        | Event::Answered(fork)
+        | Event::Failed(fork, _)
+        | Event::HungUp(fork)) = ev
+        else {
+            return false;
+        };
+        let Some((main, agent)) = self.fork_owner(*fork) else {
+            return false;
+        };
+        let fork = *fork;
+        match ev {
+            Event::Ringing(_) => {}
+            Event::Answered(_) => {
+                // The winner: stop the other forks, then the fork becomes the queue leg.
+                let others: Vec<(String, LegId)> = self
+                    .queue
+                    .entries
+                    .iter_mut()
+                    .find(|e| e.leg == main)
+                    .map(|e| std::mem::take(&mut e.forks))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|f| f.1 != fork)
+                    .collect();
+                for (a, l) in others {
+                    self.end_leg_signalling(l);
+                    self.agent_released(&a, call);
+                }
+                self.rekey_leg(fork, main);
+                self.dequeue_leg(main);
+                self.call_event(call, Event::Assigned(main, agent));
+                self.call_event(call, Event::Answered(main));
+            }
+            Event::Failed(..) | Event::HungUp(_) => {
+                self.agent_released(&agent, call);
+                if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == main) {
+                    e.forks.retain(|f| f.1 != fork);
+                    e.tried.push(agent.clone());
+                }
+                self.log_call(call, "QUEUE_NO_ANSWER", &agent, None);
+                self.publish_queues();
+            }
+            Event::Assigned(..) => {}
+        }
+        true
     }
 
     /// Is this leg a queue leg currently ringing an agent? Returns the agent.
@@ -128,15 +240,19 @@ impl Engine {
         let mut timeouts = Vec::new();
         let mut offers = Vec::new();
         let mut busy: Vec<String> = Vec::new();
+        let mut ring_all = Vec::new();
         for e in &self.queue.entries {
             let Some(c) = self.campaign(&e.campaign) else {
                 continue;
             };
-            if now.saturating_sub(e.since) > c.queue_timeout_secs * 1000 && e.ringing.is_none() {
+            if now.saturating_sub(e.since) > c.queue_timeout_secs * 1000
+                && e.ringing.is_none()
+                && e.forks.is_empty()
+            {
                 timeouts.push((e.call.clone(), e.leg, c.overflow_target.clone()));
                 continue;
             }
-            if e.ringing.is_some() {
+            if e.ringing.is_some() || !e.forks.is_empty() {
                 continue;
             }
             let mut candidates: Vec<&String> = c
@@ -150,6 +266,12 @@ impl Engine {
             // Prefer agents that have not yet missed this caller.
             if candidates.iter().any(|a| !e.tried.contains(a)) {
                 candidates.retain(|a| !e.tried.contains(a));
+            }
+            if c.strategy == "ring_all" {
+                let all: Vec<String> = candidates.iter().map(|a| (*a).clone()).collect();
+                busy.extend(all.iter().cloned());
+                ring_all.push((e.call.clone(), e.leg, all));
+                continue;
             }
             let pick = match c.strategy.as_str() {
                 "round_robin" => {
@@ -173,6 +295,9 @@ impl Engine {
             };
             busy.push(pick.clone());
             offers.push((e.call.clone(), e.leg, pick, c.name.clone()));
+        }
+        for (call, leg, agents) in ring_all {
+            self.ring_all(&call, leg, agents);
         }
         for (call, leg, overflow) in timeouts {
             match overflow.as_deref().and_then(parse_overflow) {
