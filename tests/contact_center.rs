@@ -766,3 +766,39 @@ fn ring_all_rings_every_ready_agent_and_the_first_to_answer_wins() {
         server.api("GET", "/api/agents", None, Some(&tok)).1
     );
 }
+
+#[test]
+fn dtmf_sent_by_a_phone_is_reported_in_the_call_log() {
+    let _g = serial();
+    let dir = TestDir::new("cc_dtmf");
+    let customer_port = free_port();
+    let server = Server::start(
+        &dir,
+        ServerOpts::new()
+            .with_agents(&["1001"])
+            .trunk(TrunkCfg::new("pstn", free_port(), &[customer_port])),
+    );
+    let agent = start_agent(&dir, &server, "1001", None, true);
+    let run = Sipp::run(
+        dir.path(),
+        "customer",
+        "uac_dtmf.xml",
+        Some(&format!("127.0.0.1:{}", server.sip_port)),
+        &["-s", "1001", "-p", &customer_port.to_string(), "-m", "1", "-d", "1500", "-mi", "127.0.0.1"],
+        Duration::from_secs(25),
+    );
+    run.assert_ok();
+    agent.wait_event("CALL_ESTABLISHED", T);
+    let tok = server.login("1001", "pw1001");
+    let (_, h) = server.api("GET", "/api/history", None, Some(&tok));
+    let id = h["calls"][0]["id"].as_str().expect("call in history").to_string();
+    let (_, ev) = server.api("GET", &format!("/api/calls/{id}/events"), None, Some(&tok));
+    let digits: String = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "DTMF")
+        .filter_map(|e| e["detail"]["text"].as_str())
+        .collect();
+    assert_eq!(digits, "51#", "each digit reported once, in order: {ev}");
+}
