@@ -784,14 +784,28 @@ fn dtmf_sent_by_a_phone_is_reported_in_the_call_log() {
         "customer",
         "uac_dtmf.xml",
         Some(&format!("127.0.0.1:{}", server.sip_port)),
-        &["-s", "1001", "-p", &customer_port.to_string(), "-m", "1", "-d", "1500", "-mi", "127.0.0.1"],
+        &[
+            "-s",
+            "1001",
+            "-p",
+            &customer_port.to_string(),
+            "-m",
+            "1",
+            "-d",
+            "1500",
+            "-mi",
+            "127.0.0.1",
+        ],
         Duration::from_secs(25),
     );
     run.assert_ok();
     agent.wait_event("CALL_ESTABLISHED", T);
     let tok = server.login("1001", "pw1001");
     let (_, h) = server.api("GET", "/api/history", None, Some(&tok));
-    let id = h["calls"][0]["id"].as_str().expect("call in history").to_string();
+    let id = h["calls"][0]["id"]
+        .as_str()
+        .expect("call in history")
+        .to_string();
     let (_, ev) = server.api("GET", &format!("/api/calls/{id}/events"), None, Some(&tok));
     let digits: String = ev["events"]
         .as_array()
