@@ -142,7 +142,13 @@ impl Engine {
     ) -> Result<Value, ApiError> {
         self.check_actor(actor, call)?;
         if let Command::BlindTransfer(t) | Command::ConsultTransfer(t) = &command {
-            self.check_target(t)?;
+            // Transferring to oneself: the call refuses it with that reason
+            // (the target check would only say the agent is busy).
+            let own = matches!(t, Target::Agent(a)
+                if self.calls.get(call).and_then(|e| e.call.controller()) == Some(a.as_str()));
+            if !own {
+                self.check_target(t)?;
+            }
         }
         let entry = self.calls.get_mut(call).expect("checked");
         let actions = entry
@@ -315,7 +321,14 @@ impl Engine {
         }
         let e = self.calls.get(call).expect("checked");
         let now = now_ms();
-        let offset = now.saturating_sub(e.answered_at.unwrap_or(e.started_at));
+        // A tag pinned to a running recording marks a position in that recording.
+        let base = e
+            .recording
+            .as_ref()
+            .map(|r| r.2)
+            .or(e.answered_at)
+            .unwrap_or(e.started_at);
+        let offset = now.saturating_sub(base);
         let rec = e.recording.as_ref().map(|r| r.1.clone());
         self.sink
             .tag(call, rec.as_deref(), &actor.username, text, now, offset);

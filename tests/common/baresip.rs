@@ -224,9 +224,9 @@ impl Baresip {
              sip_listen\t\t127.0.0.1:{sip_port}\n\
              call_local_timeout\t120\n\
              call_max_calls\t\t{max_calls}\n\
-             audio_player\t\talsa,null\n\
+             audio_player\t\taubridge,play-{sip_port}\n\
              audio_source\t\taufile,{tone}\n\
-             audio_alert\t\talsa,null\n\
+             audio_alert\t\taubridge,alert-{sip_port}\n\
              ausrc_srate\t\t8000\n\
              auplay_srate\t\t8000\n\
              ausrc_channels\t\t1\n\
@@ -239,7 +239,7 @@ impl Baresip {
              module\t\t\thttpd.so\n\
              module\t\t\tg711.so\n\
              module\t\t\taufile.so\n\
-             module\t\t\talsa.so\n\
+             module\t\t\taubridge.so\n\
              module\t\t\tsndfile.so\n\
              module_tmp\t\tuuid.so\n\
              module_tmp\t\taccount.so\n\

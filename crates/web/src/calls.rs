@@ -268,9 +268,9 @@ pub async fn action(
     State(st): State<AppState>,
     c: Caller,
     Path((id, action)): Path<(String, String)>,
-    body: Option<Json<Value>>,
+    body: Result<Option<Json<Value>>, JsonRejection>,
 ) -> Result<Json<Value>, HttpError> {
-    let b: ActionBody = match body {
+    let b: ActionBody = match body.map_err(bad_json)? {
         Some(Json(v)) => serde_json::from_value(v)
             .map_err(|e| HttpError::new(400, format!("invalid body: {e}")))?,
         None => ActionBody::default(),
