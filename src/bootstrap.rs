@@ -128,7 +128,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
     let sink = EventSink::start(storage.clone());
     let (req_tx, req_rx) = mpsc::channel(1024);
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         cfg.clone(),
         sip_local,
         out,
@@ -136,6 +136,11 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         sink.clone(),
         agents,
         campaigns,
+    );
+    engine.restore_registrations(
+        storage
+            .live_registrations(switchboard_storage::now_ms())
+            .await?,
     );
     tokio::spawn(engine.run(inbound, req_rx));
     tokio::spawn(crate::scheduler::run(

@@ -107,6 +107,12 @@ pub struct TrunkConfig {
     /// Source addresses (ip:port) trusted for incoming calls without authentication.
     #[serde(default)]
     pub inbound_from: Vec<SocketAddr>,
+    /// Digest credentials for providers that challenge our INVITEs (401/407).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password for `username`.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// A campaign to create at start.

@@ -23,6 +23,7 @@ enum DbOp {
     RecordingStopped(String, i64, Option<i64>),
     Tag(NewTag, Option<String>),
     ContactOutcome(String, bool),
+    Registrations(String, Vec<switchboard_storage::RegistrationRow>),
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -153,6 +154,11 @@ impl EventSink {
     pub fn recording_stopped(&self, key: &str, at: u64, duration_ms: Option<i64>) {
         self.send(DbOp::RecordingStopped(key.into(), at as i64, duration_ms));
     }
+    /// A user's registrar bindings changed.
+    pub fn registrations(&self, user: &str, rows: Vec<switchboard_storage::RegistrationRow>) {
+        self.send(DbOp::Registrations(user.into(), rows));
+    }
+
     /// A dialer call to a contact ended: done when answered, else retried by the campaign's rule.
     pub fn contact_outcome(&self, contact_id: &str, answered: bool) {
         self.send(DbOp::ContactOutcome(contact_id.into(), answered));
@@ -249,6 +255,7 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
                 t.recording_id = key.and_then(|k| recordings.get(&k).cloned());
                 storage.add_tag(&t).await.map(|_| ())
             }
+            DbOp::Registrations(user, rows) => storage.save_registrations(&user, &rows).await,
             DbOp::ContactOutcome(id, answered) => contact_outcome(&storage, &id, answered).await,
             DbOp::Flush(tx) => {
                 let _ = tx.send(());

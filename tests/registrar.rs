@@ -286,3 +286,20 @@ fn sha256_digest_register() {
     assert_eq!(challenges.len(), 1, "{}", r.raw);
     assert!(challenges[0].contains("algorithm=MD5"));
 }
+
+/// Registrations are persisted: after a restart (same address) a phone that
+/// has not re-registered yet can still be called.
+#[test]
+fn registrations_survive_a_restart() {
+    let _g = serial();
+    let dir = TestDir::new("reg_persist");
+    let mut s = server(&dir);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    s.restart();
+    b.dial(&s.uri("1001"));
+    a.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    b.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    b.hangup();
+    a.wait_event("CALL_CLOSED", Duration::from_secs(10));
+}

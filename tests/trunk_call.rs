@@ -321,3 +321,39 @@ fn agent_sipp_repeated_calls_to_trunk() {
         uas_run.diagnostics()
     );
 }
+
+/// A provider that challenges INVITEs (401; sipp verifyauth reads only
+/// Authorization, 407 is handled the same way): the server answers with the
+/// trunk's digest credentials (checked by sipp's verifyauth) and the call goes
+/// up; with a wrong trunk password the provider's 403 reaches the agent.
+#[test]
+fn trunk_with_digest_credentials() {
+    let _g = serial();
+    for (password, expect_up) in [("trunkpass", true), ("wrong", false)] {
+        let dir = TestDir::new("trunk_auth");
+        let pstn_port = free_port();
+        let mut trunk = TrunkCfg::new("provider", pstn_port, &[]);
+        trunk.extra = format!("username = \"trunkuser\"\npassword = \"{password}\"");
+        let s = Server::start(&dir, ServerOpts::new().with_agents(&["1001"]).trunk(trunk));
+        let provider = Sipp::spawn(
+            dir.path(),
+            "provider",
+            "uas_auth_invite.xml",
+            None,
+            &["-p", &pstn_port.to_string(), "-m", "1"],
+            Duration::from_secs(40),
+        );
+        let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+        a.dial(&s.uri("5551234"));
+        if expect_up {
+            a.wait_event("CALL_ESTABLISHED", T);
+            std::thread::sleep(Duration::from_secs(1));
+            a.hangup();
+            a.wait_event("CALL_CLOSED", T);
+            provider.finish(Duration::from_secs(10)).assert_ok();
+        } else {
+            let c = a.wait_event("CALL_CLOSED", T);
+            assert_close_reason(&c, &["403"], "provider refused the wrong credentials");
+        }
+    }
+}

@@ -85,7 +85,15 @@ impl Engine {
                     &trunk.address.ip().to_string(),
                     Some(trunk.address.port()),
                 );
-                self.invite_out(call, leg, uri, peer, &n, &caller, None);
+                let from = trunk.username.clone().unwrap_or_else(|| caller.clone());
+                self.invite_out(call, leg, uri, peer, &n, &from, None);
+                if let (Some(u), Some(p), Some(l)) = (
+                    trunk.username.clone(),
+                    trunk.password.clone(),
+                    self.legs.get_mut(&leg),
+                ) {
+                    l.trunk_auth = Some((u, p));
+                }
             }
             Target::Campaign(c) => {
                 if !self.campaign_exists(&c) {

@@ -94,6 +94,8 @@ pub struct Leg {
     pub remote_direction: Direction,
     /// Ring deadline for outgoing legs (ms).
     pub ring_deadline: Option<u64>,
+    /// Trunk credentials (user, password) to answer a challenge once.
+    pub trunk_auth: Option<(String, String)>,
 }
 
 impl Leg {

@@ -137,6 +137,31 @@ impl Engine {
         }
     }
 
+    /// Reload the registrations saved before a restart (phones stay reachable).
+    pub fn restore_registrations(&mut self, rows: Vec<switchboard_storage::RegistrationRow>) {
+        for r in rows {
+            let (Ok(contact), Ok(addr)) =
+                (switchboard_sip::Uri::parse(&r.contact), r.peer_addr.parse())
+            else {
+                continue;
+            };
+            let transport = if r.transport == "TCP" {
+                switchboard_sip::Transport::Tcp
+            } else {
+                switchboard_sip::Transport::Udp
+            };
+            let peer = switchboard_sip::Peer { addr, transport };
+            self.registrar.restore(
+                &r.username,
+                registrar::Binding {
+                    contact,
+                    peer,
+                    expires_at: r.expires_at.max(0) as u64,
+                },
+            );
+        }
+    }
+
     /// Our host:port for Via and Contact.
     fn via_host(&self) -> String {
         format!("{}:{}", self.cfg.public_ip(), self.local.port())

@@ -160,6 +160,18 @@ impl Registrar {
         !self.lookup(user, now_ms).is_empty()
     }
 
+    /// Put back a binding saved before a restart.
+    pub fn restore(&mut self, user: &str, binding: Binding) {
+        let list = self.bindings.entry(user.to_string()).or_default();
+        list.retain(|b| b.contact != binding.contact);
+        list.push(binding);
+    }
+
+    /// Every live binding of a user, oldest first (for persistence).
+    pub fn bindings_of(&self, user: &str) -> Vec<Binding> {
+        self.bindings.get(user).cloned().unwrap_or_default()
+    }
+
     /// Drop expired bindings.
     pub fn expire(&mut self, now_ms: u64) {
         for l in self.bindings.values_mut() {

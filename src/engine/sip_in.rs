@@ -129,6 +129,19 @@ impl Engine {
                 r.headers.push("Date", httpdate());
                 self.tl.respond(r, from, now_ms());
                 self.agents_registration_changed(&user, !bindings.is_empty());
+                let rows = self
+                    .registrar
+                    .bindings_of(&user)
+                    .into_iter()
+                    .map(|b| switchboard_storage::RegistrationRow {
+                        username: user.clone(),
+                        contact: b.contact.to_string(),
+                        peer_addr: b.peer.addr.to_string(),
+                        transport: b.peer.transport.as_str().to_string(),
+                        expires_at: b.expires_at as i64,
+                    })
+                    .collect();
+                self.sink.registrations(&user, rows);
             }
             Err((status, reason)) => self.respond(&req, from, status, &reason, Some(&new_tag())),
         }
@@ -311,6 +324,7 @@ impl Engine {
             agent: caller.clone(),
             remote_direction: offer.direction,
             ring_deadline: None,
+            trunk_auth: None,
         };
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
@@ -681,6 +695,64 @@ impl Engine {
             }
             return;
         }
+        if (status == 401 || status == 407) && l.trunk_auth.is_some() {
+            // The trunk wants digest credentials: answer the challenge once, same dialog.
+            let (user, pw) = l.trunk_auth.take().expect("checked");
+            let header = if status == 401 {
+                "WWW-Authenticate"
+            } else {
+                "Proxy-Authenticate"
+            };
+            let reply = if status == 401 {
+                "Authorization"
+            } else {
+                "Proxy-Authorization"
+            };
+            if let (Some(ch), Side::Outgoing { invite, .. }) =
+                (resp.header(header).map(str::to_string), &l.side)
+            {
+                let mut inv = invite.clone();
+                let uri = inv.uri.to_string();
+                if let Some(auth) =
+                    switchboard_sip::digest::answer_challenge(&ch, "INVITE", &uri, &user, &pw)
+                {
+                    l.dialog.local_cseq += 1;
+                    let via = inv
+                        .headers_all("Via")
+                        .first()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default();
+                    let new_via = match via.split_once(";branch=") {
+                        Some((head, rest)) => {
+                            let tail = rest
+                                .split_once(';')
+                                .map(|(_, t)| format!(";{t}"))
+                                .unwrap_or_default();
+                            format!(
+                                "{head};branch={}{tail}",
+                                switchboard_sip::builder::new_branch()
+                            )
+                        }
+                        None => via,
+                    };
+                    inv.headers.set("Via", new_via);
+                    inv.headers
+                        .set("CSeq", format!("{} INVITE", l.dialog.local_cseq));
+                    inv.headers.set(reply, auth);
+                    let peer = l.dialog.peer;
+                    self.client_tx.remove(&key);
+                    if let Some(k) = self.tl.send_request(inv.clone(), peer, now_ms()) {
+                        self.client_tx.insert(k, (leg_id, Purpose::Invite));
+                    }
+                    if let Some(l) = self.legs.get_mut(&leg_id) {
+                        if let Side::Outgoing { invite, .. } = &mut l.side {
+                            *invite = inv;
+                        }
+                    }
+                    return;
+                }
+            }
+        }
         if status >= 300 {
             self.client_tx.remove(&key);
             let was_cancelled = matches!(
@@ -807,6 +879,7 @@ impl Engine {
             agent,
             remote_direction: sdp::Direction::SendRecv,
             ring_deadline: Some(now_ms() + self.cfg.server.ring_timeout_secs * 1000),
+            trunk_auth: None,
         };
         let (via, contact) = (self.via_host(), self.contact());
         let mut inv = leg.request("INVITE", &via, &contact);

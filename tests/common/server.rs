@@ -49,6 +49,8 @@ pub struct TrunkCfg {
     pub address: String,
     /// Source "ip:port" accepted without auth.
     pub inbound_from: Vec<String>,
+    /// Extra raw `key = value` lines inside the [[trunks]] table.
+    pub extra: String,
 }
 
 impl TrunkCfg {
@@ -60,6 +62,7 @@ impl TrunkCfg {
                 .iter()
                 .map(|p| format!("127.0.0.1:{}", p))
                 .collect(),
+            extra: String::new(),
         }
     }
 }
@@ -200,6 +203,10 @@ pub fn render_toml(dir: &Path, opts: &ServerOpts, rtp: (u16, u16)) -> String {
         t.push_str(&format!("name = {}\n", q(&tr.name)));
         t.push_str(&format!("address = {}\n", q(&tr.address)));
         t.push_str(&format!("inbound_from = {}\n", qlist(&tr.inbound_from)));
+        if !tr.extra.is_empty() {
+            t.push_str(&tr.extra);
+            t.push('\n');
+        }
     }
     for c in &opts.campaigns {
         t.push_str("\n[[campaigns]]\n");

@@ -30,6 +30,7 @@ pub mod dispositions;
 pub mod events;
 pub mod pause_reasons;
 pub mod recordings;
+pub mod registrations;
 pub mod reports;
 pub mod sessions;
 
@@ -50,6 +51,7 @@ pub use error::{Result, StorageError};
 pub use events::{event_kind, CallEventRow};
 pub use pause_reasons::PauseReasonRow;
 pub use recordings::{NewRecording, NewTag, RecordingQuery, RecordingRow, TagRow};
+pub use registrations::RegistrationRow;
 pub use reports::{AgentReport, CallStats, CampaignReport};
 pub use sessions::SessionRow;
 pub use util::{new_id, now_ms};
