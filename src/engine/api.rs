@@ -7,6 +7,22 @@ pub use switchboard_center::{Actor, ApiError, EngineRequest};
 use super::{now_ms, CallEntry, Engine};
 
 impl Engine {
+    /// Register a new call placed by the server (console or dialer) and run its first actions.
+    fn start_call(
+        &mut self,
+        id: &str,
+        entry: CallEntry,
+        contact_id: Option<String>,
+        actions: Vec<switchboard_call::Action>,
+    ) -> Value {
+        self.calls.insert(id.to_string(), entry);
+        self.contact_of_call.insert(id.to_string(), contact_id);
+        self.cdr_started(id);
+        self.apply(id, actions);
+        self.drain();
+        self.call_json(id)
+    }
+
     pub(super) fn on_api(&mut self, r: EngineRequest) {
         match r {
             EngineRequest::Snapshot(reply) => {
@@ -256,29 +272,14 @@ impl Engine {
             Target::Number(n) => ("outbound", n.clone()),
             Target::Campaign(c) => ("internal", c.clone()),
         };
-        self.calls.insert(
-            id.clone(),
-            CallEntry {
-                call,
-                rooms: Vec::new(),
-                campaign: camp.as_ref().map(|c| c.name.clone()),
-                auto_recording: camp.as_ref().is_some_and(|c| c.auto_recording),
-                recording: None,
-                segments: 0,
-                direction,
-                caller: actor.username.clone(),
-                callee,
-                started_at: now_ms(),
-                answered_at: None,
-                last_agent: None,
-                participants: Vec::new(),
-            },
+        let entry = CallEntry::new(
+            call,
+            direction,
+            actor.username.clone(),
+            callee,
+            camp.as_ref(),
         );
-        self.contact_of_call.insert(id.clone(), contact_id);
-        self.cdr_started(&id);
-        self.apply(&id, actions);
-        self.drain();
-        Ok(self.call_json(&id))
+        Ok(self.start_call(&id, entry, contact_id, actions))
     }
 
     fn api_recording(&mut self, actor: &Actor, call: &str, start: bool) -> Result<Value, ApiError> {
@@ -357,28 +358,13 @@ impl Engine {
             Target::Number(number.to_string()),
             Target::Campaign(c.name.clone()),
         );
-        self.calls.insert(
-            id.clone(),
-            CallEntry {
-                call,
-                rooms: Vec::new(),
-                campaign: Some(c.name.clone()),
-                auto_recording: c.auto_recording,
-                recording: None,
-                segments: 0,
-                direction: "outbound",
-                caller: c.name.clone(),
-                callee: number.to_string(),
-                started_at: now_ms(),
-                answered_at: None,
-                last_agent: None,
-                participants: Vec::new(),
-            },
+        let entry = CallEntry::new(
+            call,
+            "outbound",
+            c.name.clone(),
+            number.to_string(),
+            Some(&c),
         );
-        self.contact_of_call.insert(id.clone(), contact_id);
-        self.cdr_started(&id);
-        self.apply(&id, actions);
-        self.drain();
-        Ok(self.call_json(&id))
+        Ok(self.start_call(&id, entry, contact_id, actions))
     }
 }

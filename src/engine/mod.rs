@@ -75,6 +75,33 @@ pub struct CallEntry {
     pub participants: Vec<String>,
 }
 
+impl CallEntry {
+    /// A new call's bookkeeping; campaign settings (recording) come from `campaign`.
+    pub fn new(
+        call: Call,
+        direction: &'static str,
+        caller: String,
+        callee: String,
+        campaign: Option<&CampaignInfo>,
+    ) -> CallEntry {
+        CallEntry {
+            call,
+            rooms: Vec::new(),
+            campaign: campaign.map(|c| c.name.clone()),
+            auto_recording: campaign.is_some_and(|c| c.auto_recording),
+            recording: None,
+            segments: 0,
+            direction,
+            caller,
+            callee,
+            started_at: now_ms(),
+            answered_at: None,
+            last_agent: None,
+            participants: Vec::new(),
+        }
+    }
+}
+
 /// The engine.
 pub struct Engine {
     cfg: Arc<Config>,

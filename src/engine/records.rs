@@ -18,10 +18,8 @@ impl Engine {
         }
     }
 
-    pub(super) fn cdr_started(&mut self, call: &str) {
-        let Some(e) = self.calls.get(call) else {
-            return;
-        };
+    /// Storage ids of the call's campaign and controlling agent.
+    fn storage_ids(&self, e: &super::CallEntry) -> (Option<String>, Option<String>) {
         let campaign_id = e
             .campaign
             .as_deref()
@@ -32,6 +30,14 @@ impl Engine {
             .controller()
             .and_then(|a| self.agents.get(a))
             .map(|p| p.info.id.clone());
+        (campaign_id, agent_id)
+    }
+
+    pub(super) fn cdr_started(&mut self, call: &str) {
+        let Some(e) = self.calls.get(call) else {
+            return;
+        };
+        let (campaign_id, agent_id) = self.storage_ids(e);
         let contact = self.contact_of_call.get(call).cloned().flatten();
         self.sink.call_started(
             call,
@@ -153,16 +159,7 @@ impl Engine {
             .start_recording(cust.media, &path)
             .map_err(|e| e.to_string())?;
         let key = format!("{call}#{seg}");
-        let campaign_id = e
-            .campaign
-            .as_deref()
-            .and_then(|c| self.campaign(c))
-            .map(|c| c.id.clone());
-        let agent_id = e
-            .call
-            .controller()
-            .and_then(|a| self.agents.get(a))
-            .map(|p| p.info.id.clone());
+        let (campaign_id, agent_id) = self.storage_ids(e);
         let now = now_ms();
         self.sink.recording_started(
             &key,

@@ -342,24 +342,16 @@ impl Engine {
             ),
             None => (false, "inbound"),
         };
-        self.calls.insert(
-            id.clone(),
-            CallEntry {
-                call,
-                rooms: Vec::new(),
-                campaign: campaign.clone(),
-                auto_recording,
-                recording: None,
-                segments: 0,
-                direction,
-                caller: caller_id,
-                callee: dialed.clone(),
-                started_at: now_ms(),
-                answered_at: None,
-                last_agent: None,
-                participants: Vec::new(),
-            },
+        let campaign_info = campaign.as_deref().and_then(|c| self.campaign(c)).cloned();
+        let mut entry = CallEntry::new(
+            call,
+            direction,
+            caller_id,
+            dialed.clone(),
+            campaign_info.as_ref(),
         );
+        entry.auto_recording = auto_recording;
+        self.calls.insert(id.clone(), entry);
         self.cdr_started(&id);
         if campaign.is_some() {
             // Queue: answer now so the caller hears the queue's music.

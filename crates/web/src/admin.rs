@@ -341,13 +341,7 @@ pub async fn contacts(
     Query(q): Query<ContactSearch>,
 ) -> Result<Json<Value>, HttpError> {
     let campaign_id = match q.campaign {
-        Some(n) => Some(
-            st.storage
-                .get_campaign_by_name(&n)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?
-                .id,
-        ),
+        Some(n) => Some(st.campaign_named(&n).await?.id),
         None => None,
     };
     let rows = st
@@ -393,13 +387,7 @@ pub async fn import(
 ) -> Result<Json<Value>, HttpError> {
     c.require_supervisor()?;
     let campaign_id = match q.campaign {
-        Some(n) => Some(
-            st.storage
-                .get_campaign_by_name(&n)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?
-                .id,
-        ),
+        Some(n) => Some(st.campaign_named(&n).await?.id),
         None => None,
     };
     let report = st

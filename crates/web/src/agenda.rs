@@ -187,11 +187,7 @@ pub async fn list(
             if !c.is_supervisor() {
                 return Err(HttpError::new(403, "agents can only read their own agenda"));
             }
-            st.storage
-                .get_agent_by_username(&u)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("unknown agent {u}")))?
-                .id
+            st.agent_named(&u).await?.id
         }
         _ => c.agent.id.clone(),
     };

@@ -401,13 +401,7 @@ pub async fn history(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let agent_id = match q.agent {
-        Some(u) if c.is_supervisor() => Some(
-            st.storage
-                .get_agent_by_username(&u)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("unknown agent {u}")))?
-                .id,
-        ),
+        Some(u) if c.is_supervisor() => Some(st.agent_named(&u).await?.id),
         Some(u) if u != c.agent.username => {
             return Err(HttpError::new(403, "agents see only their own history"))
         }
@@ -415,13 +409,7 @@ pub async fn history(
         _ => Some(c.agent.id.clone()),
     };
     let campaign_id = match q.campaign {
-        Some(n) => Some(
-            st.storage
-                .get_campaign_by_name(&n)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?
-                .id,
-        ),
+        Some(n) => Some(st.campaign_named(&n).await?.id),
         None => None,
     };
     let today = chrono::Utc::now()

@@ -45,6 +45,28 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A campaign by name, or a 404 that names it.
+    pub async fn campaign_named(
+        &self,
+        name: &str,
+    ) -> Result<switchboard_storage::CampaignRow, HttpError> {
+        self.storage
+            .get_campaign_by_name(name)
+            .await?
+            .ok_or_else(|| HttpError::new(404, format!("unknown campaign {name}")))
+    }
+
+    /// An agent by username, or a 404 that names it.
+    pub async fn agent_named(
+        &self,
+        username: &str,
+    ) -> Result<switchboard_storage::AgentRow, HttpError> {
+        self.storage
+            .get_agent_by_username(username)
+            .await?
+            .ok_or_else(|| HttpError::new(404, format!("unknown agent {username}")))
+    }
+
     /// Send a request to the engine and wait for its JSON answer.
     pub async fn ask(
         &self,

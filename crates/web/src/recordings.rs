@@ -40,25 +40,13 @@ pub async fn search(
                     "agents can only search their own recordings",
                 ));
             }
-            Some(
-                st.storage
-                    .get_agent_by_username(&u)
-                    .await?
-                    .ok_or_else(|| HttpError::new(404, format!("unknown agent {u}")))?
-                    .id,
-            )
+            Some(st.agent_named(&u).await?.id)
         }
         None if c.is_supervisor() => None,
         None => Some(c.agent.id.clone()),
     };
     let campaign_id = match q.campaign {
-        Some(n) => Some(
-            st.storage
-                .get_campaign_by_name(&n)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?
-                .id,
-        ),
+        Some(n) => Some(st.campaign_named(&n).await?.id),
         None => None,
     };
     let rows = st

@@ -36,11 +36,7 @@ pub async fn agent(
     if u != c.agent.username {
         c.require_supervisor()?;
     }
-    let a = st
-        .storage
-        .get_agent_by_username(&u)
-        .await?
-        .ok_or_else(|| HttpError::new(404, format!("unknown agent {u}")))?;
+    let a = st.agent_named(&u).await?;
     let (from, to) = window(&w);
     Ok(Json(
         json!({"agent": u, "report": st.storage.agent_report(&a.id, from, to).await?}),
@@ -55,11 +51,7 @@ pub async fn campaign(
     Query(w): Query<Window>,
 ) -> Result<Json<Value>, HttpError> {
     c.require_supervisor()?;
-    let camp = st
-        .storage
-        .get_campaign_by_name(&n)
-        .await?
-        .ok_or_else(|| HttpError::new(404, format!("unknown campaign {n}")))?;
+    let camp = st.campaign_named(&n).await?;
     let (from, to) = window(&w);
     Ok(Json(
         json!({"campaign": n, "report": st.storage.campaign_report(&camp.id, from, to).await?}),
