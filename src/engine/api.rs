@@ -122,6 +122,7 @@ impl Engine {
             "customer": leg_json(c.customer_leg()),
             "agent_leg": leg_json(c.agent().map(|a| a.0)),
             "third": leg_json(c.third().map(|t| t.0)),
+            "pending": leg_json(c.pending().map(|p| p.0)),
             "transfer": c.transfer().map(|t| json!({"kind": t.kind, "target": t.target, "phase": t.phase})),
             "recording": e.recording.is_some(),
             "auto_recording": e.auto_recording,

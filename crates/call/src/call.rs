@@ -152,6 +152,8 @@ pub struct Call {
     returning: bool,
     /// Dialer call: where the answered contact goes.
     dialer_then: Option<Target>,
+    /// The pending leg's ringing was already reported.
+    pending_rang: bool,
     music: String,
     muted: Vec<LegId>,
     plan: MediaPlan,
@@ -185,6 +187,7 @@ impl Call {
             queued: false,
             returning: false,
             dialer_then: None,
+            pending_rang: false,
             music: music.to_string(),
             muted: Vec::new(),
             plan: MediaPlan::default(),
@@ -656,6 +659,9 @@ impl Call {
 
     fn on_ringing(&mut self, leg: LegId, out: &mut Vec<Action>) {
         if self.pending.as_ref().is_some_and(|p| p.0 == leg) {
+            if std::mem::replace(&mut self.pending_rang, true) {
+                return; // already reported (a queue reports it when the caller is queued)
+            }
             Self::log(out, "RINGING", "");
             if let Some(o) = self.origin {
                 out.push(Action::Progress(o));
@@ -690,6 +696,7 @@ impl Call {
                 Self::log(out, "CONTACT_ANSWERED", "");
                 let l = self.new_leg();
                 self.pending = Some((l, then.clone()));
+                self.pending_rang = false;
                 out.push(Action::Dial {
                     leg: l,
                     target: then,

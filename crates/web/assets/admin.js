@@ -313,7 +313,7 @@ async function importContacts(e) {
   } catch (err) {
     let report = null;
     if (err instanceof ApiError && err.status === 422) {
-      try { report = JSON.parse(err.message); } catch { report = null; }
+      report = err.body?.report ?? null;
     }
     if (report && Array.isArray(report.errors)) {
       const n = report.errors.length;

@@ -395,9 +395,14 @@ pub async fn import(
         .import_contacts_csv(&q.list, campaign_id.as_deref(), &body)
         .await?;
     if !report.errors.is_empty() {
+        let n = report.errors.len();
         return Err(HttpError {
             status: 422,
-            message: serde_json::to_string(&report).unwrap_or_default(),
+            message: format!(
+                "nothing imported: {n} bad line{}",
+                if n == 1 { "" } else { "s" }
+            ),
+            details: Some(json!({"report": report})),
         });
     }
     Ok(Json(json!({"report": report})))

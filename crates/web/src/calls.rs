@@ -89,6 +89,7 @@ fn involves(call: &Value, user: &str) -> bool {
         || call["agent_leg"]["agent"] == user
         || call["customer"]["agent"] == user
         || call["third"]["agent"] == user
+        || call["pending"]["agent"] == user
 }
 
 /// `GET /api/calls/{id}`: a live call, or the stored record of an ended one.

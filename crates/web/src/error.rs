@@ -12,6 +12,8 @@ pub struct HttpError {
     pub status: u16,
     /// Message.
     pub message: String,
+    /// Extra machine-readable fields merged into the JSON body (e.g. an import report).
+    pub details: Option<serde_json::Value>,
 }
 
 impl HttpError {
@@ -20,6 +22,7 @@ impl HttpError {
         HttpError {
             status,
             message: message.into(),
+            details: None,
         }
     }
 }
@@ -27,7 +30,13 @@ impl HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(serde_json::json!({"error": self.message}))).into_response()
+        let mut body = serde_json::json!({"error": self.message});
+        if let Some(serde_json::Value::Object(extra)) = self.details {
+            for (k, v) in extra {
+                body[k] = v;
+            }
+        }
+        (status, Json(body)).into_response()
     }
 }
 

@@ -32,6 +32,7 @@ fn relevant(ev: &Value, user: &str, supervisor: bool) -> bool {
                 || c["agent_leg"]["agent"] == user
                 || c["customer"]["agent"] == user
                 || c["third"]["agent"] == user
+                || c["pending"]["agent"] == user
                 || c["participants"]
                     .as_array()
                     .is_some_and(|p| p.iter().any(|x| x == user))
