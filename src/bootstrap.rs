@@ -154,6 +154,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         engine: req_tx,
         events: Arc::new(move || sink2.subscribe()),
         data_dir: cfg.server.data_dir.clone(),
+        login_failures: Default::default(),
         flush: {
             let sink = sink.clone();
             Arc::new(move || {

@@ -39,6 +39,9 @@ struct Cli {
     /// Override `server.data_dir`.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Log format on stderr: `text` or `json` (one JSON object per line). Level via RUST_LOG.
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -55,12 +58,16 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.cmd {
         Some(Cmd::SampleConfig) => {

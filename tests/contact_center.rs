@@ -209,6 +209,31 @@ fn dialer_calls_contacts_and_hands_answered_calls_to_ready_agents() {
             .api("GET", "/api/contacts?campaign=outbound", None, Some(&adm))
             .1
     );
+    // Supervisor metrics: live and today's figures, JSON and Prometheus.
+    let (st, m) = server.api("GET", "/api/metrics", None, Some(&adm));
+    assert_eq!(st, 200, "{m}");
+    assert!(m["today"]["calls"].as_i64().unwrap() >= 2, "{m}");
+    assert!(m["today"]["answered"].as_i64().unwrap() >= 2, "{m}");
+    assert_eq!(m["live"]["agents_registered"], 1, "{m}");
+    let (st, _) = server.api("GET", "/api/metrics", None, Some(&tok));
+    assert_eq!(st, 403, "agents do not see metrics");
+    let auth = format!("Bearer {adm}");
+    let prom = common::http::request(
+        server.http_port,
+        "GET",
+        "/metrics",
+        &[("Authorization", auth.as_str())],
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(prom.status, 200);
+    let text = prom.text();
+    assert!(
+        text.contains("# TYPE switchboard_today_calls gauge")
+            && text.contains("switchboard_agents{status="),
+        "{text}"
+    );
     // Reports are rebuilt from the event log.
     let (st, rep) = server.api("GET", "/api/reports/campaigns/outbound", None, Some(&adm));
     assert_eq!(st, 200, "{rep}");
@@ -816,4 +841,44 @@ fn dtmf_sent_by_a_phone_is_reported_in_the_call_log() {
         .filter_map(|e| e["detail"]["text"].as_str())
         .collect();
     assert_eq!(digits, "51#", "each digit reported once, in order: {ev}");
+}
+
+#[test]
+fn console_login_errors_and_brute_force_guard() {
+    let dir = TestDir::new("cc_login");
+    let server = Server::start(&dir, ServerOpts::new().with_agents(&["1001", "1002"]));
+    let login = |u: &str, p: &str| {
+        server.api(
+            "POST",
+            "/api/login",
+            Some(&json!({"username": u, "password": p})),
+            None,
+        )
+    };
+    let (st, v) = login("nobody", "x");
+    assert_eq!(st, 401, "{v}");
+    assert_eq!(v["error"], "wrong username or password");
+    let (st, v) = server.api(
+        "POST",
+        "/api/login",
+        Some(&json!({"username": "1001"})),
+        None,
+    );
+    assert_eq!(st, 400, "missing password is a bad request: {v}");
+    for _ in 0..10 {
+        assert_eq!(login("1001", "guess").0, 401);
+    }
+    let (st, v) = login("1001", "pw1001");
+    assert_eq!(
+        st, 429,
+        "after 10 failures even the right password waits: {v}"
+    );
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many failed logins"));
+    let (st, _) = login("1002", "pw1002");
+    assert_eq!(st, 200, "other users are not affected");
+    let (st, v) = server.api("GET", "/api/agents", None, Some("not-a-token"));
+    assert_eq!(st, 401, "{v}");
 }

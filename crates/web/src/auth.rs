@@ -15,6 +15,9 @@ use switchboard_storage::{AgentRole, AgentRow};
 use crate::error::bad_json;
 use crate::{AppState, HttpError};
 
+/// Failed logins allowed per username per minute before refusing with 429.
+const MAX_LOGIN_FAILURES: u32 = 10;
+
 /// Session lifetime.
 const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
 
@@ -126,13 +129,30 @@ pub async fn login(
     body: Result<Json<Login>, JsonRejection>,
 ) -> Result<Response, HttpError> {
     let Json(body) = body.map_err(bad_json)?;
-    let agent = st
-        .storage
-        .get_agent_by_username(body.username.trim())
-        .await?;
+    let minute = switchboard_storage::now_ms() / 60_000;
+    let user_key = body.username.trim().to_string();
+    {
+        let failures = st.login_failures.lock().expect("login failures");
+        if failures
+            .get(&user_key)
+            .is_some_and(|(m, n)| *m == minute && *n >= MAX_LOGIN_FAILURES)
+        {
+            return Err(HttpError::new(
+                429,
+                "too many failed logins for this user: wait a minute and try again",
+            ));
+        }
+    }
+    let agent = st.storage.get_agent_by_username(&user_key).await?;
     let Some(agent) = agent.filter(|a| {
         a.enabled && switchboard_center::password::verify(&body.password, &a.password_hash)
     }) else {
+        let mut failures = st.login_failures.lock().expect("login failures");
+        let e = failures.entry(user_key).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        e.1 += 1;
         return Err(HttpError::new(401, "wrong username or password"));
     };
     let s = st.storage.create_session(&agent.id, SESSION_TTL_MS).await?;

@@ -8,6 +8,7 @@ mod auth;
 mod calls;
 mod console;
 mod error;
+mod metrics;
 mod recordings;
 mod reports;
 mod ws;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Wait until the engine's queued storage writes are applied, so a
     /// request sees every call fact that happened before it (read-your-writes).
     pub flush: Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
+    /// Failed console logins per username in the current minute (brute-force guard).
+    pub login_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>>,
 }
 
 impl AppState {
@@ -145,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/agents/{username}", get(reports::agent))
         .route("/api/reports/campaigns/{name}", get(reports::campaign))
         .route("/api/ws", get(ws::upgrade))
+        .route("/api/metrics", get(metrics::json))
+        .route("/metrics", get(metrics::prometheus))
         .fallback(error::not_found)
         .with_state(state)
 }
