@@ -123,6 +123,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     })
     .await
     .context("starting the media engine")?;
+    media.set_rtp_timeout(std::time::Duration::from_secs(cfg.server.rtp_timeout_secs));
     let (sip_local, out, inbound) = crate::transport::bind(cfg.server.sip_addr)
         .await
         .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
@@ -142,7 +143,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             .live_registrations(switchboard_storage::now_ms())
             .await?,
     );
-    tokio::spawn(engine.run(inbound, req_rx));
+    let engine_task = tokio::spawn(engine.run(inbound, req_rx));
     tokio::spawn(crate::scheduler::run(
         storage.clone(),
         req_tx.clone(),
@@ -172,6 +173,15 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     let server = axum::serve(listener, switchboard_web::router(state));
     tokio::select! {
         r = server => r.context("HTTP server")?,
+        r = engine_task => {
+            // The switch core must never stop: exit non-zero so a supervisor restarts
+            // us (registrations, calls and callbacks are persisted).
+            sink.flush().await;
+            match r {
+                Err(e) if e.is_panic() => anyhow::bail!("the switch engine panicked: {e}"),
+                _ => anyhow::bail!("the switch engine stopped"),
+            }
+        }
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
     sink.flush().await;

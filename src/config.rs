@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub ring_timeout_secs: u64,
     /// Music-on-hold folder (each subfolder or WAV file is a class); `default` is built in.
     pub music_dir: Option<PathBuf>,
+    /// Hang up a leg that sends no RTP for this long (phone crashed or lost the
+    /// network without BYE); 0 disables the check.
+    pub rtp_timeout_secs: u64,
     /// Digest algorithms challenged, most preferred first (`MD5`, `SHA-256`).
     /// MD5 alone by default: many phones abort on a challenge they cannot answer.
     pub digest_algorithms: Vec<String>,
@@ -70,6 +73,7 @@ impl Default for ServerConfig {
             ring_timeout_secs: 20,
             music_dir: None,
             digest_algorithms: vec!["MD5".into()],
+            rtp_timeout_secs: 60,
         }
     }
 }

@@ -357,3 +357,57 @@ fn trunk_with_digest_credentials() {
         }
     }
 }
+
+/// A customer whose phone stops sending media without hanging up (crash,
+/// lost network) is hung up after `rtp_timeout_secs`, and so is the agent.
+#[test]
+fn silent_party_is_hung_up_after_the_rtp_timeout() {
+    let _g = serial();
+    let dir = TestDir::new("rtp_timeout");
+    let customer_port = free_port();
+    let mut opts = ServerOpts::new()
+        .with_agents(&["1001"])
+        .trunk(TrunkCfg::new("pstn", free_port(), &[customer_port]));
+    opts.extra_server = "rtp_timeout_secs = 3".into();
+    let s = Server::start(&dir, opts);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    // sipp sends no RTP at all and would keep the call for 20 s.
+    let customer = Sipp::spawn(
+        dir.path(),
+        "silent",
+        "uac_basic_rr.xml",
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &[
+            "-s",
+            "1001",
+            "-p",
+            &customer_port.to_string(),
+            "-m",
+            "1",
+            "-d",
+            "20000",
+        ],
+        Duration::from_secs(40),
+    );
+    a.wait_event("CALL_ESTABLISHED", T);
+    let t0 = std::time::Instant::now();
+    a.wait_event("CALL_CLOSED", Duration::from_secs(12));
+    assert!(
+        t0.elapsed() < Duration::from_secs(9),
+        "hung up {:?} after answer",
+        t0.elapsed()
+    );
+    drop(customer);
+    let tok = s.login("1001", "pw1001");
+    let (_, h) = s.api("GET", "/api/history", None, Some(&tok));
+    let id = h["calls"][0]["id"].as_str().expect("call").to_string();
+    let (_, ev) = s.api("GET", &format!("/api/calls/{id}/events"), None, Some(&tok));
+    assert!(
+        ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "RTP_TIMEOUT"),
+        "{ev}"
+    );
+}

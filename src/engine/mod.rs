@@ -365,11 +365,34 @@ impl Engine {
     }
 
     fn on_media_event(&mut self, e: switchboard_media::MediaEvent) {
-        if let switchboard_media::MediaEvent::Dtmf { leg, digit } = e {
-            if let Some(l) = self.legs.values().find(|l| l.media == leg) {
-                let call = l.call.clone();
-                self.log_call(&call, "DTMF", &digit.to_string(), None);
+        match e {
+            switchboard_media::MediaEvent::Dtmf { leg, digit } => {
+                if let Some(l) = self.legs.values().find(|l| l.media == leg) {
+                    let call = l.call.clone();
+                    self.log_call(&call, "DTMF", &digit.to_string(), None);
+                }
             }
+            switchboard_media::MediaEvent::RtpTimeout { leg } => {
+                // A phone that vanished without BYE (crash, network loss): end its leg
+                // so the call (and the agent) do not stay up forever.
+                let found = self
+                    .legs
+                    .values()
+                    .find(|l| {
+                        l.media == leg
+                            && l.state == LegState::Confirmed
+                            && l.remote_direction.receives()
+                    })
+                    .map(|l| (l.call.clone(), l.id));
+                if let Some((call, id)) = found {
+                    tracing::warn!(call, leg = id, "no RTP for too long: hanging up the leg");
+                    self.log_call(&call, "RTP_TIMEOUT", "no media from the party", None);
+                    self.end_leg_signalling(id);
+                    self.pending_events
+                        .push((call, switchboard_call::Event::HungUp(id)));
+                }
+            }
+            switchboard_media::MediaEvent::FirstPacket { .. } => {}
         }
     }
 
