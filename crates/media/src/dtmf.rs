@@ -65,6 +65,17 @@ pub fn event_to_char(event: u8) -> Option<char> {
     }
 }
 
+/// Map a DTMF character to its event code (inverse of [`event_to_char`]).
+pub fn char_to_event(digit: char) -> Option<u8> {
+    match digit {
+        '0'..='9' => Some(digit as u8 - b'0'),
+        '*' => Some(10),
+        '#' => Some(11),
+        'A'..='D' => Some(digit as u8 - b'A' + 12),
+        _ => None,
+    }
+}
+
 /// Reports each digit once, on the first end packet of an event.
 #[derive(Debug, Default, Clone)]
 pub struct DtmfDetector {

@@ -595,3 +595,79 @@ async fn legs_rooms_lifecycle() {
     e.set_muted(a.id, true);
     e.destroy_leg(a.id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dtmf_is_relayed_to_the_other_party_as_telephone_events() {
+    let e = engine(41000).await;
+    let a = e.create_leg().await.unwrap();
+    let b = e.create_leg().await.unwrap();
+    let (pa, pb) = (phone().await, phone().await);
+    e.set_remote(a.id, pa.addr, Codec::Pcmu, Some(101));
+    e.set_remote(b.id, pb.addr, Codec::Pcma, Some(96));
+    let room = e.create_room();
+    e.join(room, a.id);
+    e.join(room, b.id);
+    // Phone A presses 7: 5 progress packets and 3 end packets, one timestamp.
+    let to = leg_addr(a.local_port);
+    let mut buf = [0u8; 16];
+    for i in 1..=8u16 {
+        let h = RtpHeader {
+            payload_type: 101,
+            marker: i == 1,
+            sequence: 500 + i,
+            timestamp: 16000,
+            ssrc: 7,
+        };
+        h.write(&mut buf).unwrap();
+        let mut ev = [0u8; 4];
+        TelephoneEvent {
+            event: 7,
+            end: i > 5,
+            volume: 10,
+            duration: 160 * i.min(5),
+        }
+        .write(&mut ev);
+        buf[12..16].copy_from_slice(&ev);
+        pa.sock.send_to(&buf, to).await.unwrap();
+        sleep(Duration::from_millis(20)).await;
+    }
+    // Phone B receives the digit with its own payload type (96), then audio again.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut events = Vec::new();
+    let mut rbuf = [0u8; 2048];
+    while Instant::now() < deadline && events.iter().filter(|(_, end, _, _)| *end).count() < 3 {
+        let Ok(Ok((n, _))) = timeout_at(deadline, pb.sock.recv_from(&mut rbuf)).await else {
+            break;
+        };
+        let pkt = RtpPacket::parse(&rbuf[..n]).unwrap();
+        if pkt.payload_type == 96 {
+            let ev = TelephoneEvent::parse(pkt.payload).unwrap();
+            events.push((ev.event, ev.end, pkt.timestamp, pkt.marker));
+        }
+    }
+    assert_eq!(events.len(), 8, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|(code, _, ts, _)| *code == 7 && *ts == events[0].2),
+        "{events:?}"
+    );
+    assert!(
+        events[0].3 && events.iter().skip(1).all(|e| !e.3),
+        "marker on the first packet only"
+    );
+    assert_eq!(
+        events.iter().filter(|e| e.1).count(),
+        3,
+        "three end packets"
+    );
+    // Phone A does not get its own digit back.
+    let mut got_back = false;
+    let until = Instant::now() + Duration::from_millis(300);
+    while let Ok(Ok((n, _))) = timeout_at(until, pa.sock.recv_from(&mut rbuf)).await {
+        got_back |= RtpPacket::parse(&rbuf[..n])
+            .map(|p| p.payload_type == 101)
+            .unwrap_or(false);
+    }
+    assert!(!got_back);
+}

@@ -51,6 +51,8 @@ pub(crate) struct RxState {
     /// Last packet, or when the timeout was (re)armed.
     pub(crate) last_activity: Instant,
     pub(crate) timeout_reported: bool,
+    /// A digit received from this leg, to be relayed to the others of its room.
+    pub(crate) dtmf_relay: Option<char>,
 }
 
 /// State owned by the tick: outgoing RTP stream and recordings.
@@ -63,7 +65,19 @@ pub(crate) struct TxState {
     sent_last_tick: bool,
     pub(crate) packets_out: u64,
     pub(crate) recorders: Vec<(RecordingId, Recorder)>,
+    /// Digits relayed from other legs, waiting to be sent as RFC 4733 events.
+    dtmf_queue: [u8; DTMF_QUEUE],
+    dtmf_queued: usize,
+    /// Event being sent: (event code, RTP timestamp of its start, packets sent).
+    dtmf_active: Option<(u8, u32, u8)>,
 }
+
+/// Relayed digits waiting per leg (more are dropped: nobody types that fast).
+const DTMF_QUEUE: usize = 16;
+/// Telephone-event packets per relayed digit before its end (5 × 20 ms = 100 ms).
+const DTMF_TONE_PACKETS: u8 = 5;
+/// End packets per digit (RFC 4733 §2.5.1.4 recommends three).
+const DTMF_END_PACKETS: u8 = 3;
 
 /// What the tick needs from a leg's receive side for one frame.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +88,10 @@ pub(crate) struct TickInput {
     pub(crate) muted: bool,
     /// Where and how to send, if sending is enabled.
     pub(crate) dest: Option<(SocketAddr, Codec)>,
+    /// telephone-event payload type the peer negotiated.
+    pub(crate) dtmf_pt: Option<u8>,
+    /// A digit this leg sent, to relay to the others.
+    pub(crate) dtmf_in: Option<char>,
     /// True if the RTP timeout just expired.
     pub(crate) timed_out: bool,
 }
@@ -114,6 +132,7 @@ impl Leg {
                 got_first_packet: false,
                 last_activity: now,
                 timeout_reported: false,
+                dtmf_relay: None,
             }),
             tx: Mutex::new(TxState {
                 ssrc: rand::random(),
@@ -123,6 +142,9 @@ impl Leg {
                 sent_last_tick: false,
                 packets_out: 0,
                 recorders: Vec::new(),
+                dtmf_queue: [0; DTMF_QUEUE],
+                dtmf_queued: 0,
+                dtmf_active: None,
             }),
             task: Mutex::new(None),
         })
@@ -193,6 +215,7 @@ impl Leg {
         }
         if rx.dtmf_pt == Some(pkt.payload_type) {
             if let Some(digit) = rx.dtmf.on_packet(pkt.timestamp, pkt.payload) {
+                rx.dtmf_relay = Some(digit);
                 events[1] = Some(MediaEvent::Dtmf {
                     leg: self.id,
                     digit,
@@ -229,7 +252,22 @@ impl Leg {
             frame,
             muted: rx.muted,
             dest,
+            dtmf_pt: rx.dtmf_pt,
+            dtmf_in: rx.dtmf_relay.take(),
             timed_out,
+        }
+    }
+
+    /// Queue a digit (from another leg of the room) to send as telephone-events.
+    pub(crate) fn queue_dtmf(&self, digit: char) {
+        let Some(code) = crate::dtmf::char_to_event(digit) else {
+            return;
+        };
+        let mut tx = lock(&self.tx);
+        if tx.dtmf_queued < DTMF_QUEUE {
+            let i = tx.dtmf_queued;
+            tx.dtmf_queue[i] = code;
+            tx.dtmf_queued += 1;
         }
     }
 
@@ -240,6 +278,7 @@ impl Leg {
         &self,
         out: &Frame,
         dest: Option<(SocketAddr, Codec)>,
+        dtmf_pt: Option<u8>,
         sig: (u64, u64),
         recording: (&Frame, &Frame),
         pkt: &mut [u8; G711_PACKET_LEN],
@@ -248,7 +287,50 @@ impl Leg {
         let changed = tx.last_sig != Some(sig);
         tx.last_sig = Some(sig);
         let mut sent = false;
-        if let Some((addr, codec)) = dest {
+        if let (Some((addr, _)), Some(pt)) = (dest, dtmf_pt) {
+            if tx.dtmf_active.is_none() && tx.dtmf_queued > 0 {
+                let code = tx.dtmf_queue[0];
+                tx.dtmf_queue.copy_within(1.., 0);
+                tx.dtmf_queued -= 1;
+                tx.dtmf_active = Some((code, tx.ts, 0));
+            }
+            if let Some((code, start, n)) = tx.dtmf_active {
+                // RFC 4733: same timestamp for the whole event, growing duration,
+                // marker on the first packet, then three end packets.
+                let end = n >= DTMF_TONE_PACKETS;
+                let duration = 160 * u16::from(n.min(DTMF_TONE_PACKETS - 1) + 1);
+                let header = RtpHeader {
+                    payload_type: pt,
+                    marker: n == 0,
+                    sequence: tx.seq,
+                    timestamp: start,
+                    ssrc: tx.ssrc,
+                };
+                let mut ev = [0u8; 4];
+                crate::dtmf::TelephoneEvent {
+                    event: code,
+                    end,
+                    volume: 10,
+                    duration,
+                }
+                .write(&mut ev);
+                if header.write(pkt).is_ok() {
+                    pkt[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&ev);
+                    if self
+                        .socket
+                        .try_send_to(&pkt[..HEADER_LEN + 4], addr)
+                        .is_ok()
+                    {
+                        tx.seq = tx.seq.wrapping_add(1);
+                        tx.packets_out += 1;
+                        sent = true;
+                    }
+                }
+                tx.dtmf_active =
+                    (n + 1 < DTMF_TONE_PACKETS + DTMF_END_PACKETS).then_some((code, start, n + 1));
+            }
+        }
+        if let (false, Some((addr, codec))) = (sent, dest) {
             let header = RtpHeader {
                 payload_type: codec.payload_type(),
                 marker: changed || !tx.sent_last_tick,

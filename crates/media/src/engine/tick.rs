@@ -129,6 +129,16 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
         }
         s.inputs.push(input);
     }
+    // Relay digits (RFC 4733) to the other members of the room.
+    for (i, input) in s.inputs.iter().enumerate() {
+        if let Some(d) = input.dtmf_in {
+            for (j, other) in members.iter().enumerate() {
+                if i != j {
+                    other.queue_dtmf(d);
+                }
+            }
+        }
+    }
     let music = g.music.map(|i| &s.music[i]);
     let mut out = SILENCE;
     let mut heard = SILENCE;
@@ -136,6 +146,13 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
         let own = if input.muted { &SILENCE } else { &input.frame };
         others(&total, own, music, &mut out);
         others(&total, own, None, &mut heard);
-        leg.emit(&out, input.dest, g.sig, (&input.frame, &heard), &mut s.pkt);
+        leg.emit(
+            &out,
+            input.dest,
+            input.dtmf_pt,
+            g.sig,
+            (&input.frame, &heard),
+            &mut s.pkt,
+        );
     }
 }
