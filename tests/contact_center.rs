@@ -842,8 +842,17 @@ fn dtmf_sent_by_a_phone_is_reported_in_the_call_log() {
         .collect();
     assert_eq!(digits, "51#", "each digit reported once, in order: {ev}");
     // And relayed to the agent's phone as RFC 4733 events.
-    let heard: String = agent.events_of("CALL_DTMF_START").iter().map(|e| e.param.clone()).collect();
-    assert_eq!(heard, "51#", "agent's phone got the digits: {}", agent.event_summary());
+    let heard: String = agent
+        .events_of("CALL_DTMF_START")
+        .iter()
+        .map(|e| e.param.clone())
+        .collect();
+    assert_eq!(
+        heard,
+        "51#",
+        "agent's phone got the digits: {}",
+        agent.event_summary()
+    );
 }
 
 #[test]

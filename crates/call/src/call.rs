@@ -50,6 +50,18 @@ pub enum Command {
     },
     /// End the call for everyone.
     Hangup,
+    /// Attended transfer done by the agent's phone (REFER with Replaces): an
+    /// established leg of another call becomes this call's agent side; the
+    /// current agent leg is hung up and its agent released.
+    AdoptAgentSide {
+        /// The adopted leg (established, taken from another call).
+        leg: LegId,
+        /// Who is on it.
+        target: Target,
+    },
+    /// The leg moves to another call: drop it WITHOUT hanging it up, and end
+    /// this call (the other legs are hung up).
+    Detach(LegId),
 }
 
 impl Command {
@@ -65,6 +77,8 @@ impl Command {
             Command::Confer => "confer",
             Command::Mute { .. } => "mute",
             Command::Hangup => "hang up",
+            Command::AdoptAgentSide { .. } => "adopt the agent side",
+            Command::Detach(_) => "detach",
         }
     }
 }
@@ -452,6 +466,57 @@ impl Call {
                 }
                 self.finish(&mut out, "hung up by the agent");
                 return Ok(out);
+            }
+            (Command::Detach(leg), _) => {
+                if !self.legs().contains(leg) {
+                    return refuse(format!("cannot detach leg {leg}: not part of this call"));
+                }
+                for l in self.legs() {
+                    if l != *leg {
+                        out.push(Action::Hangup(l));
+                    }
+                }
+                Self::log(
+                    &mut out,
+                    "LEG_DETACHED",
+                    format!("leg {leg} moved to another call"),
+                );
+                self.finish(&mut out, "its party moved to another call");
+                return Ok(out);
+            }
+            (Command::AdoptAgentSide { leg, target }, CallState::Connected | CallState::Held) => {
+                if self.legs().contains(leg) {
+                    return refuse(format!(
+                        "cannot {name}: leg {leg} is already part of this call"
+                    ));
+                }
+                if self.customer.is_none() {
+                    return refuse(format!("cannot {name}: there is nobody to transfer"));
+                }
+                let Some((old, old_agent)) = self.agent.take() else {
+                    return refuse(format!("cannot {name}: the call has no agent side"));
+                };
+                if old_agent.is_some() && agent_name(target) == old_agent {
+                    self.agent = Some((old, old_agent));
+                    return refuse("cannot transfer a call to yourself");
+                }
+                if let Some(b) = agent_name(target) {
+                    out.push(Action::AgentEngaged(b));
+                }
+                out.push(Action::Hangup(old));
+                if let Some(a) = old_agent {
+                    out.push(Action::AgentReleased(a));
+                }
+                self.agent = Some((*leg, agent_name(target)));
+                self.state = CallState::Connected;
+                Self::log(
+                    &mut out,
+                    "TRANSFER_COMPLETED",
+                    format!("to {target} (by phone)"),
+                );
+            }
+            (Command::AdoptAgentSide { .. }, s) => {
+                return refuse(format!("cannot {name} while the call is {}", state_name(s)));
             }
             (Command::Hold, CallState::Held) | (Command::Unhold, CallState::Connected) => {
                 return Ok(out)

@@ -1770,6 +1770,9 @@ fn expected_refusal(state: &str, cmd: &Command) -> Option<&'static str> {
         (Confer, _) => Some("cannot confer: no answered consultation"),
         (Mute { .. }, "conference") => None,
         (Mute { .. }, _) => Some("only conference parties can be muted"),
+        (AdoptAgentSide { .. }, "connected" | "held") => None,
+        (AdoptAgentSide { .. }, _) => Some("cannot adopt the agent side while the call is"),
+        (Detach(_), _) => None,
     }
 }
 
@@ -1997,4 +2000,103 @@ fn exhaustive_sequences_keep_invariants() {
     ];
     let total: usize = starts.into_iter().map(|h| explore(h, depth)).sum();
     assert!(total > 10_000, "explored only {total} states");
+}
+
+// ---------------------------------------------------------------- attended transfer by phone
+
+/// alice (call 1 with a customer, on hold) dialled bob from her phone (call 2),
+/// then her phone sends REFER with Replaces: bob's leg moves to call 1.
+#[test]
+fn phone_attended_transfer_adopts_and_detaches() {
+    let (mut h1, cust, a1) = held();
+    let (mut h2, a2, out) = H::from_phone("alice", agent("bob"));
+    let (b, _) = dialed(&out);
+    h2.ev(Event::Ringing(b));
+    h2.ev(Event::Answered(b));
+    assert_eq!(h2.state(), CallState::Connected);
+    assert_eq!(h2.busy(), vec!["alice", "bob"]);
+
+    // Call 1 adopts bob's leg as its agent side.
+    h1.legs.insert(b, Leg::Up);
+    let out = h1.cmd(Command::AdoptAgentSide {
+        leg: b,
+        target: agent("bob"),
+    });
+    assert!(out.contains(&Action::Hangup(a1)));
+    assert!(out.contains(&Action::AgentReleased("alice".into())));
+    assert!(out.contains(&Action::AgentEngaged("bob".into())));
+    assert!(kinds(&out).contains(&"TRANSFER_COMPLETED"));
+    assert_eq!(h1.state(), CallState::Connected);
+    assert_eq!(h1.call.agent(), Some((b, Some("bob"))));
+    assert_eq!(h1.call.customer_leg(), Some(cust));
+    assert_eq!(h1.plan().groups.len(), 1);
+    assert_eq!(h1.plan().groups[0].legs, vec![cust, b]);
+    assert_eq!(h1.plan().groups[0].music, None);
+    assert_eq!(h1.busy(), vec!["bob"]);
+
+    // Call 2 lets bob's leg go without hanging it up, and ends.
+    h2.legs.insert(b, Leg::Gone);
+    let out = h2.cmd(Command::Detach(b));
+    assert!(!out.contains(&Action::Hangup(b)), "{out:?}");
+    assert!(out.contains(&Action::Hangup(a2)));
+    assert!(out.contains(&Action::AgentReleased("alice".into())));
+    assert!(out.contains(&Action::AgentReleased("bob".into())));
+    assert_eq!(out.last(), Some(&Action::Ended));
+    assert_eq!(h2.state(), CallState::Ended);
+
+    // Call 1 goes on normally with bob: he hangs up, the call ends.
+    h1.ev(Event::HungUp(b));
+    assert_eq!(h1.state(), CallState::Ended);
+}
+
+#[test]
+fn adopt_agent_side_works_from_connected_and_refuses_otherwise() {
+    let (mut h, _, _) = connected();
+    h.legs.insert(9, Leg::Up);
+    h.cmd(Command::AdoptAgentSide {
+        leg: 9,
+        target: number("5551000"),
+    });
+    assert_eq!(h.call.agent(), Some((9, None)));
+    assert_eq!(h.busy(), Vec::<&str>::new());
+
+    let (mut h, c, _) = connected();
+    let msg = h.refused(Command::AdoptAgentSide {
+        leg: c,
+        target: agent("bob"),
+    });
+    assert!(msg.contains("already part of this call"), "{msg}");
+    let msg = h.refused(Command::AdoptAgentSide {
+        leg: 9,
+        target: agent("alice"),
+    });
+    assert!(msg.contains("yourself"), "{msg}");
+
+    let (mut h, _, _, _) = consult(agent("bob"), TransferPhase::Talking);
+    let msg = h.refused(Command::AdoptAgentSide {
+        leg: 9,
+        target: agent("carol"),
+    });
+    assert!(msg.contains("while the call is in a consultation"), "{msg}");
+
+    let mut h = ended();
+    h.refused(Command::AdoptAgentSide {
+        leg: 9,
+        target: agent("carol"),
+    });
+}
+
+#[test]
+fn detach_refuses_foreign_legs_and_ends_mid_consultation() {
+    let (mut h, _, _) = connected();
+    let msg = h.refused(Command::Detach(12345));
+    assert!(msg.contains("not part of this call"), "{msg}");
+
+    let (mut h, c, a, b) = consult(agent("bob"), TransferPhase::Talking);
+    h.legs.insert(a, Leg::Gone);
+    let out = h.cmd(Command::Detach(a));
+    assert!(out.contains(&Action::Hangup(c)));
+    assert!(out.contains(&Action::Hangup(b)));
+    assert!(!out.contains(&Action::Hangup(a)));
+    assert_eq!(h.state(), CallState::Ended);
 }
