@@ -82,20 +82,18 @@ mod tests {
             transport: "UDP".into(),
             expires_at: exp,
         };
-        s.storage
-            .save_registrations("1001", &[b("sip:1001@a", 100), b("sip:1001@b", 300)])
+        s.save_registrations("1001", &[b("sip:1001@a", 100), b("sip:1001@b", 300)])
             .await
             .unwrap();
-        assert_eq!(s.storage.live_registrations(0).await.unwrap().len(), 2);
-        assert_eq!(s.storage.live_registrations(200).await.unwrap().len(), 1);
-        s.storage
-            .save_registrations("1001", &[b("sip:1001@c", 500)])
+        assert_eq!(s.live_registrations(0).await.unwrap().len(), 2);
+        assert_eq!(s.live_registrations(200).await.unwrap().len(), 1);
+        s.save_registrations("1001", &[b("sip:1001@c", 500)])
             .await
             .unwrap();
-        let live = s.storage.live_registrations(0).await.unwrap();
+        let live = s.live_registrations(0).await.unwrap();
         assert_eq!(live.len(), 1);
         assert_eq!(live[0].contact, "sip:1001@c");
-        s.storage.save_registrations("1001", &[]).await.unwrap();
-        assert!(s.storage.live_registrations(0).await.unwrap().is_empty());
+        s.save_registrations("1001", &[]).await.unwrap();
+        assert!(s.live_registrations(0).await.unwrap().is_empty());
     }
 }
