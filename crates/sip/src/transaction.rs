@@ -132,6 +132,22 @@ struct ServerTx {
     expire_at: Option<u64>,
 }
 
+impl ServerTx {
+    /// ACK received for our non-2xx final response: stop retransmitting and
+    /// absorb stray ACKs for Timer I (T4 over UDP, none over TCP).
+    fn confirm(&mut self, now: u64) {
+        self.state = SState::Confirmed;
+        self.retransmit_at = None;
+        self.expire_at = Some(
+            now + if self.peer.transport == Transport::Udp {
+                T4
+            } else {
+                0
+            },
+        );
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum CState {
     Calling,
@@ -196,15 +212,7 @@ impl TransactionLayer {
         if req.method == "ACK" {
             if let Some(tx) = self.server.get_mut(&key) {
                 if tx.state == SState::Completed {
-                    tx.state = SState::Confirmed;
-                    tx.retransmit_at = None;
-                    tx.expire_at = Some(
-                        now + if from.transport == Transport::Udp {
-                            T4
-                        } else {
-                            0
-                        },
-                    );
+                    tx.confirm(now);
                     return;
                 }
                 if tx.state == SState::Confirmed {
@@ -224,15 +232,7 @@ impl TransactionLayer {
                     && t.call_id == call_id
                     && Some(t.cseq) == seq
             }) {
-                tx.state = SState::Confirmed;
-                tx.retransmit_at = None;
-                tx.expire_at = Some(
-                    now + if from.transport == Transport::Udp {
-                        T4
-                    } else {
-                        0
-                    },
-                );
+                tx.confirm(now);
                 return;
             }
             // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
