@@ -182,6 +182,26 @@ impl Config {
         toml::from_str(text)
     }
 
+    /// When `public_ip` is not set and SIP listens on all interfaces, use the
+    /// address of the interface that routes outwards (found by connecting a UDP
+    /// socket, which sends nothing), so phones on other hosts get a reachable
+    /// address in SDP and Contact. Falls back to 127.0.0.1 without a route.
+    pub fn resolve_public_ip(&mut self) {
+        if self.server.public_ip.is_some() || !self.server.sip_addr.ip().is_unspecified() {
+            return;
+        }
+        let probe = || -> std::io::Result<IpAddr> {
+            let s = std::net::UdpSocket::bind("0.0.0.0:0")?;
+            s.connect("192.0.2.1:9")?; // TEST-NET-1: routing lookup only
+            Ok(s.local_addr()?.ip())
+        };
+        if let Ok(ip) = probe() {
+            if !ip.is_unspecified() {
+                self.server.public_ip = Some(ip);
+            }
+        }
+    }
+
     /// Address for SDP and Contact headers.
     pub fn public_ip(&self) -> IpAddr {
         self.server.public_ip.unwrap_or_else(|| {
@@ -204,6 +224,27 @@ mod tests {
         let c = Config::parse(SAMPLE).unwrap();
         assert!(c.agents.len() >= 2);
         assert_eq!(c.trunks.len(), 1);
+    }
+
+    #[test]
+    fn public_ip_resolution() {
+        let mut c = Config::parse("[server]\nsip_addr = \"127.0.0.1:5060\"").unwrap();
+        c.resolve_public_ip();
+        assert_eq!(
+            c.public_ip().to_string(),
+            "127.0.0.1",
+            "a specific bind address is used as is"
+        );
+        let mut c = Config::parse("[server]\npublic_ip = \"198.51.100.7\"").unwrap();
+        c.resolve_public_ip();
+        assert_eq!(
+            c.public_ip().to_string(),
+            "198.51.100.7",
+            "an explicit public_ip wins"
+        );
+        let mut c = Config::parse("").unwrap();
+        c.resolve_public_ip();
+        assert!(!c.public_ip().is_unspecified(), "never 0.0.0.0 in SDP");
     }
 
     #[test]

@@ -98,6 +98,8 @@ fn main() -> anyhow::Result<()> {
             if let Some(d) = cli.data_dir {
                 cfg.server.data_dir = d;
             }
+            cfg.resolve_public_ip();
+            tracing::info!(public_ip = %cfg.public_ip(), "address given to phones (set server.public_ip to override)");
             rt.block_on(bootstrap::serve(Arc::new(cfg)))
         }
     }
