@@ -8,7 +8,8 @@ use tokio::sync::oneshot;
 use crate::{AgentInfo, AgentStatus, CampaignInfo};
 
 /// An API error: HTTP status and a message for the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (HTTP {status})")]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,

@@ -6,7 +6,8 @@ use axum::Json;
 use switchboard_storage::StorageError;
 
 /// An HTTP error with a message for the user.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (HTTP {status})")]
 pub struct HttpError {
     /// Status code.
     pub status: u16,
