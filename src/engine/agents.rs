@@ -112,6 +112,12 @@ impl Agents {
 
 impl Engine {
     fn recompute(&mut self, username: &str) {
+        self.recompute_status(username, false);
+    }
+
+    /// Derive the agent's effective status; publish and log it when it changed,
+    /// or always when `force` (a new choice that may keep the same status).
+    fn recompute_status(&mut self, username: &str, force: bool) {
         let now = now_ms();
         let legs_confirmed: Vec<String> = self
             .legs
@@ -135,7 +141,7 @@ impl Engine {
         } else {
             p.chosen
         };
-        if status != p.status {
+        if status != p.status || force {
             p.status = status;
             p.since = now;
             let (id, reason) = (p.info.id.clone(), p.pause_reason.clone());
@@ -211,12 +217,8 @@ impl Engine {
         if chosen == AgentStatus::Ready {
             p.acw_until = None;
         }
-        // Force an event even if the effective status did not change (e.g. another pause reason).
-        p.status = AgentStatus::Offline;
-        if chosen == AgentStatus::Offline {
-            p.status = AgentStatus::Ready;
-        }
-        self.recompute(username);
+        // An event even if the effective status did not change (e.g. another pause reason).
+        self.recompute_status(username, true);
         Ok(())
     }
 

@@ -101,7 +101,15 @@ pub struct Leg {
 impl Leg {
     /// Build an in-dialog request (BYE, re-INVITE, INFO...).
     pub fn request(&mut self, method: &str, via_host: &str, contact: &str) -> Request {
-        let d = &mut self.dialog;
+        self.dialog.request(method, via_host, contact)
+    }
+}
+
+impl Dialog {
+    /// Build the next request of this dialog (the initial INVITE of an outgoing
+    /// leg, or an in-dialog BYE/re-INVITE/NOTIFY...), bumping our CSeq.
+    pub fn request(&mut self, method: &str, via_host: &str, contact: &str) -> Request {
+        let d = self;
         d.local_cseq += 1;
         let mut h = Headers::default();
         h.push(

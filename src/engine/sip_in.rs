@@ -294,11 +294,6 @@ impl Engine {
             local_cseq: 1,
             peer: from,
         };
-        let remote_cseq_ok = req
-            .header("CSeq")
-            .and_then(|c| CSeq::parse(c).ok())
-            .is_some();
-        debug_assert!(remote_cseq_ok);
         let branch = req
             .headers_all("Via")
             .first()
@@ -975,57 +970,55 @@ impl Engine {
             &peer.addr.ip().to_string(),
             Some(peer.addr.port()),
         ));
-        let mut leg = Leg {
+        let mut dialog = Dialog {
+            call_id: switchboard_sip::builder::new_call_id(),
+            local_tag: new_tag(),
+            remote_tag: None,
+            local_uri,
+            remote_uri,
+            remote_target: request_uri,
+            route_set: Vec::new(),
+            local_cseq: 0,
+            peer,
+        };
+        let sdp_session = rand::random::<u32>() as u64;
+        let (via, contact) = (self.via_host(), self.contact());
+        let mut inv = dialog.request("INVITE", &via, &contact);
+        inv.headers.push("Allow", ALLOW);
+        inv.headers.push("Content-Type", "application/sdp");
+        inv.body = sdp::build(
+            self.cfg.public_ip(),
+            media.local_port,
+            sdp_session,
+            1,
+            &[0, 8],
+            Some(101),
+            sdp::Direction::SendRecv,
+        );
+        let Some(key) = self.tl.send_request(inv.clone(), peer, now_ms()) else {
+            return;
+        };
+        let leg = Leg {
             id: leg_id,
             call: call.to_string(),
             side: Side::Outgoing {
-                invite: request_for_placeholder(),
+                invite: inv,
                 provisional: false,
                 cancelled: false,
             },
             state: LegState::Setup,
-            dialog: Dialog {
-                call_id: switchboard_sip::builder::new_call_id(),
-                local_tag: new_tag(),
-                remote_tag: None,
-                local_uri,
-                remote_uri,
-                remote_target: request_uri,
-                route_set: Vec::new(),
-                local_cseq: 0,
-                peer,
-            },
+            dialog,
             media: media.id,
             rtp_port: media.local_port,
             codec_pt: 0,
             dtmf_pt: Some(101),
-            sdp_session: rand::random::<u32>() as u64,
+            sdp_session,
             sdp_version: 1,
             party: to_user.to_string(),
             agent,
             remote_direction: sdp::Direction::SendRecv,
             ring_deadline: Some(now_ms() + self.cfg.server.ring_timeout_secs * 1000),
             trunk_auth: None,
-        };
-        let (via, contact) = (self.via_host(), self.contact());
-        let mut inv = leg.request("INVITE", &via, &contact);
-        inv.headers.push("Allow", ALLOW);
-        inv.headers.push("Content-Type", "application/sdp");
-        inv.body = sdp::build(
-            self.cfg.public_ip(),
-            media.local_port,
-            leg.sdp_session,
-            1,
-            &[0, 8],
-            Some(101),
-            sdp::Direction::SendRecv,
-        );
-        let key = self.tl.send_request(inv.clone(), peer, now_ms());
-        let Some(key) = key else { return };
-        leg.side = Side::Outgoing {
-            invite: inv,
-            provisional: false,
-            cancelled: false,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(
@@ -1079,16 +1072,6 @@ impl Engine {
                 *answered = true;
             }
         }
-    }
-}
-
-fn request_for_placeholder() -> Request {
-    Request {
-        method: "INVITE".into(),
-        uri: Uri::sip(None, "invalid", None),
-        version: "SIP/2.0".into(),
-        headers: Default::default(),
-        body: Vec::new(),
     }
 }
 

@@ -54,8 +54,7 @@ impl DigestParams {
     /// Parse a header value starting with `Digest `.
     pub fn parse(v: &str) -> Option<DigestParams> {
         let v = v.trim();
-        let rest = v.get(..6).filter(|s| s.eq_ignore_ascii_case("digest"))?;
-        let _ = rest;
+        v.get(..6).filter(|s| s.eq_ignore_ascii_case("digest"))?;
         let body = &v[6..];
         let mut params = Vec::new();
         for part in crate::message::split_list(body) {
