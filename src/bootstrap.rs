@@ -9,7 +9,7 @@ use switchboard_storage::{AgentRole, CampaignInput, CampaignKind, NewAgent, Stor
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::driver::{Clock, MediaDriver};
 use crate::events::EventSink;
 
 /// Seed agents and campaigns that do not exist yet.
@@ -129,21 +129,38 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
     let sink = EventSink::start(storage.clone());
     let (req_tx, req_rx) = mpsc::channel(1024);
-    let mut engine = Engine::new(
-        cfg.clone(),
-        sip_local,
-        out,
-        media,
-        sink.clone(),
+    let clock = Clock::new();
+    let media_events = media.subscribe();
+    let mut switch = switchboard_switch::Switch::new(
+        crate::driver::switch_config(&cfg, sip_local.port()),
+        Box::new(MediaDriver(media)),
         agents,
         campaigns,
+        clock.now(),
     );
-    engine.restore_registrations(
+    switch.restore_registrations(
         storage
             .live_registrations(switchboard_storage::now_ms())
-            .await?,
+            .await?
+            .into_iter()
+            .map(|r| switchboard_switch::RegistrationRecord {
+                username: r.username,
+                contact: r.contact,
+                peer_addr: r.peer_addr,
+                transport: r.transport,
+                expires_at: r.expires_at,
+            })
+            .collect(),
     );
-    let engine_task = tokio::spawn(engine.run(inbound, req_rx));
+    let engine_task = tokio::spawn(crate::driver::run(
+        switch,
+        clock,
+        inbound,
+        req_rx,
+        media_events,
+        out,
+        sink.clone(),
+    ));
     tokio::spawn(crate::scheduler::run(
         storage.clone(),
         req_tx.clone(),

@@ -5,7 +5,7 @@
 mod bench;
 mod bootstrap;
 mod config;
-mod engine;
+mod driver;
 mod events;
 mod scheduler;
 mod transport;

@@ -9,7 +9,7 @@ use switchboard_call::Target;
 use switchboard_center::parse_overflow;
 pub use switchboard_center::CampaignInfo;
 
-use super::{now_ms, Engine};
+use super::Switch;
 
 /// One waiting caller.
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +44,7 @@ pub struct Queue {
     pub rr: std::collections::HashMap<String, usize>,
 }
 
-impl Engine {
+impl Switch {
     pub(super) fn campaign(&self, name: &str) -> Option<&CampaignInfo> {
         self.campaigns.iter().find(|c| c.name == name)
     }
@@ -72,7 +72,7 @@ impl Engine {
             .and_then(|c| c.campaign.as_deref())
             .and_then(|c| self.campaign(c))
             .map(|c| c.acw_secs)
-            .unwrap_or(self.cfg.server.acw_secs)
+            .unwrap_or(self.cfg.acw_secs)
     }
 
     pub(super) fn enqueue(&mut self, call: &str, leg: LegId, campaign: &str) {
@@ -80,7 +80,7 @@ impl Engine {
             call: call.into(),
             leg,
             campaign: campaign.into(),
-            since: now_ms(),
+            since: self.now,
             ringing: None,
             tried: Vec::new(),
             forks: Vec::new(),
@@ -91,7 +91,7 @@ impl Engine {
             }
         }
         self.publish_queues();
-        self.queue_tick(now_ms());
+        self.queue_tick(self.now);
     }
 
     pub(super) fn dequeue_leg(&mut self, leg: LegId) {
@@ -355,7 +355,7 @@ impl Engine {
 
     /// Waiting callers per inbound campaign (position, wait, agent being rung).
     pub(super) fn queues_json(&self) -> serde_json::Value {
-        let now = now_ms();
+        let now = self.now;
         let q: Vec<serde_json::Value> = self
             .campaigns
             .iter()
@@ -373,8 +373,8 @@ impl Engine {
         serde_json::Value::Array(q)
     }
 
-    pub(super) fn publish_queues(&self) {
-        self.sink
-            .publish(serde_json::json!({"type": "queues", "queues": self.queues_json()}));
+    pub(super) fn publish_queues(&mut self) {
+        let v = serde_json::json!({"type": "queues", "queues": self.queues_json()});
+        self.sink.publish(v);
     }
 }

@@ -4,9 +4,9 @@ use serde_json::{json, Value};
 use switchboard_call::{Call, Command, Target};
 pub use switchboard_center::{Actor, ApiError, EngineRequest};
 
-use super::{now_ms, CallEntry, Engine};
+use super::{CallEntry, Switch};
 
-impl Engine {
+impl Switch {
     /// Register a new call placed by the server (console or dialer) and run its first actions.
     fn start_call(
         &mut self,
@@ -78,7 +78,7 @@ impl Engine {
                 let res = self.api_tag(&actor, &call, &text);
                 let _ = reply.send(res);
             }
-            EngineRequest::UpsertAgent(info) => self.agents.upsert(info),
+            EngineRequest::UpsertAgent(info) => self.agents.upsert(info, self.now),
             EngineRequest::RemoveAgent(u) => self.agents.remove(&u),
             EngineRequest::UpsertCampaign(c) => {
                 self.campaigns.retain(|x| x.id != c.id);
@@ -260,7 +260,7 @@ impl Engine {
             .map(|c| c.music_class.clone())
             .unwrap_or_else(|| "default".into());
         self.call_counter += 1;
-        let id = format!("{:x}-{}", now_ms(), self.call_counter);
+        let id = format!("{:x}-{}", self.now, self.call_counter);
         let (call, actions) = Call::agent_originated(
             &id,
             self.call_counter,
@@ -279,6 +279,7 @@ impl Engine {
             actor.username.clone(),
             callee,
             camp.as_ref(),
+            self.now,
         );
         Ok(self.start_call(&id, entry, contact_id, actions))
     }
@@ -322,7 +323,7 @@ impl Engine {
             return Err(ApiError::new(400, "a tag is limited to 2000 characters"));
         }
         let e = self.calls.get(call).expect("checked");
-        let now = now_ms();
+        let now = self.now;
         // A tag pinned to a running recording marks a position in that recording.
         let base = e
             .recording
@@ -332,8 +333,14 @@ impl Engine {
             .unwrap_or(e.started_at);
         let offset = now.saturating_sub(base);
         let rec = e.recording.as_ref().map(|r| r.1.clone());
-        self.sink
-            .tag(call, rec.as_deref(), &actor.username, text, now, offset);
+        self.sink.store(crate::StoreOp::Tag {
+            call: call.to_string(),
+            recording_key: rec.clone(),
+            author: actor.username.clone(),
+            text: text.to_string(),
+            at: now as i64,
+            offset_ms: offset as i64,
+        });
         self.log_call(call, "TAG", text, Some(&actor.username));
         Ok(
             json!({"call_id": call, "author": actor.username, "text": text, "at": now, "offset_ms": offset, "recording": rec.is_some()}),
@@ -351,7 +358,7 @@ impl Engine {
             return Err(ApiError::new(404, format!("unknown campaign {campaign}")));
         };
         self.call_counter += 1;
-        let id = format!("{:x}-{}", now_ms(), self.call_counter);
+        let id = format!("{:x}-{}", self.now, self.call_counter);
         let (call, actions) = Call::dialer(
             &id,
             self.call_counter,
@@ -365,6 +372,7 @@ impl Engine {
             c.name.clone(),
             number.to_string(),
             Some(&c),
+            self.now,
         );
         Ok(self.start_call(&id, entry, contact_id, actions))
     }

@@ -5,9 +5,9 @@ use switchboard_call::{Action, Event, LegId, MediaPlan, Target};
 use switchboard_sip::{Peer, Transport, Uri};
 
 use super::leg::{LegState, Side};
-use super::{now_ms, Engine};
+use super::Switch;
 
-impl Engine {
+impl Switch {
     /// Feed an event to a call and apply what it decides.
     pub(super) fn call_event(&mut self, call: &str, ev: Event) {
         if self.queue_fork_event(call, &ev) {
@@ -111,7 +111,7 @@ impl Engine {
 
     /// Ring an agent's phone (the agent was reserved by the call's AgentEngaged).
     pub(super) fn dial_agent(&mut self, call: &str, leg: LegId, agent: &str, caller: &str) {
-        let now = now_ms();
+        let now = self.now;
         let Some(b) = self.registrar.lookup(agent, now).into_iter().next() else {
             self.pending_events
                 .push((call.to_string(), Event::Failed(leg, 480)));
@@ -163,7 +163,7 @@ impl Engine {
             let (peer, tag) = (l.dialog.peer, l.dialog.local_tag.clone());
             let mut r = switchboard_sip::builder::response_to(&inv, 180, "Ringing", Some(&tag));
             r.headers.push("Contact", self.contact());
-            self.tl.respond(r, peer, now_ms());
+            self.tl.respond(r, peer, self.now);
         }
     }
 
@@ -198,7 +198,7 @@ impl Engine {
                 if *provisional {
                     let cancel = switchboard_sip::builder::cancel_for(invite);
                     let peer = l.dialog.peer;
-                    if let Some(k) = self.tl.send_request(cancel, peer, now_ms()) {
+                    if let Some(k) = self.tl.send_request(cancel, peer, self.now) {
                         self.client_tx.insert(k, (leg, super::Purpose::Cancel));
                     }
                 }

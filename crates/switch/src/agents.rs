@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 pub use switchboard_center::{AgentInfo, AgentPresence, AgentStatus};
 
-use super::{now_ms, Engine};
+use super::Switch;
 
 /// All agents.
 pub struct Agents {
@@ -16,18 +16,18 @@ pub struct Agents {
 
 impl Agents {
     /// From the stored agents.
-    pub fn new(infos: Vec<AgentInfo>) -> Agents {
+    pub fn new(infos: Vec<AgentInfo>, now: u64) -> Agents {
         let mut a = Agents {
             map: HashMap::new(),
         };
         for i in infos {
-            a.upsert(i);
+            a.upsert(i, now);
         }
         a
     }
 
     /// Add or update an agent's static info.
-    pub fn upsert(&mut self, info: AgentInfo) {
+    pub fn upsert(&mut self, info: AgentInfo, now: u64) {
         match self.map.get_mut(&info.username) {
             Some(p) => p.info = info,
             None => {
@@ -38,7 +38,7 @@ impl Agents {
                         chosen: AgentStatus::Offline,
                         pause_reason: None,
                         status: AgentStatus::Offline,
-                        since: now_ms(),
+                        since: now,
                         registered: false,
                         calls: Vec::new(),
                         acw_until: None,
@@ -110,7 +110,7 @@ impl Agents {
     }
 }
 
-impl Engine {
+impl Switch {
     fn recompute(&mut self, username: &str) {
         self.recompute_status(username, false);
     }
@@ -118,7 +118,7 @@ impl Engine {
     /// Derive the agent's effective status; publish and log it when it changed,
     /// or always when `force` (a new choice that may keep the same status).
     fn recompute_status(&mut self, username: &str, force: bool) {
-        let now = now_ms();
+        let now = self.now;
         let legs_confirmed: Vec<String> = self
             .legs
             .values()
@@ -146,7 +146,12 @@ impl Engine {
             p.since = now;
             let (id, reason) = (p.info.id.clone(), p.pause_reason.clone());
             let ev = serde_json::json!({"type": "agent_state", "agent": username, "status": status, "chosen": p.chosen, "pause_reason": reason, "since": now});
-            self.sink.agent_state(&id, status, reason.as_deref());
+            self.sink.store(crate::StoreOp::AgentState {
+                agent_id: id,
+                status,
+                reason: reason.clone(),
+                at: now as i64,
+            });
             self.sink.publish(ev);
         }
     }
@@ -174,7 +179,7 @@ impl Engine {
             let before = p.calls.len();
             p.calls.retain(|c| c != call);
             if before > 0 && p.calls.is_empty() {
-                let now = now_ms();
+                let now = self.now;
                 p.last_call_end = now;
                 p.acw_until = (acw > 0).then_some(now + acw * 1000);
             }

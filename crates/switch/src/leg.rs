@@ -22,6 +22,8 @@ pub enum Side {
         invite: Request,
         /// A provisional response arrived (CANCEL allowed).
         provisional: bool,
+        /// The peer said it is alerting (180) or playing early media (183).
+        ringing: bool,
         /// Hang up as soon as possible (CANCEL sent or pending).
         cancelled: bool,
     },

@@ -7,12 +7,12 @@ use switchboard_sip::{CSeq, NameAddr, Peer, Request, Response, TxKey, Uri};
 
 use super::leg::{Dialog, Leg, LegState, Side};
 use super::registrar::Auth;
-use super::{now_ms, CallEntry, Engine, Purpose};
+use super::{CallEntry, Purpose, Switch};
 
 /// Methods we answer (the `Allow` header).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER";
 
-impl Engine {
+impl Switch {
     pub(super) fn respond(
         &mut self,
         req: &Request,
@@ -22,7 +22,7 @@ impl Engine {
         tag: Option<&str>,
     ) {
         let resp = response_to(req, status, reason, tag);
-        self.tl.respond(resp, peer, now_ms());
+        self.tl.respond(resp, peer, self.now);
     }
 
     pub(super) fn on_request(&mut self, req: Request, from: Peer) {
@@ -42,7 +42,7 @@ impl Engine {
                 r.headers.push("Allow", ALLOW);
                 r.headers.push("Accept", "application/sdp");
                 r.headers.push("Supported", "replaces");
-                self.tl.respond(r, from, now_ms());
+                self.tl.respond(r, from, self.now);
             }
             "INVITE" => self.on_invite(req, from),
             "BYE" | "INFO" | "UPDATE" | "NOTIFY" | "REFER" | "PRACK" => {
@@ -51,12 +51,12 @@ impl Engine {
             "SUBSCRIBE" | "PUBLISH" | "MESSAGE" => {
                 let mut r = response_to(&req, 405, "Method Not Allowed", Some(&new_tag()));
                 r.headers.push("Allow", ALLOW);
-                self.tl.respond(r, from, now_ms());
+                self.tl.respond(r, from, self.now);
             }
             _ => {
                 let mut r = response_to(&req, 501, "Not Implemented", Some(&new_tag()));
                 r.headers.push("Allow", ALLOW);
-                self.tl.respond(r, from, now_ms());
+                self.tl.respond(r, from, self.now);
             }
         }
     }
@@ -68,10 +68,10 @@ impl Engine {
             (401, "Unauthorized", "WWW-Authenticate")
         };
         let mut r = response_to(req, status, reason, Some(&new_tag()));
-        for c in self.registrar.digest.challenges(now_ms() / 1000, stale) {
+        for c in self.registrar.digest.challenges(self.now / 1000, stale) {
             r.headers.push(header, c);
         }
-        self.tl.respond(r, from, now_ms());
+        self.tl.respond(r, from, self.now);
     }
 
     fn authenticate(&mut self, req: &Request, from: Peer, proxy: bool) -> Option<String> {
@@ -83,7 +83,7 @@ impl Engine {
         let agents = &self.agents;
         match self
             .registrar
-            .authenticate(req, &from, header, now_ms(), |u| agents.sip_password(u))
+            .authenticate(req, &from, header, self.now, |u| agents.sip_password(u))
         {
             Auth::Ok(u) => Some(u),
             Auth::Challenge(stale) => {
@@ -120,20 +120,20 @@ impl Engine {
             );
             return;
         }
-        match self.registrar.register(&user, &req, from, now_ms()) {
+        match self.registrar.register(&user, &req, from, self.now) {
             Ok(bindings) => {
                 let mut r = response_to(&req, 200, "OK", Some(&new_tag()));
                 for (uri, exp) in &bindings {
                     r.headers.push("Contact", format!("<{uri}>;expires={exp}"));
                 }
-                r.headers.push("Date", httpdate());
-                self.tl.respond(r, from, now_ms());
+                r.headers.push("Date", httpdate(self.now));
+                self.tl.respond(r, from, self.now);
                 self.agents_registration_changed(&user, !bindings.is_empty());
                 let rows = self
                     .registrar
                     .bindings_of(&user)
                     .into_iter()
-                    .map(|b| switchboard_storage::RegistrationRow {
+                    .map(|b| crate::RegistrationRecord {
                         username: user.clone(),
                         contact: b.contact.to_string(),
                         peer_addr: b.peer.addr.to_string(),
@@ -141,7 +141,10 @@ impl Engine {
                         expires_at: b.expires_at as i64,
                     })
                     .collect();
-                self.sink.registrations(&user, rows);
+                self.sink.store(crate::StoreOp::Registrations {
+                    username: user.clone(),
+                    rows,
+                });
             }
             Err((status, reason)) => self.respond(&req, from, status, &reason, Some(&new_tag())),
         }
@@ -236,7 +239,7 @@ impl Engine {
             _ => None,
         };
         self.call_counter += 1;
-        let id = format!("{:x}-{}", now_ms(), self.call_counter);
+        let id = format!("{:x}-{}", self.now, self.call_counter);
         let music = self.music_for(campaign.as_deref());
         let (call, leg_id, actions) = match &caller {
             Some(agent) => {
@@ -344,6 +347,7 @@ impl Engine {
             caller_id,
             dialed.clone(),
             campaign_info.as_ref(),
+            self.now,
         );
         entry.auto_recording = auto_recording;
         self.calls.insert(id.clone(), entry);
@@ -410,7 +414,7 @@ impl Engine {
             _ => {
                 let mut r = response_to(&req, 405, "Method Not Allowed", None);
                 r.headers.push("Allow", ALLOW);
-                self.tl.respond(r, from, now_ms());
+                self.tl.respond(r, from, self.now);
             }
         }
     }
@@ -667,7 +671,7 @@ impl Engine {
             .push("Content-Type", "message/sipfrag;version=2.0");
         n.body = format!("{sipfrag}\r\n").into_bytes();
         let peer = l.dialog.peer;
-        if let Some(k) = self.tl.send_request(n, peer, now_ms()) {
+        if let Some(k) = self.tl.send_request(n, peer, self.now) {
             self.client_tx.insert(k, (leg, Purpose::InDialog));
         }
     }
@@ -718,7 +722,7 @@ impl Engine {
             r.headers.push("Content-Type", "application/sdp");
             r.body = body;
         }
-        self.tl.respond(r, from, now_ms());
+        self.tl.respond(r, from, self.now);
     }
 
     /// Our SDP for a leg (bumps the version).
@@ -783,7 +787,7 @@ impl Engine {
         l.dialog.local_cseq = saved;
         ack.headers.set("CSeq", format!("{seq} ACK"));
         let peer = l.dialog.peer;
-        self.tl.send_request(ack, peer, now_ms());
+        self.tl.send_request(ack, peer, self.now);
     }
 
     fn on_invite_response(&mut self, resp: Response, key: TxKey, leg_id: u64) {
@@ -795,9 +799,9 @@ impl Engine {
         if status < 200 {
             if let Side::Outgoing {
                 provisional,
+                ringing,
                 cancelled,
                 invite,
-                ..
             } = &mut l.side
             {
                 let first = !*provisional;
@@ -805,12 +809,14 @@ impl Engine {
                 if *cancelled && first {
                     let cancel = switchboard_sip::builder::cancel_for(invite);
                     let peer = l.dialog.peer;
-                    if let Some(k) = self.tl.send_request(cancel, peer, now_ms()) {
+                    if let Some(k) = self.tl.send_request(cancel, peer, self.now) {
                         self.client_tx.insert(k, (leg_id, Purpose::Cancel));
                     }
                     return;
                 }
-                if first && (status == 180 || status == 183) && !*cancelled {
+                // Real peers send 100 Trying first: the call rings at the first 180/183.
+                if (status == 180 || status == 183) && !*ringing && !*cancelled {
+                    *ringing = true;
                     self.pending_events.push((call, Event::Ringing(leg_id)));
                 }
             }
@@ -862,7 +868,7 @@ impl Engine {
                     inv.headers.set(reply, auth);
                     let peer = l.dialog.peer;
                     self.client_tx.remove(&key);
-                    if let Some(k) = self.tl.send_request(inv.clone(), peer, now_ms()) {
+                    if let Some(k) = self.tl.send_request(inv.clone(), peer, self.now) {
                         self.client_tx.insert(k, (leg_id, Purpose::Invite));
                     }
                     if let Some(l) = self.legs.get_mut(&leg_id) {
@@ -995,7 +1001,7 @@ impl Engine {
             Some(101),
             sdp::Direction::SendRecv,
         );
-        let Some(key) = self.tl.send_request(inv.clone(), peer, now_ms()) else {
+        let Some(key) = self.tl.send_request(inv.clone(), peer, self.now) else {
             return;
         };
         let leg = Leg {
@@ -1004,6 +1010,7 @@ impl Engine {
             side: Side::Outgoing {
                 invite: inv,
                 provisional: false,
+                ringing: false,
                 cancelled: false,
             },
             state: LegState::Setup,
@@ -1017,7 +1024,7 @@ impl Engine {
             party: to_user.to_string(),
             agent,
             remote_direction: sdp::Direction::SendRecv,
-            ring_deadline: Some(now_ms() + self.cfg.server.ring_timeout_secs * 1000),
+            ring_deadline: Some(self.now + self.cfg.ring_timeout_secs * 1000),
             trunk_auth: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
@@ -1037,7 +1044,7 @@ impl Engine {
         let bye = l.request("BYE", &via, &contact);
         let peer = l.dialog.peer;
         l.state = LegState::Terminated;
-        if let Some(k) = self.tl.send_request(bye, peer, now_ms()) {
+        if let Some(k) = self.tl.send_request(bye, peer, self.now) {
             self.client_tx.insert(k, (leg, Purpose::InDialog));
         }
         self.release_leg_media(leg);
@@ -1066,7 +1073,7 @@ impl Engine {
         r.headers.push("Allow", ALLOW);
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
-        self.tl.respond(r, peer, now_ms());
+        self.tl.respond(r, peer, self.now);
         if let Some(l) = self.legs.get_mut(&leg) {
             if let Side::Incoming { answered, .. } = &mut l.side {
                 *answered = true;
@@ -1076,13 +1083,13 @@ impl Engine {
 }
 
 /// Media codec for a payload type.
-pub(super) fn codec(pt: u8) -> switchboard_media::g711::Codec {
-    switchboard_media::g711::Codec::from_payload_type(pt)
-        .unwrap_or(switchboard_media::g711::Codec::Pcmu)
+pub(super) fn codec(pt: u8) -> crate::Codec {
+    crate::Codec::from_payload_type(pt).unwrap_or(crate::Codec::Pcmu)
 }
 
-fn httpdate() -> String {
-    chrono::Utc::now()
+fn httpdate(now_ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(now_ms as i64)
+        .unwrap_or_default()
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string()
 }

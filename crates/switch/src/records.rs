@@ -3,13 +3,12 @@
 
 use switchboard_call::CallState;
 
-use super::{now_ms, Engine};
+use super::Switch;
 
-impl Engine {
+impl Switch {
     /// Allocate a media leg (RTP port pair).
-    pub(super) fn new_media_leg(&self) -> Option<switchboard_media::LegInfo> {
-        // Creating a leg binds a socket; the engine is async-free, so use the blocking helper.
-        match self.media.create_leg_now() {
+    pub(super) fn new_media_leg(&mut self) -> Option<crate::LegInfo> {
+        match self.media.create_leg() {
             Ok(l) => Some(l),
             Err(e) => {
                 tracing::error!(%e, "no media leg");
@@ -39,16 +38,22 @@ impl Engine {
         };
         let (campaign_id, agent_id) = self.storage_ids(e);
         let contact = self.contact_of_call.get(call).cloned().flatten();
-        self.sink.call_started(
-            call,
-            e.direction,
+        let direction = match e.direction {
+            "inbound" => crate::Direction::Inbound,
+            "outbound" => crate::Direction::Outbound,
+            _ => crate::Direction::Internal,
+        };
+        let op = crate::StoreOp::CallStarted {
+            call: call.to_string(),
+            direction,
             campaign_id,
-            contact,
-            &e.caller,
-            &e.callee,
+            contact_id: contact,
+            caller: e.caller.clone(),
+            callee: e.callee.clone(),
             agent_id,
-            e.started_at,
-        );
+            at: e.started_at as i64,
+        };
+        self.sink.store(op);
         self.sink
             .publish(serde_json::json!({"type": "call", "call": self.call_json(call)}));
     }
@@ -70,7 +75,10 @@ impl Engine {
             return;
         }
         if let Some(id) = self.agents.get(&agent).map(|p| p.info.id.clone()) {
-            self.sink.call_agent(call, &id);
+            self.sink.store(crate::StoreOp::CallAgent {
+                call: call.to_string(),
+                agent_id: id,
+            });
         }
         if let Some(e) = self.calls.get_mut(call) {
             e.last_agent = Some(agent);
@@ -83,9 +91,12 @@ impl Engine {
             return;
         };
         let first = e.answered_at.is_none();
-        let at = *e.answered_at.get_or_insert(now_ms());
+        let at = *e.answered_at.get_or_insert(self.now);
         if first {
-            self.sink.call_answered(call, at);
+            self.sink.store(crate::StoreOp::CallAnswered {
+                call: call.to_string(),
+                at: at as i64,
+            });
         }
         let (auto, recording) = (e.auto_recording, e.recording.is_some());
         if auto && !recording {
@@ -103,18 +114,31 @@ impl Engine {
             .or(entry.last_agent.as_deref())
             .and_then(|a| self.agents.get(a))
             .map(|p| p.info.id.clone());
-        self.sink.call_ended(call, now_ms(), agent_id);
+        self.sink.store(crate::StoreOp::CallEnded {
+            call: call.to_string(),
+            at: self.now as i64,
+            agent_id,
+        });
         if let Some(Some(contact)) = self.contact_of_call.remove(call) {
-            self.sink
-                .contact_outcome(&contact, entry.answered_at.is_some());
+            self.sink.store(crate::StoreOp::ContactOutcome {
+                contact_id: contact,
+                answered: entry.answered_at.is_some(),
+                at: self.now as i64,
+            });
         }
     }
 
     /// Write a call event (persisted and published).
     pub(super) fn log_call(&mut self, call: &str, kind: &str, detail: &str, actor: Option<&str>) {
-        let at = now_ms();
+        let at = self.now;
         tracing::info!(call, kind, detail, actor, "call event");
-        self.sink.call_event(call, at, kind, actor, detail);
+        self.sink.store(crate::StoreOp::CallEvent {
+            call: call.to_string(),
+            at: at as i64,
+            kind: kind.to_string(),
+            actor: actor.map(str::to_string),
+            detail: detail.to_string(),
+        });
         self.sink.publish(serde_json::json!({"type": "call_event", "call_id": call, "kind": kind, "detail": detail, "actor": actor, "at": at}));
     }
 
@@ -145,30 +169,24 @@ impl Engine {
             return Err("the call has no customer leg to record".into());
         };
         let seg = e.segments + 1;
-        let dir = self
-            .cfg
-            .server
-            .data_dir
-            .join("recordings")
-            .join(chrono::Utc::now().format("%Y-%m-%d").to_string());
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let day = chrono::DateTime::from_timestamp_millis(self.now as i64)
+            .unwrap_or_default()
+            .format("%Y-%m-%d")
+            .to_string();
+        let dir = self.cfg.recordings_dir.join(day);
         let path = dir.join(format!("{call}-{seg}.wav"));
-        let rec = self
-            .media
-            .start_recording(cust.media, &path)
-            .map_err(|e| e.to_string())?;
+        let rec = self.media.start_recording(cust.media, &path)?;
         let key = format!("{call}#{seg}");
         let (campaign_id, agent_id) = self.storage_ids(e);
-        let now = now_ms();
-        self.sink.recording_started(
-            &key,
-            call,
-            &path.to_string_lossy(),
-            now,
+        let now = self.now;
+        self.sink.store(crate::StoreOp::RecordingStarted {
+            key: key.clone(),
+            call: call.to_string(),
+            path: path.to_string_lossy().into_owned(),
+            at: now as i64,
             agent_id,
             campaign_id,
-        );
+        });
         let e = self.calls.get_mut(call).expect("exists");
         e.segments = seg;
         e.recording = Some((rec, key, now));
@@ -184,9 +202,12 @@ impl Engine {
         let Some((rec, key, _)) = e.recording.take() else {
             return;
         };
-        let summary = self.media.stop_recording(rec);
-        let duration = summary.map(|s| s.duration_ms as i64);
-        self.sink.recording_stopped(&key, now_ms(), duration);
+        let duration = self.media.stop_recording(rec).map(|d| d as i64);
+        self.sink.store(crate::StoreOp::RecordingStopped {
+            key,
+            at: self.now as i64,
+            duration_ms: duration,
+        });
         self.log_call(call, "RECORDING_STOPPED", why, None);
     }
 }

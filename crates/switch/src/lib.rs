@@ -1,41 +1,42 @@
-//! The switch core: one task that owns the SIP transaction layer, the
-//! registrar, every leg and every call, and turns SIP events, API commands
-//! and timers into call-state-machine events and back into SIP and media
-//! actions. Being a single task, reserving an agent is atomic by construction.
+//! The switch core, sans-IO: the SIP transaction layer, the registrar,
+//! every leg and every call, the agents and the queues. It takes inputs (a
+//! SIP datagram, an API request, a media event, the time) and returns
+//! outputs (datagrams to send, storage writes, live events) through
+//! [`Switch::poll_output`], plus the next deadline from
+//! [`Switch::poll_timeout`]. The clock is injected with every input; media
+//! is driven through the [`MediaControl`] trait. Being one state machine,
+//! reserving an agent is atomic by construction.
+//!
+//! The binary's loop feeds it from sockets and timers; `tests/` drives it
+//! with fake phones and trunks in virtual time.
+
+#![warn(missing_docs, rust_2018_idioms)]
 
 mod actions;
 mod agents;
 mod api;
+mod config;
 mod leg;
+mod media;
+mod output;
 mod queue;
 mod records;
 mod registrar;
 mod sip_in;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use switchboard_call::{Call, LegId};
-use switchboard_media::MediaEngine;
-use switchboard_sip::{Message, TransactionLayer, TxEvent, TxKey};
-use tokio::sync::{broadcast, mpsc};
+use switchboard_sip::{Message, Peer, TransactionLayer, TxEvent, TxKey};
 
+pub use config::{SwitchConfig, Trunk};
 pub use leg::{Leg, LegState, Side};
+pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom};
+pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 
-use crate::config::Config;
-use crate::events::EventSink;
-use crate::transport::{Inbound, Outbound};
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+/// How often agents' registrations, after-call work and queue offers are checked (ms).
+const HOUSEKEEPING_MS: u64 = 200;
 
 /// What an outstanding client transaction is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,7 @@ impl CallEntry {
         caller: String,
         callee: String,
         campaign: Option<&CampaignInfo>,
+        now: u64,
     ) -> CallEntry {
         CallEntry {
             call,
@@ -94,7 +96,7 @@ impl CallEntry {
             direction,
             caller,
             callee,
-            started_at: now_ms(),
+            started_at: now,
             answered_at: None,
             last_agent: None,
             participants: Vec::new(),
@@ -102,14 +104,14 @@ impl CallEntry {
     }
 }
 
-/// The engine.
-pub struct Engine {
-    cfg: Arc<Config>,
-    local: SocketAddr,
-    out: Outbound,
+/// The switch: one state machine for every leg, call, agent and queue.
+pub struct Switch {
+    cfg: SwitchConfig,
+    /// The time of the input being handled (ms since the Unix epoch, injected).
+    now: u64,
     tl: TransactionLayer,
     registrar: registrar::Registrar,
-    media: MediaEngine,
+    media: Box<dyn MediaControl>,
     legs: HashMap<LegId, Leg>,
     dialogs: HashMap<(String, String), LegId>,
     invites_by_branch: HashMap<String, LegId>,
@@ -118,7 +120,7 @@ pub struct Engine {
     call_counter: u64,
     agents: agents::Agents,
     queue: queue::Queue,
-    sink: EventSink,
+    sink: output::Sink,
     pending_events: Vec<(String, switchboard_call::Event)>,
     campaigns: Vec<CampaignInfo>,
     contact_of_call: HashMap<String, Option<String>>,
@@ -126,30 +128,25 @@ pub struct Engine {
     last_housekeeping: u64,
 }
 
-impl Engine {
-    /// Build the engine.
+impl Switch {
+    /// A switch with its agents and campaigns; `now` is the current time (ms since the epoch).
     pub fn new(
-        cfg: Arc<Config>,
-        local: SocketAddr,
-        out: Outbound,
-        media: MediaEngine,
-        sink: EventSink,
+        cfg: SwitchConfig,
+        media: Box<dyn MediaControl>,
         agents: Vec<AgentInfo>,
         campaigns: Vec<CampaignInfo>,
-    ) -> Engine {
-        let realm = cfg.server.realm.clone();
+        now: u64,
+    ) -> Switch {
         let algorithms: Vec<_> = cfg
-            .server
             .digest_algorithms
             .iter()
             .filter_map(|a| switchboard_sip::digest::DigestServer::algorithm(a))
             .collect();
-        Engine {
+        Switch {
+            registrar: registrar::Registrar::new(&cfg.realm, &algorithms),
             cfg,
-            local,
-            out,
+            now,
             tl: TransactionLayer::new(),
-            registrar: registrar::Registrar::new(&realm, &algorithms),
             media,
             legs: HashMap::new(),
             dialogs: HashMap::new(),
@@ -157,18 +154,18 @@ impl Engine {
             client_tx: HashMap::new(),
             calls: HashMap::new(),
             call_counter: 0,
-            agents: agents::Agents::new(agents),
+            agents: agents::Agents::new(agents, now),
             queue: queue::Queue::default(),
-            sink,
+            sink: output::Sink::default(),
             pending_events: Vec::new(),
             campaigns,
             contact_of_call: HashMap::new(),
-            last_housekeeping: 0,
+            last_housekeeping: now,
         }
     }
 
     /// Reload the registrations saved before a restart (phones stay reachable).
-    pub fn restore_registrations(&mut self, rows: Vec<switchboard_storage::RegistrationRow>) {
+    pub fn restore_registrations(&mut self, rows: Vec<RegistrationRecord>) {
         for r in rows {
             let (Ok(contact), Ok(addr)) =
                 (switchboard_sip::Uri::parse(&r.contact), r.peer_addr.parse())
@@ -194,55 +191,78 @@ impl Engine {
 
     /// Our host:port for Via and Contact.
     fn via_host(&self) -> String {
-        format!("{}:{}", self.cfg.public_ip(), self.local.port())
+        format!("{}:{}", self.cfg.public_ip(), self.cfg.sip_port)
     }
 
     fn contact(&self) -> String {
         format!(
             "<sip:switchboard@{}:{}>",
             self.cfg.public_ip(),
-            self.local.port()
+            self.cfg.sip_port
         )
     }
 
-    /// Run until the inputs close.
-    pub async fn run(
-        mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
-        mut requests: mpsc::Receiver<EngineRequest>,
-    ) {
-        let mut media_events: broadcast::Receiver<switchboard_media::MediaEvent> =
-            self.media.subscribe();
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                m = inbound.recv() => match m {
-                    Some(m) => self.on_inbound(m),
-                    None => break,
-                },
-                r = requests.recv() => match r {
-                    Some(r) => self.on_api(r),
-                    None => break,
-                },
-                e = media_events.recv() => {
-                    if let Ok(e) = e { self.on_media_event(e); }
-                }
-                _ = tick.tick() => self.on_tick(),
-            }
-            self.drain();
-        }
+    fn set_now(&mut self, now: u64) {
+        // The clock never goes backwards inside the switch.
+        self.now = self.now.max(now);
     }
 
-    fn on_inbound(&mut self, m: Inbound) {
-        let now = now_ms();
-        if tracing::enabled!(tracing::Level::TRACE) {
-            tracing::trace!(from = %m.peer.addr, "SIP in:\n{}", String::from_utf8_lossy(&m.data));
+    /// A SIP message (one datagram or one framed stream message) from a peer.
+    pub fn handle_datagram(&mut self, now: u64, peer: Peer, data: &[u8]) {
+        self.set_now(now);
+        self.on_inbound(peer, data);
+        self.drain();
+    }
+
+    /// A request from the HTTP API (answered on its reply channel).
+    pub fn handle_request(&mut self, now: u64, request: EngineRequest) {
+        self.set_now(now);
+        self.on_api(request);
+        self.drain();
+    }
+
+    /// An event from the media engine (DTMF, RTP timeout).
+    pub fn handle_media_event(&mut self, now: u64, event: MediaEvent) {
+        self.set_now(now);
+        self.on_media_event(event);
+        self.drain();
+    }
+
+    /// Time passed: retransmissions, ring timeouts, housekeeping.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.set_now(now);
+        self.on_tick();
+        self.drain();
+    }
+
+    /// The next output to carry out, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.sink.pop()
+    }
+
+    /// When [`Switch::handle_timeout`] should be called next (ms since the epoch).
+    pub fn poll_timeout(&self) -> u64 {
+        let mut next = self.last_housekeeping + HOUSEKEEPING_MS;
+        if let Some(t) = self.tl.next_timeout() {
+            next = next.min(t);
         }
-        match switchboard_sip::parse_message(&m.data) {
+        for l in self.legs.values() {
+            if let (LegState::Setup, Some(d)) = (l.state, l.ring_deadline) {
+                next = next.min(d);
+            }
+        }
+        next.max(self.now)
+    }
+
+    fn on_inbound(&mut self, peer: Peer, data: &[u8]) {
+        let now = self.now;
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(from = %peer.addr, "SIP in:\n{}", String::from_utf8_lossy(data));
+        }
+        match switchboard_sip::parse_message(data) {
             Ok(Message::Request(req)) => {
                 if let Err(rej) = switchboard_sip::validate_request(&req) {
-                    tracing::info!(from = %m.peer.addr, status = rej.status, reason = %rej.reason, "rejecting request");
+                    tracing::info!(from = %peer.addr, status = rej.status, reason = %rej.reason, "rejecting request");
                     if req.method != "ACK" {
                         let mut resp = switchboard_sip::builder::response_to(
                             &req,
@@ -256,26 +276,26 @@ impl Engine {
                                 rej.reason.trim_start_matches("Bad Extension: "),
                             );
                         }
-                        self.tl.respond(resp, m.peer, now);
+                        self.tl.respond(resp, peer, now);
                     }
                     return;
                 }
-                self.tl.on_message(Message::Request(req), m.peer, now);
+                self.tl.on_message(Message::Request(req), peer, now);
             }
-            Ok(resp @ Message::Response(_)) => self.tl.on_message(resp, m.peer, now),
+            Ok(resp @ Message::Response(_)) => self.tl.on_message(resp, peer, now),
             Err(e) => {
-                if m.data.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                if data.iter().all(|b| *b == b'\r' || *b == b'\n') {
                     return; // keep-alive
                 }
-                tracing::info!(from = %m.peer.addr, error = %e, len = m.data.len(), "dropping unparseable SIP message");
-                self.bad_request(&m, &e.0);
+                tracing::info!(from = %peer.addr, error = %e, len = data.len(), "dropping unparseable SIP message");
+                self.bad_request(peer, data, &e.0);
             }
         }
     }
 
     /// Best effort 400 for a request we could not parse but whose headers are readable.
-    fn bad_request(&mut self, m: &Inbound, why: &str) {
-        let text = String::from_utf8_lossy(&m.data);
+    fn bad_request(&mut self, peer: Peer, data: &[u8], why: &str) {
+        let text = String::from_utf8_lossy(data);
         let Some(first) = text.lines().next() else {
             return;
         };
@@ -311,7 +331,7 @@ impl Engine {
         }
         lines.push("Content-Length: 0".into());
         let resp = format!("{}\r\n\r\n", lines.join("\r\n"));
-        self.out.send(m.peer, resp.into_bytes());
+        self.sink.send(peer, resp.into_bytes());
     }
 
     fn drain(&mut self) {
@@ -327,7 +347,7 @@ impl Engine {
                             let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
                             tracing::debug!(to = %peer.addr, "SIP out: {}", String::from_utf8_lossy(first));
                         }
-                        self.out.send(peer, bytes)
+                        self.sink.send(peer, bytes)
                     }
                     TxEvent::Request { req, from } => self.on_request(req, from),
                     TxEvent::Response { resp, key } => self.on_response(resp, key),
@@ -347,7 +367,7 @@ impl Engine {
     }
 
     fn on_tick(&mut self) {
-        let now = now_ms();
+        let now = self.now;
         self.tl.on_timeout(now);
         // Ring timeouts of outgoing legs.
         let expired: Vec<(String, LegId)> = self

@@ -1,0 +1,56 @@
+//! The media engine as the switch sees it: create RTP legs, put them in
+//! rooms (bridge, hold music, conference), record them.
+//!
+//! This is a trait rather than a stream of output commands because creating
+//! a leg binds a port whose number goes into the SDP we are building, and
+//! starting a recording can fail: both answers are needed synchronously.
+//! The binary implements it over `switchboard_media::MediaEngine`; the test
+//! harness implements it in memory and checks who hears whom.
+
+use std::path::Path;
+
+pub use switchboard_media::g711::Codec;
+pub use switchboard_media::{LegInfo, MediaEvent};
+
+/// Media leg id.
+pub type MediaLeg = u64;
+/// Media room id.
+pub type MediaRoom = u64;
+/// Media recording id.
+pub type MediaRecording = u64;
+
+/// Control of the media engine.
+pub trait MediaControl: Send {
+    /// Bind a new RTP leg and return its id and local port.
+    fn create_leg(&mut self) -> Result<LegInfo, String>;
+    /// Where to send the leg's RTP, its codec and the peer's DTMF payload type.
+    fn set_remote(
+        &mut self,
+        leg: MediaLeg,
+        addr: std::net::SocketAddr,
+        codec: Codec,
+        dtmf_pt: Option<u8>,
+    );
+    /// Send RTP to the leg or not (the phone put us on hold).
+    fn set_sending(&mut self, leg: MediaLeg, send: bool);
+    /// A new empty room.
+    fn create_room(&mut self) -> MediaRoom;
+    /// Move a leg into a room.
+    fn join(&mut self, room: MediaRoom, leg: MediaLeg);
+    /// Take a leg out of its room.
+    fn leave(&mut self, leg: MediaLeg);
+    /// Music class played in a room, or none.
+    fn set_music(&mut self, room: MediaRoom, class: Option<&str>);
+    /// Mute a leg towards the others of its room.
+    fn set_muted(&mut self, leg: MediaLeg, muted: bool);
+    /// Close a leg (idempotent).
+    fn destroy_leg(&mut self, leg: MediaLeg);
+    /// Remove a room.
+    fn destroy_room(&mut self, room: MediaRoom);
+    /// Start recording a leg (left: what it sends; right: what it hears) to a WAV file.
+    fn start_recording(&mut self, leg: MediaLeg, path: &Path) -> Result<MediaRecording, String>;
+    /// Stop a recording; its duration in ms when known.
+    fn stop_recording(&mut self, rec: MediaRecording) -> Option<u64>;
+    /// Names of the available music classes.
+    fn music_classes(&self) -> Vec<String>;
+}

@@ -1,0 +1,281 @@
+//! Calls, hold, transfers and conferences through the switch with fake
+//! phones and a fake trunk in virtual time: signalling, who hears whom,
+//! agent states and records.
+
+mod harness;
+
+use harness::{CallState, Harness};
+use switchboard_call::{Command, Target};
+use switchboard_switch::AgentStatus;
+
+/// A customer from the trunk dials the `support` DID and agent 1001 (ready) answers.
+/// Returns the switch's call id; the customer is the trunk's call 0, the agent's phone call 0.
+fn customer_with_1001(h: &mut Harness) -> String {
+    h.set_state("1001", AgentStatus::Ready);
+    h.customer_calls("5000");
+    assert_eq!(h.state("trunk", 0), CallState::Confirmed, "queue answers");
+    assert_eq!(h.state("1001", 0), CallState::Ringing, "agent offered");
+    assert_eq!(h.status("1001"), "ringing");
+    let now = h.now;
+    h.phone("1001").answer(0, now);
+    h.settle();
+    assert_eq!(h.state("1001", 0), CallState::Confirmed);
+    assert!(
+        h.hears(("trunk", 0), ("1001", 0)),
+        "customer hears the agent"
+    );
+    assert!(
+        h.hears(("1001", 0), ("trunk", 0)),
+        "agent hears the customer"
+    );
+    assert_eq!(h.status("1001"), "on_call");
+    h.only_call()
+}
+
+/// Nothing left behind once every call ended.
+fn assert_clean(h: &mut Harness) {
+    assert!(h.live_calls().is_empty(), "no live call left");
+    assert_eq!(h.media.leg_count(), 0, "every media leg released");
+    assert_eq!(h.media.room_count(), 0, "every room destroyed");
+}
+
+#[test]
+fn agent_phone_calls_another_agent() {
+    let mut h = Harness::new();
+    let now = h.now;
+    h.phone("1001").dial("1002", now);
+    h.settle();
+    // The switch challenges the INVITE, the phone retries with credentials,
+    // then the callee's phone sends 100 and 180 like a real one.
+    assert_eq!(h.state("1002", 0), CallState::Ringing);
+    assert_eq!(h.state("1001", 0), CallState::Ringing);
+    assert!(h.phone("1001").received().contains(&"407".to_string()));
+    assert_eq!(h.status("1002"), "ringing");
+    h.run_for(3_000);
+    let now = h.now;
+    h.phone("1002").answer(0, now);
+    h.settle();
+    assert_eq!(h.state("1001", 0), CallState::Confirmed);
+    assert_eq!(h.state("1002", 0), CallState::Confirmed);
+    assert!(h.hears(("1001", 0), ("1002", 0)));
+    assert!(h.hears(("1002", 0), ("1001", 0)));
+    let call = h.only_call();
+    let now = h.now;
+    h.phone("1002").hangup(0, now);
+    h.settle();
+    assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
+    assert!(h.cdr_ended(&call));
+    assert_clean(&mut h);
+    assert_eq!(h.status("1001"), "offline");
+}
+
+#[test]
+fn unanswered_agent_times_out_with_408_to_the_caller() {
+    let mut h = Harness::new();
+    let now = h.now;
+    h.phone("1001").dial("1002", now);
+    h.run_for(25_000);
+    assert!(matches!(h.state("1002", 0), CallState::Terminated { .. }));
+    assert!(matches!(
+        h.state("1001", 0),
+        CallState::Terminated { status } if status >= 400
+    ));
+    assert_clean(&mut h);
+}
+
+#[test]
+fn hold_plays_music_to_the_customer() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.command("1001", &call, Command::Hold).expect("hold");
+    assert!(h.hears_music(("trunk", 0)));
+    assert!(!h.hears(("trunk", 0), ("1001", 0)));
+    assert!(!h.hears(("1001", 0), ("trunk", 0)));
+    h.command("1001", &call, Command::Unhold).expect("unhold");
+    assert!(!h.hears_music(("trunk", 0)));
+    assert!(h.hears(("trunk", 0), ("1001", 0)));
+    let now = h.now;
+    h.phone("trunk").hangup(0, now);
+    h.settle();
+    assert_clean(&mut h);
+    let ev = h.events(&call);
+    for k in ["HOLD", "UNHOLD"] {
+        assert!(ev.iter().any(|e| e == k), "{k} logged: {ev:?}");
+    }
+}
+
+/// The defect of issue 15: real phones send 100 Trying before 180, and the
+/// blind transfer must still reach its ringing phase and release agent A.
+#[test]
+fn blind_transfer_releases_the_agent_when_the_target_rings() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::BlindTransfer(Target::Agent("1002".into())),
+    )
+    .expect("transfer accepted");
+    // 1002's phone answered the INVITE with 100 then 180.
+    assert_eq!(h.state("1002", 0), CallState::Ringing);
+    assert_eq!(
+        h.state("1001", 0),
+        CallState::Terminated { status: 200 },
+        "agent A released as soon as the target rings"
+    );
+    assert_ne!(h.status("1001"), "on_call");
+    assert!(h.hears_music(("trunk", 0)), "the customer waits with music");
+    let now = h.now;
+    h.phone("1002").answer(0, now);
+    h.settle();
+    assert!(h.hears(("trunk", 0), ("1002", 0)));
+    assert!(h.hears(("1002", 0), ("trunk", 0)));
+    assert_eq!(h.status("1002"), "on_call");
+    let now = h.now;
+    h.phone("trunk").hangup(0, now);
+    h.settle();
+    assert_clean(&mut h);
+}
+
+#[test]
+fn blind_transfer_declined_after_ringing_rings_agent_a_back() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::BlindTransfer(Target::Agent("1002".into())),
+    )
+    .expect("transfer accepted");
+    assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
+    let now = h.now;
+    h.phone("1002").decline(0, 486, now);
+    h.settle();
+    // A is rung back on a new call and takes the customer again.
+    assert_eq!(h.state("1001", 1), CallState::Ringing, "A rung back");
+    let now = h.now;
+    h.phone("1001").answer(1, now);
+    h.settle();
+    assert!(h.hears(("trunk", 0), ("1001", 1)));
+    assert!(h.events(&call).iter().any(|e| e == "TRANSFER_RETURN"));
+    let now = h.now;
+    h.phone("1001").hangup(1, now);
+    h.settle();
+    assert_eq!(h.state("trunk", 0), CallState::Terminated { status: 200 });
+    assert_clean(&mut h);
+}
+
+#[test]
+fn consultative_transfer_completed() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    assert!(h.hears_music(("trunk", 0)));
+    let now = h.now;
+    h.phone("1002").answer(0, now);
+    h.settle();
+    assert!(h.hears(("1001", 0), ("1002", 0)), "A talks with B");
+    assert!(
+        !h.hears(("trunk", 0), ("1001", 0)),
+        "customer does not hear the consultation"
+    );
+    h.command("1001", &call, Command::CompleteTransfer)
+        .expect("complete");
+    assert!(h.hears(("trunk", 0), ("1002", 0)));
+    assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
+    let now = h.now;
+    h.phone("1002").hangup(0, now);
+    h.settle();
+    assert_clean(&mut h);
+}
+
+#[test]
+fn consultative_transfer_cancelled_while_ringing() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    assert_eq!(h.state("1002", 0), CallState::Ringing);
+    h.command("1001", &call, Command::CancelTransfer)
+        .expect("cancel");
+    assert_eq!(h.state("1002", 0), CallState::Terminated { status: 487 });
+    assert!(
+        h.hears(("trunk", 0), ("1001", 0)),
+        "A back with the customer"
+    );
+    assert_eq!(h.status("1002"), "ready");
+    let now = h.now;
+    h.phone("trunk").hangup(0, now);
+    h.settle();
+    assert_clean(&mut h);
+}
+
+#[test]
+fn consultative_transfer_declined_by_the_target() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    let now = h.now;
+    h.phone("1002").answer(0, now);
+    h.settle();
+    let now = h.now;
+    h.phone("1002").hangup(0, now);
+    h.settle();
+    assert!(h.hears(("trunk", 0), ("1001", 0)), "A keeps the customer");
+    assert!(!h.hears_music(("trunk", 0)));
+    let now = h.now;
+    h.phone("1001").hangup(0, now);
+    h.settle();
+    assert_clean(&mut h);
+}
+
+#[test]
+fn three_way_conference_any_party_may_leave() {
+    let mut h = Harness::new();
+    let call = customer_with_1001(&mut h);
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    let now = h.now;
+    h.phone("1002").answer(0, now);
+    h.settle();
+    h.command("1001", &call, Command::Confer).expect("confer");
+    for (a, b) in [("trunk", "1001"), ("trunk", "1002"), ("1001", "1002")] {
+        assert!(h.hears((a, 0), (b, 0)), "{a} hears {b}");
+        assert!(h.hears((b, 0), (a, 0)), "{b} hears {a}");
+    }
+    let now = h.now;
+    h.phone("1001").hangup(0, now);
+    h.settle();
+    assert!(
+        h.hears(("trunk", 0), ("1002", 0)),
+        "the other two stay connected"
+    );
+    let now = h.now;
+    h.phone("trunk").hangup(0, now);
+    h.settle();
+    assert_clean(&mut h);
+}

@@ -1,0 +1,177 @@
+//! The switch's I/O: feeds the sans-IO [`Switch`] from the SIP transports,
+//! the HTTP API, the media engine and its own deadline, and carries out what
+//! it outputs (datagrams, storage writes, live events).
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use switchboard_media::MediaEngine;
+use switchboard_switch::{
+    Codec, EngineRequest, LegInfo, MediaControl, MediaLeg, MediaRecording, MediaRoom, Output,
+    Switch, SwitchConfig, Trunk,
+};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::config::Config;
+use crate::events::EventSink;
+use crate::transport::{Inbound, Outbound};
+
+/// The switch's settings from the configuration file.
+pub fn switch_config(cfg: &Config, sip_port: u16) -> SwitchConfig {
+    SwitchConfig {
+        public_ip: cfg.public_ip(),
+        sip_port,
+        realm: cfg.server.realm.clone(),
+        digest_algorithms: cfg.server.digest_algorithms.clone(),
+        acw_secs: cfg.server.acw_secs,
+        ring_timeout_secs: cfg.server.ring_timeout_secs,
+        recordings_dir: cfg.server.data_dir.join("recordings"),
+        trunks: cfg
+            .trunks
+            .iter()
+            .map(|t| Trunk {
+                name: t.name.clone(),
+                address: t.address,
+                inbound_from: t.inbound_from.clone(),
+                username: t.username.clone(),
+                password: t.password.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Wall-clock milliseconds that never go backwards: the epoch time at start
+/// plus a monotonic clock, so deadlines survive NTP steps.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+    start_ms: u64,
+}
+
+impl Clock {
+    /// Start the clock now.
+    pub fn new() -> Clock {
+        let start_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Clock {
+            start: Instant::now(),
+            start_ms,
+        }
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        self.start_ms + self.start.elapsed().as_millis() as u64
+    }
+
+    /// The instant of a time given in ms since the epoch.
+    fn instant(&self, ms: u64) -> Instant {
+        self.start + Duration::from_millis(ms.saturating_sub(self.start_ms))
+    }
+}
+
+/// [`MediaControl`] over the real media engine.
+pub struct MediaDriver(pub MediaEngine);
+
+impl MediaControl for MediaDriver {
+    fn create_leg(&mut self) -> Result<LegInfo, String> {
+        self.0.create_leg_now().map_err(|e| e.to_string())
+    }
+    fn set_remote(
+        &mut self,
+        leg: MediaLeg,
+        addr: std::net::SocketAddr,
+        codec: Codec,
+        dtmf_pt: Option<u8>,
+    ) {
+        self.0.set_remote(leg, addr, codec, dtmf_pt)
+    }
+    fn set_sending(&mut self, leg: MediaLeg, send: bool) {
+        self.0.set_sending(leg, send)
+    }
+    fn create_room(&mut self) -> MediaRoom {
+        self.0.create_room()
+    }
+    fn join(&mut self, room: MediaRoom, leg: MediaLeg) {
+        self.0.join(room, leg)
+    }
+    fn leave(&mut self, leg: MediaLeg) {
+        self.0.leave(leg)
+    }
+    fn set_music(&mut self, room: MediaRoom, class: Option<&str>) {
+        self.0.set_music(room, class)
+    }
+    fn set_muted(&mut self, leg: MediaLeg, muted: bool) {
+        self.0.set_muted(leg, muted)
+    }
+    fn destroy_leg(&mut self, leg: MediaLeg) {
+        self.0.destroy_leg(leg)
+    }
+    fn destroy_room(&mut self, room: MediaRoom) {
+        self.0.destroy_room(room)
+    }
+    fn start_recording(&mut self, leg: MediaLeg, path: &Path) -> Result<MediaRecording, String> {
+        self.0
+            .start_recording(leg, path)
+            .map_err(|e| format!("cannot record to {}: {e}", path.display()))
+    }
+    fn stop_recording(&mut self, rec: MediaRecording) -> Option<u64> {
+        self.0.stop_recording(rec).map(|s| s.duration_ms)
+    }
+    fn music_classes(&self) -> Vec<String> {
+        self.0.music_classes()
+    }
+}
+
+/// Run the switch until its inputs close.
+pub async fn run(
+    mut switch: Switch,
+    clock: Clock,
+    mut inbound: mpsc::Receiver<Inbound>,
+    mut requests: mpsc::Receiver<EngineRequest>,
+    mut media_events: broadcast::Receiver<switchboard_switch::MediaEvent>,
+    out: Outbound,
+    sink: EventSink,
+) {
+    loop {
+        let deadline = tokio::time::Instant::from_std(clock.instant(switch.poll_timeout()));
+        tokio::select! {
+            m = inbound.recv() => match m {
+                Some(m) => {
+                    if tracing::enabled!(tracing::Level::TRACE) {
+                        tracing::trace!(from = %m.peer.addr, "SIP in:\n{}", String::from_utf8_lossy(&m.data));
+                    }
+                    switch.handle_datagram(clock.now(), m.peer, &m.data)
+                }
+                None => break,
+            },
+            r = requests.recv() => match r {
+                Some(r) => switch.handle_request(clock.now(), r),
+                None => break,
+            },
+            e = media_events.recv() => {
+                if let Ok(e) = e {
+                    switch.handle_media_event(clock.now(), e);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => switch.handle_timeout(clock.now()),
+        }
+        while let Some(o) = switch.poll_output() {
+            match o {
+                Output::Send { peer, bytes } => {
+                    if tracing::enabled!(tracing::Level::TRACE) {
+                        tracing::trace!(to = %peer.addr, "SIP out:\n{}", String::from_utf8_lossy(&bytes));
+                    } else if tracing::enabled!(tracing::Level::DEBUG) {
+                        let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
+                        tracing::debug!(to = %peer.addr, "SIP out: {}", String::from_utf8_lossy(first));
+                    }
+                    out.send(peer, bytes)
+                }
+                Output::Store(op) => sink.store(op),
+                Output::Publish(v) => sink.publish(v),
+            }
+        }
+    }
+}
