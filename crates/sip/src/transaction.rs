@@ -4,7 +4,8 @@
 //! messages for the transaction user, timeouts). Retransmission timers run
 //! only over unreliable transports.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::{CSeq, Message, Request, Response, Via};
@@ -45,7 +46,7 @@ pub struct Peer {
 }
 
 /// Identifies a transaction: top Via branch plus method (ACK maps to INVITE).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxKey {
     /// Branch parameter.
     pub branch: String,
@@ -168,11 +169,26 @@ struct ClientTx {
     ack: Option<Vec<u8>>,
 }
 
+/// Which table a timer entry points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Table {
+    Server,
+    Client,
+}
+
 /// The transaction layer.
+///
+/// Timers live in a min-heap of (deadline, transaction) entries; an entry is
+/// checked against the transaction's current deadlines when it comes due, so
+/// a cancelled or moved timer costs nothing but its stale entry. Server
+/// INVITE transactions are also indexed by (Call-ID, CSeq) so an ACK is
+/// matched in O(1) however many transactions are live.
 #[derive(Default)]
 pub struct TransactionLayer {
     server: HashMap<TxKey, ServerTx>,
     client: HashMap<TxKey, ClientTx>,
+    invites: HashMap<(String, u32), TxKey>,
+    timers: BinaryHeap<Reverse<(u64, Table, TxKey)>>,
     events: VecDeque<TxEvent>,
 }
 
@@ -213,6 +229,8 @@ impl TransactionLayer {
             if let Some(tx) = self.server.get_mut(&key) {
                 if tx.state == SState::Completed {
                     tx.confirm(now);
+                    let at = tx.expire_at;
+                    self.arm(Table::Server, &key, at);
                     return;
                 }
                 if tx.state == SState::Confirmed {
@@ -224,21 +242,24 @@ impl TransactionLayer {
                 .header("CSeq")
                 .and_then(|c| CSeq::parse(c).ok())
                 .map(|c| c.seq);
-            // RFC 2543-style ACK for a non-2xx with a different branch (some UAs, sipp's
-            // [branch]): match the completed INVITE by Call-ID and CSeq number.
-            if let Some(tx) = self.server.values_mut().find(|t| {
-                t.is_invite
-                    && t.state == SState::Completed
-                    && t.call_id == call_id
-                    && Some(t.cseq) == seq
-            }) {
-                tx.confirm(now);
-                return;
-            }
-            // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
-            for tx in self.server.values_mut() {
-                if tx.state == SState::Accepted && tx.call_id == call_id && Some(tx.cseq) == seq {
-                    tx.retransmit_at = None;
+            let invite = seq
+                .and_then(|seq| self.invites.get(&(call_id.to_string(), seq)))
+                .cloned();
+            if let Some(k) = invite {
+                if let Some(tx) = self.server.get_mut(&k) {
+                    match tx.state {
+                        // RFC 2543-style ACK for a non-2xx with a different branch (some
+                        // UAs, sipp's [branch]): matched by Call-ID and CSeq number.
+                        SState::Completed => {
+                            tx.confirm(now);
+                            let at = tx.expire_at;
+                            self.arm(Table::Server, &k, at);
+                            return;
+                        }
+                        // ACK for a 2xx: stop retransmitting that 2xx, hand it to the TU.
+                        SState::Accepted => tx.retransmit_at = None,
+                        _ => {}
+                    }
                 }
             }
             self.events.push_back(TxEvent::Request { req, from });
@@ -280,6 +301,9 @@ impl TransactionLayer {
                 peer: from,
                 bytes: b,
             });
+        }
+        if is_invite {
+            self.invites.insert((tx.call_id.clone(), cseq), key.clone());
         }
         self.server.insert(key, tx);
         self.events.push_back(TxEvent::Request { req, from });
@@ -324,10 +348,10 @@ impl TransactionLayer {
                 tx.expire_at = Some(now + if udp { 64 * T1 } else { 0 });
             }
         }
-        self.events.push_back(TxEvent::Send {
-            peer: tx.peer,
-            bytes,
-        });
+        let (peer, retransmit_at, expire_at) = (tx.peer, tx.retransmit_at, tx.expire_at);
+        self.events.push_back(TxEvent::Send { peer, bytes });
+        self.arm(Table::Server, &key, retransmit_at);
+        self.arm(Table::Server, &key, expire_at);
     }
 
     /// Start a client transaction. The request must carry our Via with a fresh branch.
@@ -358,6 +382,8 @@ impl TransactionLayer {
                 ack: None,
             },
         );
+        self.arm(Table::Client, &key, udp.then_some(now + T1));
+        self.arm(Table::Client, &key, Some(now + 64 * T1));
         Some(key)
     }
 
@@ -365,6 +391,7 @@ impl TransactionLayer {
         let Some(key) = TxKey::of_response(&resp) else {
             return;
         };
+        let timer_key = key.clone();
         let Some(tx) = self.client.get_mut(&key) else {
             if resp.status >= 200 && resp.status < 300 {
                 // 2xx retransmission after the transaction ended: the TU re-ACKs.
@@ -420,6 +447,8 @@ impl TransactionLayer {
                 }
             }
         }
+        let timeout = self.client.get(&timer_key).map(|t| t.timeout_at);
+        self.arm(Table::Client, &timer_key, timeout);
     }
 
     /// The original request of a live client transaction (to build CANCEL/ACK).
@@ -427,77 +456,96 @@ impl TransactionLayer {
         self.client.get(key).map(|t| &t.request)
     }
 
-    /// Earliest time at which [`TransactionLayer::on_timeout`] has work.
+    /// Earliest time at which [`TransactionLayer::on_timeout`] may have work
+    /// (possibly earlier than needed, never later).
     pub fn next_timeout(&self) -> Option<u64> {
-        let s = self
-            .server
-            .values()
-            .flat_map(|t| [t.retransmit_at, t.expire_at])
-            .flatten();
-        let c = self
-            .client
-            .values()
-            .flat_map(|t| [t.retransmit_at, Some(t.timeout_at)])
-            .flatten();
-        s.chain(c).min()
+        self.timers.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// Remember that `key` has a deadline at `at`.
+    fn arm(&mut self, table: Table, key: &TxKey, at: Option<u64>) {
+        if let Some(at) = at {
+            self.timers.push(Reverse((at, table, key.clone())));
+        }
     }
 
     /// Run due timers.
     pub fn on_timeout(&mut self, now: u64) {
-        let mut dead = Vec::new();
-        for (k, tx) in self.server.iter_mut() {
-            if tx.expire_at.is_some_and(|t| t <= now) {
-                if tx.state == SState::Accepted && tx.retransmit_at.is_some() {
-                    self.events.push_back(TxEvent::AckTimeout {
-                        call_id: tx.call_id.clone(),
-                    });
-                }
-                dead.push(k.clone());
-                continue;
+        while let Some(Reverse((at, _, _))) = self.timers.peek() {
+            if *at > now {
+                break;
             }
-            if let Some(at) = tx.retransmit_at {
-                if at <= now {
-                    if let Some(b) = &tx.last_response {
-                        self.events.push_back(TxEvent::Send {
-                            peer: tx.peer,
-                            bytes: b.clone(),
-                        });
+            let Some(Reverse((_, table, key))) = self.timers.pop() else {
+                break;
+            };
+            match table {
+                Table::Server => self.server_timer(key, now),
+                Table::Client => self.client_timer(key, now),
+            }
+        }
+    }
+
+    fn server_timer(&mut self, key: TxKey, now: u64) {
+        let Some(tx) = self.server.get_mut(&key) else {
+            return;
+        };
+        if tx.expire_at.is_some_and(|t| t <= now) {
+            if tx.state == SState::Accepted && tx.retransmit_at.is_some() {
+                self.events.push_back(TxEvent::AckTimeout {
+                    call_id: tx.call_id.clone(),
+                });
+            }
+            if let Some(tx) = self.server.remove(&key) {
+                if tx.is_invite {
+                    let k = (tx.call_id, tx.cseq);
+                    if self.invites.get(&k) == Some(&key) {
+                        self.invites.remove(&k);
                     }
-                    tx.interval = (tx.interval * 2).min(T2);
-                    tx.retransmit_at = Some(now + tx.interval);
                 }
             }
+            return;
         }
-        for k in dead {
-            self.server.remove(&k);
+        if !tx.retransmit_at.is_some_and(|at| at <= now) {
+            return;
         }
-        let mut dead = Vec::new();
-        for (k, tx) in self.client.iter_mut() {
-            if tx.timeout_at <= now {
-                if matches!(tx.state, CState::Calling | CState::Proceeding) {
-                    self.events.push_back(TxEvent::Timeout { key: k.clone() });
-                }
-                dead.push(k.clone());
-                continue;
+        if let Some(b) = &tx.last_response {
+            self.events.push_back(TxEvent::Send {
+                peer: tx.peer,
+                bytes: b.clone(),
+            });
+        }
+        tx.interval = (tx.interval * 2).min(T2);
+        let next = now + tx.interval;
+        tx.retransmit_at = Some(next);
+        self.arm(Table::Server, &key, Some(next));
+    }
+
+    fn client_timer(&mut self, key: TxKey, now: u64) {
+        let Some(tx) = self.client.get_mut(&key) else {
+            return;
+        };
+        if tx.timeout_at <= now {
+            if matches!(tx.state, CState::Calling | CState::Proceeding) {
+                self.events.push_back(TxEvent::Timeout { key: key.clone() });
             }
-            if let Some(at) = tx.retransmit_at {
-                if at <= now {
-                    self.events.push_back(TxEvent::Send {
-                        peer: tx.peer,
-                        bytes: tx.bytes.clone(),
-                    });
-                    tx.interval = if tx.is_invite {
-                        tx.interval * 2
-                    } else {
-                        (tx.interval * 2).min(T2)
-                    };
-                    tx.retransmit_at = Some(now + tx.interval);
-                }
-            }
+            self.client.remove(&key);
+            return;
         }
-        for k in dead {
-            self.client.remove(&k);
+        if !tx.retransmit_at.is_some_and(|at| at <= now) {
+            return;
         }
+        self.events.push_back(TxEvent::Send {
+            peer: tx.peer,
+            bytes: tx.bytes.clone(),
+        });
+        tx.interval = if tx.is_invite {
+            tx.interval * 2
+        } else {
+            (tx.interval * 2).min(T2)
+        };
+        let next = now + tx.interval;
+        tx.retransmit_at = Some(next);
+        self.arm(Table::Client, &key, Some(next));
     }
 }
 

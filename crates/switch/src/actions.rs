@@ -213,7 +213,7 @@ impl Switch {
     /// Move a leg to another id (a ring-all fork becoming the call's queue leg),
     /// with every index that points at it.
     pub(super) fn rekey_leg(&mut self, from: LegId, to: LegId) {
-        let Some(mut l) = self.legs.remove(&from) else {
+        let Some(mut l) = self.remove_leg(from) else {
             return;
         };
         l.id = to;
@@ -231,7 +231,10 @@ impl Switch {
                 *leg = to;
             }
         }
-        self.legs.insert(to, l);
+        if let (LegState::Setup, Some(d)) = (l.state, l.ring_deadline) {
+            self.ring_timers.insert((d, to));
+        }
+        self.insert_leg(l);
     }
 
     /// Free a leg's media port (idempotent).
@@ -264,10 +267,9 @@ impl Switch {
             self.media.set_music(*r, None);
         }
         let legs: Vec<LegId> = self
-            .legs
-            .values()
-            .filter(|l| l.call == call && !placed.contains(&l.id))
-            .map(|l| l.id)
+            .legs_of(call)
+            .into_iter()
+            .filter(|l| !placed.contains(l))
             .collect();
         for leg in legs {
             let m = self.legs[&leg].media;
@@ -283,19 +285,25 @@ impl Switch {
         for r in &entry.rooms {
             self.media.destroy_room(*r);
         }
-        let legs: Vec<LegId> = self
-            .legs
-            .values()
-            .filter(|l| l.call == call)
-            .map(|l| l.id)
-            .collect();
+        let legs = self.legs_of(call);
         for leg in legs {
             self.hangup_leg(leg);
             self.release_leg_media(leg);
-            if let Some(l) = self.legs.remove(&leg) {
+            if let Some(l) = self.remove_leg(leg) {
                 self.dialogs
                     .remove(&(l.dialog.call_id.clone(), l.dialog.local_tag.clone()));
-                self.invites_by_branch.retain(|_, v| *v != leg);
+                if let Side::Incoming { invite, .. } = &l.side {
+                    let branch = invite
+                        .headers_all("Via")
+                        .first()
+                        .and_then(|v| switchboard_sip::Via::parse(v).ok())
+                        .and_then(|v| v.branch().map(str::to_string));
+                    if let Some(b) = branch {
+                        if self.invites_by_branch.get(&b) == Some(&leg) {
+                            self.invites_by_branch.remove(&b);
+                        }
+                    }
+                }
             }
         }
         self.cdr_ended(call, &entry);

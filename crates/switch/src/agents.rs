@@ -119,13 +119,19 @@ impl Switch {
     /// or always when `force` (a new choice that may keep the same status).
     fn recompute_status(&mut self, username: &str, force: bool) {
         let now = self.now;
-        let legs_confirmed: Vec<String> = self
-            .legs
-            .values()
-            .filter(|l| {
-                l.agent.as_deref() == Some(username) && l.state == super::LegState::Confirmed
+        let Some(calls) = self.agents.get(username).map(|p| p.calls.clone()) else {
+            return;
+        };
+        let legs_confirmed: Vec<String> = calls
+            .into_iter()
+            .filter(|c| {
+                self.legs_of(c).iter().any(|id| {
+                    self.legs.get(id).is_some_and(|l| {
+                        l.agent.as_deref() == Some(username)
+                            && l.state == super::LegState::Confirmed
+                    })
+                })
             })
-            .map(|l| l.call.clone())
             .collect();
         let Some(p) = self.agents.get_mut(username) else {
             return;
@@ -256,12 +262,18 @@ impl Switch {
 
     /// Refresh every agent's effective status (after legs change state).
     pub(super) fn refresh_agents_of_call(&mut self, call: &str) {
+        // Every agent engaged in a call is one of its participants.
         let names: Vec<String> = self
-            .agents
-            .all()
+            .calls
+            .get(call)
+            .map(|e| e.participants.clone())
+            .unwrap_or_default()
             .into_iter()
-            .filter(|p| p.calls.iter().any(|c| c == call))
-            .map(|p| p.info.username)
+            .filter(|n| {
+                self.agents
+                    .get(n)
+                    .is_some_and(|p| p.calls.iter().any(|c| c == call))
+            })
             .collect();
         for n in names {
             self.recompute(&n);

@@ -113,6 +113,8 @@ pub struct Switch {
     registrar: registrar::Registrar,
     media: Box<dyn MediaControl>,
     legs: HashMap<LegId, Leg>,
+    /// Legs of each call (an index over `legs`).
+    call_legs: HashMap<String, Vec<LegId>>,
     dialogs: HashMap<(String, String), LegId>,
     invites_by_branch: HashMap<String, LegId>,
     client_tx: HashMap<TxKey, (LegId, Purpose)>,
@@ -126,6 +128,8 @@ pub struct Switch {
     contact_of_call: HashMap<String, Option<String>>,
     /// When the slow housekeeping (agents, queues, registrations) last ran.
     last_housekeeping: u64,
+    /// Ring deadlines of outgoing legs, earliest first (checked against the leg when due).
+    ring_timers: std::collections::BTreeSet<(u64, LegId)>,
 }
 
 impl Switch {
@@ -149,6 +153,7 @@ impl Switch {
             tl: TransactionLayer::new(),
             media,
             legs: HashMap::new(),
+            call_legs: HashMap::new(),
             dialogs: HashMap::new(),
             invites_by_branch: HashMap::new(),
             client_tx: HashMap::new(),
@@ -161,6 +166,7 @@ impl Switch {
             campaigns,
             contact_of_call: HashMap::new(),
             last_housekeeping: now,
+            ring_timers: Default::default(),
         }
     }
 
@@ -187,6 +193,32 @@ impl Switch {
                 },
             );
         }
+    }
+
+    /// Add a leg (and index it under its call).
+    fn insert_leg(&mut self, leg: Leg) {
+        let ids = self.call_legs.entry(leg.call.clone()).or_default();
+        if !ids.contains(&leg.id) {
+            ids.push(leg.id);
+        }
+        self.legs.insert(leg.id, leg);
+    }
+
+    /// Remove a leg (and its index entry).
+    fn remove_leg(&mut self, id: LegId) -> Option<Leg> {
+        let leg = self.legs.remove(&id)?;
+        if let Some(ids) = self.call_legs.get_mut(&leg.call) {
+            ids.retain(|l| *l != id);
+            if ids.is_empty() {
+                self.call_legs.remove(&leg.call);
+            }
+        }
+        Some(leg)
+    }
+
+    /// The legs of a call.
+    fn legs_of(&self, call: &str) -> Vec<LegId> {
+        self.call_legs.get(call).cloned().unwrap_or_default()
     }
 
     /// Our host:port for Via and Contact.
@@ -246,10 +278,8 @@ impl Switch {
         if let Some(t) = self.tl.next_timeout() {
             next = next.min(t);
         }
-        for l in self.legs.values() {
-            if let (LegState::Setup, Some(d)) = (l.state, l.ring_deadline) {
-                next = next.min(d);
-            }
+        if let Some((d, _)) = self.ring_timers.first() {
+            next = next.min(*d);
         }
         next.max(self.now)
     }
@@ -370,12 +400,18 @@ impl Switch {
         let now = self.now;
         self.tl.on_timeout(now);
         // Ring timeouts of outgoing legs.
-        let expired: Vec<(String, LegId)> = self
-            .legs
-            .values()
-            .filter(|l| l.state == LegState::Setup && l.ring_deadline.is_some_and(|d| d <= now))
-            .map(|l| (l.call.clone(), l.id))
-            .collect();
+        let mut expired: Vec<(String, LegId)> = Vec::new();
+        while let Some(&(d, leg)) = self.ring_timers.first() {
+            if d > now {
+                break;
+            }
+            self.ring_timers.pop_first();
+            if let Some(l) = self.legs.get(&leg) {
+                if l.state == LegState::Setup && l.ring_deadline == Some(d) {
+                    expired.push((l.call.clone(), leg));
+                }
+            }
+        }
         for (call, leg) in expired {
             tracing::info!(leg, "ring timeout");
             self.end_leg_signalling(leg);

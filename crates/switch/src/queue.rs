@@ -225,7 +225,7 @@ impl Switch {
             }
         }
         if let Some((a, call)) = released {
-            self.legs.remove(&leg);
+            self.remove_leg(leg);
             self.log_call(&call, "QUEUE_NO_ANSWER", &a, None);
             self.agent_released(&a, &call);
         }

@@ -327,7 +327,7 @@ impl Switch {
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
         self.invites_by_branch.insert(branch, leg_id);
-        self.legs.insert(leg_id, leg);
+        self.insert_leg(leg);
         let (auto_recording, direction) = match &campaign {
             Some(c) => (self.campaign_records(c), "inbound"),
             None if caller.is_some() => (
@@ -1004,6 +1004,8 @@ impl Switch {
         let Some(key) = self.tl.send_request(inv.clone(), peer, self.now) else {
             return;
         };
+        let ring_deadline = self.now + self.cfg.ring_timeout_secs * 1000;
+        self.ring_timers.insert((ring_deadline, leg_id));
         let leg = Leg {
             id: leg_id,
             call: call.to_string(),
@@ -1024,7 +1026,7 @@ impl Switch {
             party: to_user.to_string(),
             agent,
             remote_direction: sdp::Direction::SendRecv,
-            ring_deadline: Some(self.now + self.cfg.ring_timeout_secs * 1000),
+            ring_deadline: Some(ring_deadline),
             trunk_auth: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
@@ -1032,7 +1034,7 @@ impl Switch {
             (leg.dialog.call_id.clone(), leg.dialog.local_tag.clone()),
             leg_id,
         );
-        self.legs.insert(leg_id, leg);
+        self.insert_leg(leg);
     }
 
     /// BYE an established leg.

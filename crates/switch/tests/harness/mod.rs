@@ -315,7 +315,11 @@ impl Harness {
 
     /// The call state of `phone`'s call number `i`.
     pub fn state(&mut self, phone: &str, i: usize) -> CallState {
-        self.phone(phone).calls()[i].state
+        self.phone(phone)
+            .calls()
+            .get(i)
+            .map(|c| c.state)
+            .unwrap_or_else(|| panic!("{phone} has no call {i}"))
     }
 
     /// The media leg the switch uses toward `phone`'s call `i` (matched by its RTP address).
