@@ -505,7 +505,7 @@ impl TransactionLayer {
             }
             return;
         }
-        if !tx.retransmit_at.is_some_and(|at| at <= now) {
+        if tx.retransmit_at.is_none_or(|at| at > now) {
             return;
         }
         if let Some(b) = &tx.last_response {
@@ -531,7 +531,7 @@ impl TransactionLayer {
             self.client.remove(&key);
             return;
         }
-        if !tx.retransmit_at.is_some_and(|at| at <= now) {
+        if tx.retransmit_at.is_none_or(|at| at > now) {
             return;
         }
         self.events.push_back(TxEvent::Send {
