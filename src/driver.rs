@@ -125,6 +125,12 @@ impl MediaControl for MediaDriver {
     }
 }
 
+/// Queueing delay of received SIP messages above which the switch refuses
+/// new calls (503 with Retry-After) so established calls keep working.
+const OVERLOAD_ON: Duration = Duration::from_millis(100);
+/// Delay under which new calls are accepted again.
+const OVERLOAD_OFF: Duration = Duration::from_millis(20);
+
 /// Run the switch until its inputs close.
 pub async fn run(
     mut switch: Switch,
@@ -140,6 +146,12 @@ pub async fn run(
         tokio::select! {
             m = inbound.recv() => match m {
                 Some(m) => {
+                    let lag = m.at.elapsed();
+                    if lag > OVERLOAD_ON {
+                        switch.set_overloaded(true);
+                    } else if lag < OVERLOAD_OFF {
+                        switch.set_overloaded(false);
+                    }
                     if tracing::enabled!(tracing::Level::TRACE) {
                         tracing::trace!(from = %m.peer.addr, "SIP in:\n{}", String::from_utf8_lossy(&m.data));
                     }

@@ -19,6 +19,8 @@ pub struct Inbound {
     pub peer: Peer,
     /// One datagram, or one framed message from a stream.
     pub data: Vec<u8>,
+    /// When it was read from the socket (the switch's queueing delay is measured from here).
+    pub at: std::time::Instant,
 }
 
 /// Sending side shared by the engine.
@@ -88,7 +90,15 @@ impl Outbound {
                                 addr,
                                 transport: Transport::Tcp,
                             };
-                            if inbound.send(Inbound { peer, data }).await.is_err() {
+                            if inbound
+                                .send(Inbound {
+                                    peer,
+                                    data,
+                                    at: std::time::Instant::now(),
+                                })
+                                .await
+                                .is_err()
+                            {
                                 return;
                             }
                         }
@@ -150,6 +160,7 @@ pub async fn bind(
                             .send(Inbound {
                                 peer,
                                 data: buf[..n].to_vec(),
+                                at: std::time::Instant::now(),
                             })
                             .await
                             .is_err()

@@ -451,6 +451,11 @@ impl TransactionLayer {
         self.arm(Table::Client, &timer_key, timeout);
     }
 
+    /// Whether a request belongs to a live server transaction (a retransmission).
+    pub fn has_server_transaction(&self, req: &Request) -> bool {
+        TxKey::of_request(req).is_some_and(|k| self.server.contains_key(&k))
+    }
+
     /// The original request of a live client transaction (to build CANCEL/ACK).
     pub fn client_request(&self, key: &TxKey) -> Option<&Request> {
         self.client.get(key).map(|t| &t.request)

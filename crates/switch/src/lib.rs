@@ -128,6 +128,10 @@ pub struct Switch {
     contact_of_call: HashMap<String, Option<String>>,
     /// When the slow housekeeping (agents, queues, registrations) last ran.
     last_housekeeping: u64,
+    /// Refusing new calls because inputs queue up (see [`Switch::set_overloaded`]).
+    overloaded: bool,
+    /// New calls refused since the last overload began (logged when it ends).
+    refused: u64,
     /// Ring deadlines of outgoing legs, earliest first (checked against the leg when due).
     ring_timers: std::collections::BTreeSet<(u64, LegId)>,
 }
@@ -167,6 +171,8 @@ impl Switch {
             contact_of_call: HashMap::new(),
             last_housekeeping: now,
             ring_timers: Default::default(),
+            overloaded: false,
+            refused: 0,
         }
     }
 
@@ -267,6 +273,31 @@ impl Switch {
         self.drain();
     }
 
+    /// Tell the switch it is falling behind (its inputs wait too long) or has
+    /// caught up. While overloaded, new INVITEs are answered `503 Service
+    /// Unavailable` with `Retry-After` without any state kept, so the calls
+    /// already established, and the ones being set up, keep all the capacity.
+    pub fn set_overloaded(&mut self, overloaded: bool) {
+        if overloaded == self.overloaded {
+            return;
+        }
+        self.overloaded = overloaded;
+        if overloaded {
+            tracing::warn!("overloaded: refusing new calls with 503");
+        } else {
+            tracing::warn!(
+                refused = self.refused,
+                "caught up: accepting new calls again"
+            );
+            self.refused = 0;
+        }
+    }
+
+    /// Whether new calls are being refused.
+    pub fn is_overloaded(&self) -> bool {
+        self.overloaded
+    }
+
     /// The next output to carry out, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.sink.pop()
@@ -308,6 +339,25 @@ impl Switch {
                         }
                         self.tl.respond(resp, peer, now);
                     }
+                    return;
+                }
+                if self.overloaded
+                    && req.method == "INVITE"
+                    && !self.tl.has_server_transaction(&req)
+                    && !req
+                        .header("To")
+                        .is_some_and(|t| t.to_ascii_lowercase().contains("tag="))
+                {
+                    // Stateless refusal: no transaction, no leg, no media port.
+                    self.refused += 1;
+                    let mut r = switchboard_sip::builder::response_to(
+                        &req,
+                        503,
+                        "Service Unavailable (overloaded)",
+                        None,
+                    );
+                    r.headers.push("Retry-After", "2");
+                    self.sink.send(peer, r.to_bytes());
                     return;
                 }
                 self.tl.on_message(Message::Request(req), peer, now);

@@ -638,8 +638,9 @@ impl Switch {
         // Accept and report success before the phone's legs get their BYE.
         self.respond(req, from, 202, "Accepted", None);
         self.notify_refer(leg_id, "SIP/2.0 200 OK", true);
-        if let Some(l) = self.legs.get_mut(&moved) {
+        if let Some(mut l) = self.remove_leg(moved) {
             l.call = keep.clone();
+            self.insert_leg(l);
         }
         self.apply(&keep, actions);
         if let Some(e) = self.calls.get_mut(&donor) {

@@ -279,3 +279,42 @@ fn three_way_conference_any_party_may_leave() {
     h.settle();
     assert_clean(&mut h);
 }
+
+#[test]
+fn overloaded_switch_refuses_new_calls_and_keeps_established_ones() {
+    let mut h = Harness::new();
+    let now = h.now;
+    h.phone("1001").dial("1002", now);
+    h.settle();
+    let now = h.now;
+    h.phone("1002").answer(0, now);
+    h.settle();
+    assert!(h.hears(("1001", 0), ("1002", 0)));
+    h.switch.set_overloaded(true);
+    let now = h.now;
+    h.phone("1003").dial("1001", now);
+    h.settle();
+    assert_eq!(h.state("1003", 0), CallState::Terminated { status: 503 });
+    assert_eq!(h.media.leg_count(), 2, "no media port for the refused call");
+    // The established call still works: hold from the phone, then hang up.
+    let now = h.now;
+    h.phone("1001").hold(0, now);
+    h.settle();
+    assert!(
+        h.hears_music(("1002", 0)),
+        "phone hold plays music to the other party"
+    );
+    let now = h.now;
+    h.phone("1001").hangup(0, now);
+    h.settle();
+    assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
+    h.switch.set_overloaded(false);
+    let now = h.now;
+    h.phone("1003").dial("1002", now);
+    h.settle();
+    assert_eq!(
+        h.state("1002", 1),
+        CallState::Ringing,
+        "new calls accepted again"
+    );
+}

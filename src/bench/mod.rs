@@ -1,0 +1,158 @@
+//! `switchboard bench`: the figures quoted in the README, measured, never
+//! asserted in tests.
+//!
+//! - `sip`: RFC 7502-style session establishment rate of Switchboard and of
+//!   Kamailio in the same run (see `sip.rs`).
+//! - `media`: relayed G.711 packets per second and CPU per packet with N
+//!   concurrent calls, with and without recording, and a 10-party conference.
+
+use std::path::Path;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use switchboard_media::bench::{run_bench, BenchOptions};
+
+mod kamailio;
+mod latency;
+mod sip;
+
+/// Bench options.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<What>,
+}
+
+#[derive(Subcommand, Debug)]
+enum What {
+    /// SIP call rate through the B2BUA (needs sipp).
+    Sip {
+        /// First offered rate (calls/s).
+        #[arg(long, default_value_t = 100)]
+        start: u32,
+        /// Highest offered rate.
+        #[arg(long, default_value_t = 3200)]
+        max: u32,
+        /// Seconds per step.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Skip the Kamailio run that is made in the same run as an anchor.
+        #[arg(long)]
+        no_anchor: bool,
+    },
+    /// RTP relay and conference capacity.
+    Media {
+        /// Concurrent relayed calls.
+        #[arg(long, default_value_t = 100)]
+        calls: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+}
+
+/// Run the chosen benchmarks (all by default) and print their figures.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        Some(What::Sip {
+            start,
+            max,
+            seconds,
+            no_anchor,
+        }) => sip::sip(start, max, seconds, !no_anchor),
+        Some(What::Media { calls, seconds }) => media(calls, seconds).await,
+        None => {
+            media(100, 5).await?;
+            sip::sip(100, 3200, 10, true)
+        }
+    }
+}
+
+async fn media(calls: usize, seconds: u64) -> anyhow::Result<()> {
+    for record in [false, true] {
+        let r = run_bench(&BenchOptions {
+            calls,
+            seconds,
+            record,
+            conference_legs: 0,
+            port_min: 42000,
+            port_max: 45999,
+        })
+        .await?;
+        println!("{r}");
+    }
+    let r = run_bench(&BenchOptions {
+        calls: 0,
+        seconds,
+        record: false,
+        conference_legs: 10,
+        port_min: 42000,
+        port_max: 45999,
+    })
+    .await?;
+    println!("{r}");
+    Ok(())
+}
+
+/// A free UDP port on loopback.
+pub(crate) fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// User+system CPU ticks (10 ms) of every process in process group `pgid`.
+pub(crate) fn group_cpu_ticks(pgid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|stat| {
+            let rest = stat.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let pgrp: u32 = f.get(2)?.parse().ok()?;
+            (pgrp == pgid).then(|| {
+                f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                    + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            })
+        })
+        .sum()
+}
+
+/// A child process killed when dropped.
+pub(crate) struct Child(pub std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn last_stats(path: &Path) -> Option<(u64, u64, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split(';').collect();
+    let last: Vec<&str> = lines.rfind(|l| !l.trim().is_empty())?.split(';').collect();
+    let get = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .and_then(|i| last.get(i))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some((
+        get("SuccessfulCall(C)")?,
+        get("FailedCall(C)")?,
+        get("Retransmissions(C)").unwrap_or(0),
+    ))
+}
+
+pub(crate) fn which(bin: &str) -> anyhow::Result<()> {
+    let ok = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).exists()));
+    if !ok {
+        bail!("{bin} is not installed (apt-get install sip-tester)");
+    }
+    Ok(())
+}
