@@ -1,13 +1,15 @@
 //! Contact-center domain: agents and their states, campaigns, the control
-//! protocol the HTTP layer speaks to the switch engine, password hashing
-//! and the agenda (scheduled callback) rules.
+//! protocol the HTTP layer speaks to the switch engine, password hashing,
+//! the agenda (scheduled callback) rules and the ACD (queue distribution).
 
+pub mod acd;
 pub mod agenda;
 mod agent;
 mod campaign;
 mod control;
 pub mod password;
 
+pub use acd::{Acd, Decision, QueueConfig, Strategy};
 pub use agent::{AgentInfo, AgentPresence, AgentStatus};
 pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};

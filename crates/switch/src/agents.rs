@@ -2,8 +2,12 @@
 //! paused with a reason) combined with what the engine knows (phone
 //! registered, ringing, on a call, after-call work). The engine reserves an
 //! agent for a call synchronously, so two calls can never grab the same agent.
+//!
+//! Every change of an agent's effective status also tells the ACD whether the
+//! agent can take a queue call; after-call work and registration expiry are
+//! deadlines in sorted sets, so nothing here scans every agent on a timer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 pub use switchboard_center::{AgentInfo, AgentPresence, AgentStatus};
 
@@ -12,6 +16,10 @@ use super::Switch;
 /// All agents.
 pub struct Agents {
     map: HashMap<String, AgentPresence>,
+    /// Ends of after-call work, earliest first (checked against the agent when due).
+    acw_ends: BTreeSet<(u64, String)>,
+    /// Expiries of agents' registrations, earliest first (checked against the registrar when due).
+    registration_ends: BTreeSet<(u64, String)>,
 }
 
 impl Agents {
@@ -19,6 +27,8 @@ impl Agents {
     pub fn new(infos: Vec<AgentInfo>, now: u64) -> Agents {
         let mut a = Agents {
             map: HashMap::new(),
+            acw_ends: BTreeSet::new(),
+            registration_ends: BTreeSet::new(),
         };
         for i in infos {
             a.upsert(i, now);
@@ -80,6 +90,14 @@ impl Agents {
         self.map.get_mut(username)
     }
 
+    /// The next after-call work end or registration expiry (ms).
+    pub fn next_deadline(&self) -> Option<u64> {
+        let acw = self.acw_ends.first().map(|d| d.0);
+        acw.into_iter()
+            .chain(self.registration_ends.first().map(|d| d.0))
+            .min()
+    }
+
     /// Can the agent take a queue call now?
     pub fn available_for_queue(&self, username: &str, now: u64) -> bool {
         self.map.get(username).is_some_and(|p| {
@@ -134,6 +152,7 @@ impl Switch {
             })
             .collect();
         let Some(p) = self.agents.get_mut(username) else {
+            self.queue.set_available(username, None);
             return;
         };
         let status = if !p.calls.is_empty() {
@@ -160,6 +179,18 @@ impl Switch {
             });
             self.sink.publish(ev);
         }
+        self.sync_queue_availability(username);
+    }
+
+    /// Tell the ACD whether the agent can take a queue call (registered, ready, no
+    /// call, after-call work over), idle since the end of its last call.
+    fn sync_queue_availability(&mut self, username: &str) {
+        let idle_since = self
+            .agents
+            .get(username)
+            .filter(|_| self.agents.available_for_queue(username, self.now))
+            .map(|p| p.last_call_end);
+        self.queue.set_available(username, idle_since);
     }
 
     /// The agent is now reserved for (or handling) a call.
@@ -181,6 +212,7 @@ impl Switch {
     /// The agent is done with a call: after-call work, then back to the chosen state.
     pub(super) fn agent_released(&mut self, username: &str, call: &str) {
         let acw = self.acw_secs_for(call);
+        let mut acw_end = None;
         if let Some(p) = self.agents.get_mut(username) {
             let before = p.calls.len();
             p.calls.retain(|c| c != call);
@@ -188,18 +220,39 @@ impl Switch {
                 let now = self.now;
                 p.last_call_end = now;
                 p.acw_until = (acw > 0).then_some(now + acw * 1000);
+                acw_end = p.acw_until;
             }
+        }
+        if let Some(t) = acw_end {
+            self.agents.acw_ends.insert((t, username.to_string()));
         }
         self.recompute(username);
     }
 
+    /// The agent's phone registered, refreshed or lost its registration.
     pub(super) fn agents_registration_changed(&mut self, username: &str, registered: bool) {
-        if let Some(p) = self.agents.get_mut(username) {
-            if p.registered != registered {
-                p.registered = registered;
-                self.sink.publish(serde_json::json!({"type": "agent_registration", "agent": username, "registered": registered}));
+        let Some(p) = self.agents.get_mut(username) else {
+            return;
+        };
+        if p.registered != registered {
+            p.registered = registered;
+            self.sink.publish(serde_json::json!({"type": "agent_registration", "agent": username, "registered": registered}));
+        }
+        if registered {
+            let bindings = self.registrar.bindings_of(username);
+            if let Some(t) = bindings.iter().map(|b| b.expires_at).max() {
+                self.agents
+                    .registration_ends
+                    .insert((t, username.to_string()));
             }
         }
+        self.sync_queue_availability(username);
+    }
+
+    /// Bindings were restored (after a restart): pick up the agent's registration.
+    pub(super) fn registration_restored(&mut self, username: &str) {
+        let registered = self.registrar.is_registered(username, self.now);
+        self.agents_registration_changed(username, registered);
     }
 
     /// Set the state an agent chose (console).
@@ -233,29 +286,29 @@ impl Switch {
         Ok(())
     }
 
+    /// Deadlines due at `now`: after-call work that ends, registrations that expire.
+    /// O(log n) per deadline; nothing when none is due.
     pub(super) fn agents_tick(&mut self, now: u64) {
-        let now_registered: Vec<(String, bool)> = self
-            .agents
-            .all()
-            .iter()
-            .map(|p| {
-                (
-                    p.info.username.clone(),
-                    self.registrar.is_registered(&p.info.username, now),
-                )
-            })
-            .collect();
-        for (u, r) in now_registered {
-            self.agents_registration_changed(&u, r);
-            let expired = self
-                .agents
-                .get(&u)
-                .is_some_and(|p| p.acw_until.is_some_and(|t| t <= now));
-            if expired {
-                if let Some(p) = self.agents.get_mut(&u) {
-                    p.acw_until = None;
-                }
+        while let Some((t, u)) = self.agents.acw_ends.first().cloned() {
+            if t > now {
+                break;
+            }
+            self.agents.acw_ends.pop_first();
+            let ends = self.agents.get_mut(&u).filter(|p| p.acw_until == Some(t));
+            if let Some(p) = ends {
+                p.acw_until = None;
                 self.recompute(&u);
+            }
+        }
+        while let Some((t, u)) = self.agents.registration_ends.first().cloned() {
+            if t > now {
+                break;
+            }
+            self.agents.registration_ends.pop_first();
+            // A refreshed registration has a later deadline of its own.
+            let registered = self.registrar.is_registered(&u, now);
+            if !registered {
+                self.agents_registration_changed(&u, false);
             }
         }
     }

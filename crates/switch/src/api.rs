@@ -83,6 +83,7 @@ impl Switch {
             EngineRequest::UpsertCampaign(c) => {
                 self.campaigns.retain(|x| x.id != c.id);
                 self.campaigns.push(c);
+                self.campaigns_changed();
             }
             EngineRequest::DialerCall {
                 campaign,

@@ -35,8 +35,9 @@ pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecordi
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 
-/// How often agents' registrations, after-call work and queue offers are checked (ms).
-const HOUSEKEEPING_MS: u64 = 200;
+/// How often expired registrations are swept from the registrar's memory (ms);
+/// agents and queues run on their own deadlines.
+const HOUSEKEEPING_MS: u64 = 60_000;
 
 /// What an outstanding client transaction is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +165,7 @@ impl Switch {
             calls: HashMap::new(),
             call_counter: 0,
             agents: agents::Agents::new(agents, now),
-            queue: queue::Queue::default(),
+            queue: queue::Queue::new(&campaigns),
             sink: output::Sink::default(),
             pending_events: Vec::new(),
             campaigns,
@@ -198,6 +199,7 @@ impl Switch {
                     expires_at: r.expires_at.max(0) as u64,
                 },
             );
+            self.registration_restored(&r.username);
         }
     }
 
@@ -311,6 +313,9 @@ impl Switch {
         }
         if let Some((d, _)) = self.ring_timers.first() {
             next = next.min(*d);
+        }
+        if let Some(d) = self.center_deadline() {
+            next = next.min(d);
         }
         next.max(self.now)
     }
@@ -440,6 +445,8 @@ impl Switch {
                 progressed = true;
                 self.call_event(&call, ev);
             }
+            // Queue offers and timeouts, once the events above settled.
+            progressed |= self.run_queues();
             if !progressed {
                 break;
             }
@@ -468,14 +475,11 @@ impl Switch {
             self.pending_events
                 .push((call, switchboard_call::Event::Failed(leg, 408)));
         }
-        // Agent/queue housekeeping needs no 20 ms precision: every 200 ms is
-        // plenty and keeps the tick cheap with many agents. (Queue offers are
-        // also made immediately when a caller is queued.)
-        if now.saturating_sub(self.last_housekeeping) >= 200 {
+        // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
+        self.agents_tick(now);
+        if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {
             self.last_housekeeping = now;
             self.registrar.expire(now);
-            self.agents_tick(now);
-            self.queue_tick(now);
         }
     }
 

@@ -1,33 +1,41 @@
-//! Inbound campaign queues (ACD): callers wait with music while the engine
-//! offers them to the campaign's ready agents by the campaign's strategy.
-//! An agent who does not answer is skipped and the caller stays queued.
+//! Inbound campaign queues: callers wait with music while the ACD
+//! ([`switchboard_center::acd`]) decides who is offered to whom; this file
+//! carries its decisions out (ring one agent, or every ready member on fork
+//! legs for ring all, overflow or end a caller that waited too long) and
+//! tells it what happened (an offer failed, a caller left). An agent who does
+//! not answer is skipped and the caller stays queued.
+//!
+//! Decisions are taken at the end of every input (see `run_queues`, called
+//! from the switch's drain loop), so an agent freed by a hang-up is offered
+//! the next caller before the input returns; nothing scans the agents or the
+//! callers on a timer. Every lookup by leg is a hash lookup.
 
-use serde::Serialize;
-use switchboard_call::{Event, LegId};
+use std::collections::HashMap;
 
-use switchboard_call::Target;
-use switchboard_center::parse_overflow;
+use switchboard_call::{Event, LegId, Target};
 pub use switchboard_center::CampaignInfo;
+use switchboard_center::{parse_overflow, Acd, Decision, QueueConfig, Strategy};
 
-use super::Switch;
+use super::{LegState, Switch};
 
-/// One waiting caller.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueEntry {
+/// An agent who missed an offer is not offered a call again for this long (ms),
+/// so a phone that declines at once cannot make the queue spin.
+const RETRY_MS: u64 = 2_000;
+/// `queues` events are published at most this often (ms): each lists every caller.
+const PUBLISH_MS: u64 = 250;
+
+/// What the switch keeps about one waiting caller (the ACD keeps the rest).
+struct QueueEntry {
     /// Call.
-    pub call: String,
-    /// The leg that will ring agents.
-    pub leg: LegId,
-    /// Campaign.
-    pub campaign: String,
-    /// Queued since (ms).
-    pub since: u64,
-    /// Agent being rung now.
-    pub ringing: Option<String>,
-    /// Agents that did not answer this caller.
-    pub tried: Vec<String>,
+    call: String,
+    /// Campaign (queue) it waits in.
+    campaign: String,
+    /// Agent being rung now (one-by-one strategies).
+    ringing: Option<String>,
     /// Ring-all: the agents rung at once, each on its own fork leg.
-    pub forks: Vec<(String, LegId)>,
+    forks: Vec<(String, LegId)>,
+    /// Ring-all: fork legs created so far (fork ids are never reused for a caller).
+    next_fork: usize,
 }
 
 /// Fork legs of a ring-all offer: the queue leg's id with a fork number in the high bits.
@@ -35,13 +43,61 @@ fn fork_leg(leg: LegId, n: usize) -> LegId {
     leg | ((n as u64 + 1) << 48)
 }
 
-/// All queues.
-#[derive(Default)]
+/// The ACD's settings for a campaign.
+fn queue_config(c: &CampaignInfo) -> QueueConfig {
+    QueueConfig {
+        name: c.name.clone(),
+        strategy: Strategy::parse(&c.strategy),
+        members: c.agents.clone(),
+        timeout_ms: c.queue_timeout_secs * 1000,
+    }
+}
+
+/// All queues: the ACD plus, per queue leg, what is needed to carry out its offers.
 pub struct Queue {
-    /// Waiting callers in arrival order.
-    pub entries: Vec<QueueEntry>,
-    /// Round-robin cursor per campaign.
-    pub rr: std::collections::HashMap<String, usize>,
+    acd: Acd<LegId>,
+    /// Waiting callers by queue leg.
+    entries: HashMap<LegId, QueueEntry>,
+    /// Ring-all fork legs: fork -> (queue leg, agent).
+    forks: HashMap<LegId, (LegId, String)>,
+    /// When the next `queues` event goes out, if one is pending (ms).
+    publish_due: Option<u64>,
+    /// When the last one went out (ms).
+    last_publish: u64,
+}
+
+impl Queue {
+    /// The queues of `campaigns`, nobody waiting.
+    pub fn new(campaigns: &[CampaignInfo]) -> Queue {
+        let mut acd = Acd::new(RETRY_MS);
+        for c in campaigns {
+            acd.set_queue(queue_config(c));
+        }
+        Queue {
+            acd,
+            entries: HashMap::new(),
+            forks: HashMap::new(),
+            publish_due: None,
+            last_publish: 0,
+        }
+    }
+
+    /// The agent's availability as the ACD should see it.
+    pub(super) fn set_available(&mut self, agent: &str, idle_since: Option<u64>) {
+        match idle_since {
+            Some(t) => self.acd.agent_available(agent, t),
+            None => self.acd.agent_unavailable(agent),
+        }
+    }
+
+    /// Next queue timeout, agent cool-down or pending `queues` event (ms).
+    pub(super) fn next_deadline(&self) -> Option<u64> {
+        self.acd
+            .next_deadline()
+            .into_iter()
+            .chain(self.publish_due)
+            .min()
+    }
 }
 
 impl Switch {
@@ -75,85 +131,136 @@ impl Switch {
             .unwrap_or(self.cfg.acw_secs)
     }
 
+    /// Campaigns were added or changed: reconfigure their queues (members, strategy, timeout).
+    pub(super) fn campaigns_changed(&mut self) {
+        for c in &self.campaigns {
+            self.queue.acd.set_queue(queue_config(c));
+        }
+    }
+
+    /// The next deadline of agents (after-call work, registrations) and queues (ms).
+    pub(super) fn center_deadline(&self) -> Option<u64> {
+        let agents = self.agents.next_deadline();
+        agents.into_iter().chain(self.queue.next_deadline()).min()
+    }
+
     pub(super) fn enqueue(&mut self, call: &str, leg: LegId, campaign: &str) {
-        self.queue.entries.push(QueueEntry {
-            call: call.into(),
+        if !self.queue.acd.enqueue(leg, campaign, self.now) {
+            self.campaigns_changed();
+            self.queue.acd.enqueue(leg, campaign, self.now);
+        }
+        self.queue.entries.insert(
             leg,
-            campaign: campaign.into(),
-            since: self.now,
-            ringing: None,
-            tried: Vec::new(),
-            forks: Vec::new(),
-        });
+            QueueEntry {
+                call: call.into(),
+                campaign: campaign.into(),
+                ringing: None,
+                forks: Vec::new(),
+                next_fork: 0,
+            },
+        );
         if let Some(e) = self.calls.get_mut(call) {
             if e.campaign.is_none() {
                 e.campaign = Some(campaign.to_string());
             }
         }
         self.publish_queues();
-        self.queue_tick(self.now);
     }
 
     pub(super) fn dequeue_leg(&mut self, leg: LegId) {
-        let Some(pos) = self.queue.entries.iter().position(|e| e.leg == leg) else {
+        let Some(e) = self.queue.entries.remove(&leg) else {
             return;
         };
-        let e = self.queue.entries.remove(pos);
+        self.queue.acd.remove(&leg);
         // Ring-all offers still ringing stop with the caller leaving.
         for (agent, fork) in e.forks {
+            self.queue.forks.remove(&fork);
             self.end_leg_signalling(fork);
             self.agent_released(&agent, &e.call);
         }
         self.publish_queues();
     }
 
-    /// Ring every available agent at once for a queued caller; the first to
-    /// answer gets the call, the others stop ringing.
-    fn ring_all(&mut self, call: &str, leg: LegId, agents: Vec<String>) {
-        let caller = self
-            .calls
-            .get(call)
-            .map(|c| c.caller.clone())
-            .unwrap_or_default();
-        let mut forks = Vec::new();
-        for (n, agent) in agents.into_iter().enumerate() {
-            let fork = fork_leg(leg, n);
-            self.agent_engaged(&agent, call);
-            forks.push((agent.clone(), fork));
-            self.dial_agent(call, fork, &agent, &caller);
+    /// Carry out the ACD's decisions (offers, timeouts); returns whether it decided anything.
+    /// Called at the end of every input, after any change that can create an offer.
+    pub(super) fn run_queues(&mut self) -> bool {
+        let mut acted = false;
+        while let Some(d) = self.queue.acd.poll_decision(self.now) {
+            acted = true;
+            match d {
+                Decision::Offer { call, agents, .. } => self.offer(call, agents),
+                Decision::TimedOut { call, .. } => self.queue_timed_out(call),
+            }
         }
-        if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == leg) {
-            e.forks = forks;
+        if self.queue.publish_due.is_some_and(|t| t <= self.now) {
+            self.queue.publish_due = None;
+            self.queue.last_publish = self.now;
+            let v = serde_json::json!({"type": "queues", "queues": self.queues_json()});
+            self.sink.publish(v);
         }
-        self.log_call(
-            call,
-            "QUEUE_RING_ALL",
-            &self
-                .queue
-                .entries
-                .iter()
-                .find(|e| e.leg == leg)
-                .map(|e| {
-                    e.forks
-                        .iter()
-                        .map(|f| f.0.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default(),
-            None,
-        );
+        acted
+    }
+
+    /// Ring the agents the ACD claimed for the caller on `leg`.
+    fn offer(&mut self, leg: LegId, agents: Vec<String>) {
+        let Some(e) = self.queue.entries.get(&leg) else {
+            self.queue.acd.remove(&leg);
+            return;
+        };
+        let (call, campaign) = (e.call.clone(), e.campaign.clone());
+        // The ACD is told of every change; this check costs a hash lookup per agent
+        // and covers agents removed from the roster since.
+        let now = self.now;
+        let (agents, gone): (Vec<String>, Vec<String>) = agents
+            .into_iter()
+            .partition(|a| self.agents.available_for_queue(a, now));
+        for a in &gone {
+            self.queue.acd.revoke(&leg, a);
+        }
+        if agents.is_empty() {
+            return;
+        }
+        let ring_all = self
+            .campaign(&campaign)
+            .is_some_and(|c| Strategy::parse(&c.strategy) == Strategy::RingAll);
+        if ring_all {
+            self.ring_all(&call, leg, agents);
+        } else {
+            let agent = agents.into_iter().next().expect("not empty");
+            if let Some(e) = self.queue.entries.get_mut(&leg) {
+                e.ringing = Some(agent.clone());
+            }
+            let caller = self.caller_of(&call);
+            // Reserve the agent (AgentEngaged) before ringing.
+            self.call_event(&call, Event::Assigned(leg, agent.clone()));
+            self.dial_agent(&call, leg, &agent, &caller);
+        }
         self.publish_queues();
     }
 
-    /// The queue entry and agent a ring-all fork leg belongs to.
-    fn fork_owner(&self, fork: LegId) -> Option<(LegId, String)> {
-        self.queue.entries.iter().find_map(|e| {
-            e.forks
-                .iter()
-                .find(|f| f.1 == fork)
-                .map(|f| (e.leg, f.0.clone()))
-        })
+    fn caller_of(&self, call: &str) -> String {
+        self.calls
+            .get(call)
+            .map(|c| c.caller.clone())
+            .unwrap_or_default()
+    }
+
+    /// Ring every claimed agent at once for a queued caller; the first to
+    /// answer gets the call, the others stop ringing.
+    fn ring_all(&mut self, call: &str, leg: LegId, agents: Vec<String>) {
+        let caller = self.caller_of(call);
+        self.log_call(call, "QUEUE_RING_ALL", &agents.join(", "), None);
+        for agent in agents {
+            let Some(e) = self.queue.entries.get_mut(&leg) else {
+                return;
+            };
+            let fork = fork_leg(leg, e.next_fork);
+            e.next_fork += 1;
+            e.forks.push((agent.clone(), fork));
+            self.queue.forks.insert(fork, (leg, agent.clone()));
+            self.agent_engaged(&agent, call);
+            self.dial_agent(call, fork, &agent, &caller);
+        }
     }
 
     /// Handle a leg event if the leg is a ring-all fork; returns false otherwise.
@@ -165,25 +272,22 @@ impl Switch {
         else {
             return false;
         };
-        let Some((main, agent)) = self.fork_owner(*fork) else {
+        let fork = *fork;
+        let Some((main, agent)) = self.queue.forks.get(&fork).cloned() else {
             return false;
         };
-        let fork = *fork;
         match ev {
-            Event::Ringing(_) => {}
             Event::Answered(_) => {
                 // The winner: stop the other forks, then the fork becomes the queue leg.
-                let others: Vec<(String, LegId)> = self
+                self.queue.forks.remove(&fork);
+                let others = self
                     .queue
                     .entries
-                    .iter_mut()
-                    .find(|e| e.leg == main)
+                    .get_mut(&main)
                     .map(|e| std::mem::take(&mut e.forks))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|f| f.1 != fork)
-                    .collect();
-                for (a, l) in others {
+                    .unwrap_or_default();
+                for (a, l) in others.into_iter().filter(|f| f.1 != fork) {
+                    self.queue.forks.remove(&l);
                     self.end_leg_signalling(l);
                     self.agent_released(&a, call);
                 }
@@ -193,41 +297,57 @@ impl Switch {
                 self.call_event(call, Event::Answered(main));
             }
             Event::Failed(..) | Event::HungUp(_) => {
-                self.agent_released(&agent, call);
-                if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == main) {
+                self.queue.forks.remove(&fork);
+                if let Some(e) = self.queue.entries.get_mut(&main) {
                     e.forks.retain(|f| f.1 != fork);
-                    e.tried.push(agent.clone());
                 }
+                self.retire_offer_leg(fork, fork);
+                self.agent_released(&agent, call);
+                self.queue.acd.offer_failed(&main, &agent, self.now);
                 self.log_call(call, "QUEUE_NO_ANSWER", &agent, None);
                 self.publish_queues();
             }
-            Event::Assigned(..) => {}
+            Event::Ringing(_) | Event::Assigned(..) => {}
         }
         true
     }
 
     /// Is this leg a queue leg currently ringing an agent? Returns the agent.
     pub(super) fn queue_ringing(&self, leg: LegId) -> Option<String> {
-        self.queue
-            .entries
-            .iter()
-            .find(|e| e.leg == leg)
-            .and_then(|e| e.ringing.clone())
+        self.queue.entries.get(&leg).and_then(|e| e.ringing.clone())
     }
 
     /// The agent rung for a queued caller did not answer: back to waiting.
     pub(super) fn queue_agent_failed(&mut self, leg: LegId) {
-        let mut released = None;
-        if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == leg) {
-            if let Some(a) = e.ringing.take() {
-                e.tried.push(a.clone());
-                released = Some((a, e.call.clone()));
+        let Some(e) = self.queue.entries.get_mut(&leg) else {
+            return;
+        };
+        let Some(a) = e.ringing.take() else {
+            return;
+        };
+        let call = e.call.clone();
+        let spare = fork_leg(leg, e.next_fork);
+        e.next_fork += 1;
+        self.retire_offer_leg(leg, spare);
+        self.log_call(&call, "QUEUE_NO_ANSWER", &a, None);
+        self.agent_released(&a, &call);
+        self.queue.acd.offer_failed(&leg, &a, self.now);
+        self.publish_queues();
+    }
+
+    /// Forget the agent leg of a failed offer. One we cancelled (ring timeout) may still
+    /// get its final response, or a 200 to ACK and end: it stays, as `spare` (an id no
+    /// offer reuses), until the call ends; the next offer may reuse the queue leg's id.
+    fn retire_offer_leg(&mut self, leg: LegId, spare: LegId) {
+        match self.legs.get(&leg) {
+            Some(l) if l.state != LegState::Terminated => {
+                if spare != leg {
+                    self.rekey_leg(leg, spare);
+                }
             }
-        }
-        if let Some((a, call)) = released {
-            self.remove_leg(leg);
-            self.log_call(&call, "QUEUE_NO_ANSWER", &a, None);
-            self.agent_released(&a, &call);
+            _ => {
+                self.remove_leg(leg);
+            }
         }
     }
 
@@ -236,120 +356,45 @@ impl Switch {
         self.dequeue_leg(leg);
     }
 
-    pub(super) fn queue_tick(&mut self, now: u64) {
-        let mut timeouts = Vec::new();
-        let mut offers = Vec::new();
-        let mut busy: Vec<String> = Vec::new();
-        let mut ring_all = Vec::new();
-        for e in &self.queue.entries {
-            let Some(c) = self.campaign(&e.campaign) else {
-                continue;
-            };
-            if now.saturating_sub(e.since) > c.queue_timeout_secs * 1000
-                && e.ringing.is_none()
-                && e.forks.is_empty()
+    /// The caller on `leg` waited its queue's timeout (it has left the ACD): overflow or end.
+    fn queue_timed_out(&mut self, leg: LegId) {
+        let Some(e) = self.queue.entries.get(&leg) else {
+            return;
+        };
+        let call = e.call.clone();
+        let overflow = self
+            .campaign(&e.campaign)
+            .and_then(|c| c.overflow_target.as_deref())
+            .and_then(parse_overflow);
+        match overflow {
+            Some(Target::Campaign(next))
+                if self.campaign_exists(&next) && self.queue.acd.enqueue(leg, &next, self.now) =>
             {
-                timeouts.push((e.call.clone(), e.leg, c.overflow_target.clone()));
-                continue;
-            }
-            if e.ringing.is_some() || !e.forks.is_empty() {
-                continue;
-            }
-            let mut candidates: Vec<&String> = c
-                .agents
-                .iter()
-                .filter(|a| self.agents.available_for_queue(a, now) && !busy.contains(a))
-                .collect();
-            if candidates.is_empty() {
-                continue;
-            }
-            // Prefer agents that have not yet missed this caller.
-            if candidates.iter().any(|a| !e.tried.contains(a)) {
-                candidates.retain(|a| !e.tried.contains(a));
-            }
-            if c.strategy == "ring_all" {
-                let all: Vec<String> = candidates.iter().map(|a| (*a).clone()).collect();
-                busy.extend(all.iter().cloned());
-                ring_all.push((e.call.clone(), e.leg, all));
-                continue;
-            }
-            let pick = match c.strategy.as_str() {
-                "round_robin" => {
-                    let i = self.queue.rr.get(&c.name).copied().unwrap_or(0);
-                    let members = &c.agents;
-                    let mut chosen = candidates[0].clone();
-                    for k in 0..members.len() {
-                        let m = &members[(i + k) % members.len()];
-                        if candidates.contains(&m) {
-                            chosen = m.clone();
-                            break;
-                        }
-                    }
-                    chosen
+                // Overflow into another queue: the caller keeps waiting there.
+                self.log_call(
+                    &call,
+                    "QUEUE_OVERFLOW",
+                    &format!("to campaign {next}"),
+                    None,
+                );
+                if let Some(e) = self.queue.entries.get_mut(&leg) {
+                    e.campaign = next;
                 }
-                _ => candidates
-                    .iter()
-                    .min_by_key(|a| self.agents.get(a).map(|p| p.last_call_end).unwrap_or(0))
-                    .map(|a| (*a).clone())
-                    .expect("non-empty"),
-            };
-            busy.push(pick.clone());
-            offers.push((e.call.clone(), e.leg, pick, c.name.clone()));
-        }
-        for (call, leg, agents) in ring_all {
-            self.ring_all(&call, leg, agents);
-        }
-        for (call, leg, overflow) in timeouts {
-            match overflow.as_deref().and_then(parse_overflow) {
-                Some(Target::Campaign(next)) if self.campaign_exists(&next) => {
-                    // Overflow into another queue: the caller keeps waiting there.
-                    self.log_call(
-                        &call,
-                        "QUEUE_OVERFLOW",
-                        &format!("to campaign {next}"),
-                        None,
-                    );
-                    if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == leg) {
-                        e.campaign = next;
-                        e.since = now;
-                        e.tried.clear();
-                    }
-                    self.publish_queues();
-                }
-                Some(target @ (Target::Agent(_) | Target::Number(_))) => {
-                    self.dequeue_leg(leg);
-                    self.log_call(&call, "QUEUE_OVERFLOW", &format!("to {target}"), None);
-                    if let Target::Agent(a) = &target {
-                        self.call_event(&call, Event::Assigned(leg, a.clone()));
-                    }
-                    self.dial(&call, leg, target);
-                }
-                _ => {
-                    self.dequeue_leg(leg);
-                    self.log_call(&call, "QUEUE_TIMEOUT", "", None);
-                    self.pending_events.push((call, Event::Failed(leg, 408)));
-                }
+                self.publish_queues();
             }
-        }
-        for (call, leg, agent, campaign) in offers {
-            if let Some(c) = self.campaign(&campaign) {
-                if c.strategy == "round_robin" {
-                    let pos = c.agents.iter().position(|a| *a == agent).unwrap_or(0);
-                    self.queue.rr.insert(campaign.clone(), pos + 1);
+            Some(target @ (Target::Agent(_) | Target::Number(_))) => {
+                self.dequeue_leg(leg);
+                self.log_call(&call, "QUEUE_OVERFLOW", &format!("to {target}"), None);
+                if let Target::Agent(a) = &target {
+                    self.call_event(&call, Event::Assigned(leg, a.clone()));
                 }
+                self.dial(&call, leg, target);
             }
-            if let Some(e) = self.queue.entries.iter_mut().find(|e| e.leg == leg) {
-                e.ringing = Some(agent.clone());
+            _ => {
+                self.dequeue_leg(leg);
+                self.log_call(&call, "QUEUE_TIMEOUT", "", None);
+                self.pending_events.push((call, Event::Failed(leg, 408)));
             }
-            let caller = self
-                .calls
-                .get(&call)
-                .map(|c| c.caller.clone())
-                .unwrap_or_default();
-            // Reserve the agent (AgentEngaged) before ringing.
-            self.call_event(&call, Event::Assigned(leg, agent.clone()));
-            self.dial_agent(&call, leg, &agent, &caller);
-            self.publish_queues();
         }
     }
 
@@ -361,20 +406,28 @@ impl Switch {
             .iter()
             .filter(|c| c.kind == "inbound")
             .map(|c| {
-                let waiting: Vec<&QueueEntry> = self.queue.entries.iter().filter(|e| e.campaign == c.name).collect();
-                serde_json::json!({
-                    "campaign": c.name,
-                    "waiting": waiting.len(),
-                    "longest_wait_ms": waiting.iter().map(|e| now - e.since).max().unwrap_or(0),
-                    "calls": waiting.iter().enumerate().map(|(i, e)| serde_json::json!({"call_id": e.call, "position": i + 1, "wait_ms": now - e.since, "ringing": e.ringing})).collect::<Vec<_>>(),
-                })
+                let calls: Vec<serde_json::Value> = self
+                    .queue
+                    .acd
+                    .callers(&c.name)
+                    .filter_map(|(leg, since)| Some((self.queue.entries.get(leg)?, since)))
+                    .enumerate()
+                    .map(|(i, (e, since))| serde_json::json!({"call_id": e.call, "position": i + 1, "wait_ms": now.saturating_sub(since), "ringing": e.ringing}))
+                    .collect();
+                let longest = calls.iter().filter_map(|c| c["wait_ms"].as_u64()).max();
+                let longest = longest.unwrap_or(0);
+                serde_json::json!({"campaign": c.name, "waiting": calls.len(), "longest_wait_ms": longest, "calls": calls})
             })
             .collect();
         serde_json::Value::Array(q)
     }
 
+    /// Queue positions changed: a `queues` event goes out at the end of this input,
+    /// or once `PUBLISH_MS` have passed since the last one.
     pub(super) fn publish_queues(&mut self) {
-        let v = serde_json::json!({"type": "queues", "queues": self.queues_json()});
-        self.sink.publish(v);
+        if self.queue.publish_due.is_none() {
+            let due = self.queue.last_publish + PUBLISH_MS;
+            self.queue.publish_due = Some(due.max(self.now));
+        }
     }
 }
