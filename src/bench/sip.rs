@@ -5,6 +5,7 @@
 //! drive both; CPU is read from /proc for the server's processes only.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -91,11 +92,18 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
     let mut runs = Vec::new();
     if anchors {
         if kamailio::available() {
+            let latency = {
+                let trunk = latency::trunk()?;
+                let port = free_port()?;
+                let _k = kamailio::start(&dir, port, trunk.addr.port())?;
+                probe("Kamailio", port)
+            };
             let port = free_port()?;
             let k = kamailio::start(&dir, port, uas_port)?;
             let pgid = k.0.id();
             runs.push(steps(
                 "Kamailio (stateful proxy)",
+                latency,
                 port,
                 || group_cpu_ticks(pgid),
                 &uac,
@@ -108,10 +116,16 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
             );
         }
     }
+    let latency = {
+        let trunk = latency::trunk()?;
+        let (_server, port) = start_switchboard(&dir.join("probe"), trunk.addr.port())?;
+        probe("Switchboard", port)
+    };
     let (server, sip_port) = start_switchboard(&dir, uas_port)?;
     let pid = server.0.id();
     runs.push(steps(
         "Switchboard (B2BUA)",
+        latency,
         sip_port,
         || group_cpu_ticks(pid),
         &uac,
@@ -156,6 +170,7 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
 }
 
 fn start_switchboard(dir: &Path, uas_port: u16) -> anyhow::Result<(Child, u16)> {
+    std::fs::create_dir_all(dir)?;
     let cfg = format!(
         "[server]\nsip_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\ndatabase = \"sqlite://{db}\"\ndata_dir = \"{data}\"\nrtp_port_min = 46000\nrtp_port_max = 59999\n\
          [[agents]]\nusername = \"1001\"\npassword = \"pw1001\"\nsip_password = \"secret1001\"\n\
@@ -182,8 +197,27 @@ fn start_switchboard(dir: &Path, uas_port: u16) -> anyhow::Result<(Child, u16)> 
     Ok((server, sip_port))
 }
 
+/// INVITE -> 200 at 100 calls/s through a server whose trunk is the instant trunk.
+fn probe(label: &str, port: u16) -> Option<Latency> {
+    std::thread::sleep(Duration::from_millis(300));
+    match latency::measure(SocketAddr::from(([127, 0, 0, 1], port)), 100, 1000) {
+        Ok(l) => {
+            println!(
+                "{label}: INVITE -> 200 at 100 calls/s ({} calls, instant trunk): p50 {:.3} ms, p99 {:.3} ms",
+                l.calls, l.p50, l.p99
+            );
+            Some(l)
+        }
+        Err(e) => {
+            println!("{label}: latency probe failed: {e:#}");
+            None
+        }
+    }
+}
+
 fn steps(
     label: &'static str,
+    latency: Option<Latency>,
     port: u16,
     cpu: impl Fn() -> u64,
     scenario: &Path,
@@ -192,20 +226,6 @@ fn steps(
 ) -> anyhow::Result<Run> {
     println!();
     println!("{label} on 127.0.0.1:{port}");
-    std::thread::sleep(Duration::from_millis(300));
-    let latency = match latency::measure(format!("127.0.0.1:{port}").parse()?, 100, 1000) {
-        Ok(l) => {
-            println!(
-                "INVITE -> 200 at 100 calls/s ({} calls): p50 {:.3} ms, p99 {:.3} ms",
-                l.calls, l.p50, l.p99
-            );
-            Some(l)
-        }
-        Err(e) => {
-            println!("latency probe failed: {e:#}");
-            None
-        }
-    };
     println!(
         "{:>8} {:>10} {:>8} {:>8} {:>12}",
         "offered", "successful", "failed", "retrans", "CPU ms/call"

@@ -91,7 +91,9 @@ impl Storage {
             url.push_str("mode=rwc");
         }
 
-        let mut options = AnyPoolOptions::new();
+        // No ping before each acquire: a broken connection fails its query
+        // (and is replaced) instead of costing a round trip on every write.
+        let mut options = AnyPoolOptions::new().test_before_acquire(false);
         if sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {

@@ -137,26 +137,26 @@ impl Switch {
     /// or always when `force` (a new choice that may keep the same status).
     fn recompute_status(&mut self, username: &str, force: bool) {
         let now = self.now;
-        let Some(calls) = self.agents.get(username).map(|p| p.calls.clone()) else {
-            return;
-        };
-        let legs_confirmed: Vec<String> = calls
-            .into_iter()
-            .filter(|c| {
-                self.legs_of(c).iter().any(|id| {
-                    self.legs.get(id).is_some_and(|l| {
-                        l.agent.as_deref() == Some(username)
-                            && l.state == super::LegState::Confirmed
+        // On a call as soon as one of the agent's legs is established
+        // (stops at the first one: no copies, no scan of the other calls).
+        let on_call = self.agents.get(username).is_some_and(|p| {
+            p.calls.iter().any(|c| {
+                self.call_legs.get(c).is_some_and(|ids| {
+                    ids.iter().any(|id| {
+                        self.legs.get(id).is_some_and(|l| {
+                            l.state == super::LegState::Confirmed
+                                && l.agent.as_deref() == Some(username)
+                        })
                     })
                 })
             })
-            .collect();
+        });
         let Some(p) = self.agents.get_mut(username) else {
             self.queue.set_available(username, None);
             return;
         };
         let status = if !p.calls.is_empty() {
-            if p.calls.iter().any(|c| legs_confirmed.contains(c)) {
+            if on_call {
                 AgentStatus::OnCall
             } else {
                 AgentStatus::Ringing

@@ -51,6 +51,8 @@ pub(crate) struct RxState {
     /// Last packet, or when the timeout was (re)armed.
     pub(crate) last_activity: Instant,
     pub(crate) timeout_reported: bool,
+    /// Ticks since the leg last gave audio (saturating).
+    pub(crate) quiet_ticks: u32,
     /// A digit received from this leg, to be relayed to the others of its room.
     pub(crate) dtmf_relay: Option<char>,
 }
@@ -63,6 +65,8 @@ pub(crate) struct TxState {
     ts: u32,
     last_sig: Option<(u64, u64)>,
     sent_last_tick: bool,
+    /// Ticks since the last audio packet went out (saturating).
+    ticks_since_audio: u32,
     pub(crate) packets_out: u64,
     pub(crate) recorders: Vec<(RecordingId, Recorder)>,
     /// Digits relayed from other legs, waiting to be sent as RFC 4733 events.
@@ -94,7 +98,19 @@ pub(crate) struct TickInput {
     pub(crate) dtmf_in: Option<char>,
     /// True if the RTP timeout just expired.
     pub(crate) timed_out: bool,
+    /// The leg is talking: it gave audio within the last [`TALKSPURT_HANGOVER`] ticks.
+    pub(crate) active: bool,
 }
+
+/// Ticks (20 ms) a leg counts as talking after its last audio frame, so a
+/// late packet or a short underrun does not cut what the others hear.
+pub(crate) const TALKSPURT_HANGOVER: u32 = 25;
+
+/// While nobody a leg hears is talking, one silence packet a second still
+/// goes out: phones and carriers that hang up after some seconds without
+/// RTP (linphone's `nortp_timeout`, SBC media timeouts) keep the call, and
+/// the 49 packets in between are not sent at all.
+pub(crate) const KEEPALIVE_TICKS: u32 = 50;
 
 /// One call leg.
 #[derive(Debug)]
@@ -132,6 +148,7 @@ impl Leg {
                 got_first_packet: false,
                 last_activity: now,
                 timeout_reported: false,
+                quiet_ticks: u32::MAX,
                 dtmf_relay: None,
             }),
             tx: Mutex::new(TxState {
@@ -140,6 +157,7 @@ impl Leg {
                 ts: rand::random(),
                 last_sig: None,
                 sent_last_tick: false,
+                ticks_since_audio: u32::MAX,
                 packets_out: 0,
                 recorders: Vec::new(),
                 dtmf_queue: [0; DTMF_QUEUE],
@@ -232,7 +250,13 @@ impl Leg {
     /// Pop this tick's input and read the send parameters.
     pub(crate) fn take_input(&self, now: Instant, timeout: Option<Duration>) -> TickInput {
         let mut rx = lock(&self.rx);
-        let frame = rx.fifo.pop().unwrap_or([0; FRAME_SAMPLES]);
+        let popped = rx.fifo.pop();
+        rx.quiet_ticks = match popped {
+            Some(_) => 0,
+            None => rx.quiet_ticks.saturating_add(1),
+        };
+        let active = rx.quiet_ticks < TALKSPURT_HANGOVER;
+        let frame = popped.unwrap_or([0; FRAME_SAMPLES]);
         let dest = match rx.remote {
             Some(remote) if rx.sending => Some((rx.latched.unwrap_or(remote), rx.codec)),
             _ => None,
@@ -255,6 +279,7 @@ impl Leg {
             dtmf_pt: rx.dtmf_pt,
             dtmf_in: rx.dtmf_relay.take(),
             timed_out,
+            active,
         }
     }
 
@@ -274,9 +299,15 @@ impl Leg {
     /// Send this tick's output and feed recorders. `sig` identifies what
     /// the leg hears; a change sets the marker bit. `recording` is
     /// (what the leg sent, what it heard without music) for its recorders.
+    /// `audio` is false when nobody the leg hears is talking and no music
+    /// plays: then no audio packet goes out (silence suppression, as an RTP
+    /// relay does; the next talkspurt starts with the marker bit), while the
+    /// RTP clock, DTMF and recorders go on.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn emit(
         &self,
         out: &Frame,
+        audio: bool,
         dest: Option<(SocketAddr, Codec)>,
         dtmf_pt: Option<u8>,
         sig: (u64, u64),
@@ -330,7 +361,8 @@ impl Leg {
                     (n + 1 < DTMF_TONE_PACKETS + DTMF_END_PACKETS).then_some((code, start, n + 1));
             }
         }
-        if let (false, Some((addr, codec))) = (sent, dest) {
+        let keepalive = tx.ticks_since_audio >= KEEPALIVE_TICKS;
+        if let (false, true, Some((addr, codec))) = (sent, audio || keepalive, dest) {
             let header = RtpHeader {
                 payload_type: codec.payload_type(),
                 marker: changed || !tx.sent_last_tick,
@@ -344,6 +376,7 @@ impl Leg {
                     Ok(_) => {
                         tx.seq = tx.seq.wrapping_add(1);
                         tx.packets_out += 1;
+                        tx.ticks_since_audio = 0;
                         sent = true;
                     }
                     Err(e) => debug!(leg = self.id, %addr, error = %e, "RTP send failed"),
@@ -351,6 +384,7 @@ impl Leg {
             }
         }
         tx.sent_last_tick = sent;
+        tx.ticks_since_audio = tx.ticks_since_audio.saturating_add(u32::from(!sent));
         // The RTP clock runs for the leg's whole life, sending or not.
         tx.ts = tx.ts.wrapping_add(FRAME_SAMPLES as u32);
         let (left, right) = recording;

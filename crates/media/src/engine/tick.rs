@@ -140,14 +140,18 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
         }
     }
     let music = g.music.map(|i| &s.music[i]);
+    let talking = s.inputs.iter().filter(|i| i.active && !i.muted).count();
     let mut out = SILENCE;
     let mut heard = SILENCE;
     for (leg, input) in members.iter().zip(&s.inputs) {
         let own = if input.muted { &SILENCE } else { &input.frame };
         others(&total, own, music, &mut out);
         others(&total, own, None, &mut heard);
+        let self_talking = usize::from(input.active && !input.muted);
+        let audio = music.is_some() || talking > self_talking;
         leg.emit(
             &out,
+            audio,
             input.dest,
             input.dtmf_pt,
             g.sig,
