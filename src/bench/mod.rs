@@ -5,6 +5,8 @@
 //!   Kamailio in the same run (see `sip.rs`).
 //! - `media`: relayed G.711 packets per second and CPU per packet with N
 //!   concurrent calls, with and without recording, and a 10-party conference.
+//! - `overload` and `memory`: offered load above the sustainable rate, and
+//!   memory after many calls (see `load.rs`).
 
 use std::path::Path;
 
@@ -14,6 +16,7 @@ use switchboard_media::bench::{run_bench, BenchOptions};
 
 mod kamailio;
 mod latency;
+mod load;
 mod sip;
 
 /// Bench options.
@@ -40,6 +43,27 @@ enum What {
         #[arg(long)]
         no_anchor: bool,
     },
+    /// Offer more calls than the server sustains: what completes, what gets 503.
+    Overload {
+        /// The sustainable rate (calls/s) measured by `bench sip`.
+        #[arg(long, default_value_t = 800)]
+        rate: u32,
+        /// Offered rate as a multiple of `rate`.
+        #[arg(long, default_value_t = 2)]
+        factor: u32,
+        /// Seconds of offered load.
+        #[arg(long, default_value_t = 30)]
+        seconds: u32,
+    },
+    /// Server memory after the first 1,000 calls and after many calls plus 60 s idle.
+    Memory {
+        /// Calls in total.
+        #[arg(long, default_value_t = 100_000)]
+        calls: u64,
+        /// Calls per second.
+        #[arg(long, default_value_t = 800)]
+        rate: u32,
+    },
     /// RTP relay and conference capacity.
     Media {
         /// Concurrent relayed calls.
@@ -61,6 +85,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             no_anchor,
         }) => sip::sip(start, max, seconds, !no_anchor),
         Some(What::Media { calls, seconds }) => media(calls, seconds).await,
+        Some(What::Overload {
+            rate,
+            factor,
+            seconds,
+        }) => load::overload(rate, factor, seconds),
+        Some(What::Memory { calls, rate }) => load::memory(calls, rate),
         None => {
             media(100, 5).await?;
             sip::sip(100, 3200, 10, true)

@@ -51,7 +51,7 @@ impl Run {
     }
 }
 
-fn write_scenarios(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+pub(super) fn write_scenarios(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let uac = dir.join("uac_auth.xml");
     let uas = dir.join("uas_rr.xml");
     std::fs::write(&uac, include_str!("../../benches/sipp/uac_auth.xml"))?;
@@ -169,7 +169,7 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
     Ok(())
 }
 
-fn start_switchboard(dir: &Path, uas_port: u16) -> anyhow::Result<(Child, u16)> {
+pub(super) fn start_switchboard(dir: &Path, uas_port: u16) -> anyhow::Result<(Child, u16)> {
     std::fs::create_dir_all(dir)?;
     let cfg = format!(
         "[server]\nsip_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\ndatabase = \"sqlite://{db}\"\ndata_dir = \"{data}\"\nrtp_port_min = 46000\nrtp_port_max = 59999\n\

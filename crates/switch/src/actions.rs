@@ -10,6 +10,7 @@ use super::Switch;
 impl Switch {
     /// Feed an event to a call and apply what it decides.
     pub(super) fn call_event(&mut self, call: &str, ev: Event) {
+        self.current_call = Some(call.to_string());
         if self.queue_fork_event(call, &ev) {
             return;
         }
@@ -34,6 +35,7 @@ impl Switch {
 
     /// Apply actions from a call's state machine.
     pub(super) fn apply(&mut self, call: &str, actions: Vec<Action>) {
+        self.current_call = Some(call.to_string());
         for a in actions {
             tracing::debug!(call, ?a, "call action");
             match a {
@@ -274,6 +276,25 @@ impl Switch {
         for leg in legs {
             let m = self.legs[&leg].media;
             self.media.leave(m);
+        }
+    }
+
+    /// End a call whose handling failed: every leg gets BYE, CANCEL or an
+    /// error response, its agents are released and its CDR closed.
+    pub(super) fn abort_call(&mut self, call: &str) {
+        self.pending_events.retain(|(c, _)| c != call);
+        if !self.calls.contains_key(call) {
+            return;
+        }
+        self.log_call(call, "ERROR", "internal error: the call was ended", None);
+        let agents = self
+            .calls
+            .get(call)
+            .map(|e| e.participants.clone())
+            .unwrap_or_default();
+        self.end_call(call);
+        for a in agents {
+            self.agent_released(&a, call);
         }
     }
 

@@ -129,6 +129,9 @@ pub struct Switch {
     contact_of_call: HashMap<String, Option<String>>,
     /// When the slow housekeeping (agents, queues, registrations) last ran.
     last_housekeeping: u64,
+    /// The call whose events or actions are being handled (to end it alone
+    /// if handling them panics).
+    current_call: Option<String>,
     /// Refusing new calls because inputs queue up (see [`Switch::set_overloaded`]).
     overloaded: bool,
     /// New calls refused since the last overload began (logged when it ends).
@@ -172,6 +175,7 @@ impl Switch {
             contact_of_call: HashMap::new(),
             last_housekeeping: now,
             ring_timers: Default::default(),
+            current_call: None,
             overloaded: false,
             refused: 0,
         }
@@ -250,29 +254,57 @@ impl Switch {
     /// A SIP message (one datagram or one framed stream message) from a peer.
     pub fn handle_datagram(&mut self, now: u64, peer: Peer, data: &[u8]) {
         self.set_now(now);
-        self.on_inbound(peer, data);
-        self.drain();
+        self.guarded(|s| s.on_inbound(peer, data));
     }
 
     /// A request from the HTTP API (answered on its reply channel).
     pub fn handle_request(&mut self, now: u64, request: EngineRequest) {
         self.set_now(now);
-        self.on_api(request);
-        self.drain();
+        self.guarded(|s| s.on_api(request));
     }
 
     /// An event from the media engine (DTMF, RTP timeout).
     pub fn handle_media_event(&mut self, now: u64, event: MediaEvent) {
         self.set_now(now);
-        self.on_media_event(event);
-        self.drain();
+        self.guarded(|s| s.on_media_event(event));
     }
 
     /// Time passed: retransmissions, ring timeouts, housekeeping.
     pub fn handle_timeout(&mut self, now: u64) {
         self.set_now(now);
-        self.on_tick();
-        self.drain();
+        self.guarded(|s| s.on_tick());
+    }
+
+    /// Handle one input and everything it triggers. A bug that panics while
+    /// a call's events or actions are handled ends that call alone (BYE or
+    /// CANCEL to its parties, agents released, CDR closed); the switch and
+    /// every other call go on.
+    fn guarded(&mut self, input: impl FnOnce(&mut Switch)) {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        self.current_call = None;
+        let ok = catch_unwind(AssertUnwindSafe(|| {
+            input(self);
+            self.drain();
+        }))
+        .is_ok();
+        if ok {
+            return;
+        }
+        match self.current_call.take() {
+            Some(call) => {
+                tracing::error!(call, "internal error while handling the call: ending it");
+                if catch_unwind(AssertUnwindSafe(|| self.abort_call(&call))).is_err() {
+                    tracing::error!(call, "ending the call after an internal error failed too");
+                    self.calls.remove(&call);
+                }
+            }
+            None => tracing::error!("internal error while handling an input (no call affected)"),
+        }
+        self.current_call = None;
+        if catch_unwind(AssertUnwindSafe(|| self.drain())).is_err() {
+            tracing::error!("internal error while finishing an input");
+            self.pending_events.clear();
+        }
     }
 
     /// Tell the switch it is falling behind (its inputs wait too long) or has

@@ -318,3 +318,42 @@ fn overloaded_switch_refuses_new_calls_and_keeps_established_ones() {
         "new calls accepted again"
     );
 }
+
+/// A bug while handling one call (here a media driver that panics when a
+/// recording starts) ends that call alone; the other calls and the switch go on.
+#[test]
+fn a_failing_call_is_ended_alone() {
+    let mut h = Harness::with(harness::Setup {
+        campaigns: vec![harness::campaign("support", "inbound", Some("5000"), true)],
+        ..harness::Setup::default()
+    });
+    // A healthy call between two agents.
+    let now = h.now;
+    h.phone("1002").dial("1003", now);
+    h.settle();
+    let now = h.now;
+    h.phone("1003").answer(0, now);
+    h.settle();
+    assert!(h.hears(("1002", 0), ("1003", 0)));
+    // The recorded queue call fails when 1001 answers.
+    h.media.panic_on_record();
+    h.set_state("1001", AgentStatus::Ready);
+    h.customer_calls("5000");
+    let now = h.now;
+    h.phone("1001").answer(0, now);
+    h.settle();
+    assert_eq!(h.state("trunk", 0), CallState::Terminated { status: 200 });
+    assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
+    assert_ne!(h.status("1001"), "on_call");
+    assert_eq!(h.live_calls().len(), 1, "only the healthy call is left");
+    // The healthy call still works, and new calls are accepted.
+    assert!(h.hears(("1002", 0), ("1003", 0)));
+    let now = h.now;
+    h.phone("1003").hangup(0, now);
+    h.settle();
+    assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
+    let now = h.now;
+    h.phone("1001").dial("1002", now);
+    h.settle();
+    assert_eq!(h.state("1002", 1), CallState::Ringing);
+}

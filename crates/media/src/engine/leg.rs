@@ -299,10 +299,10 @@ impl Leg {
     /// Send this tick's output and feed recorders. `sig` identifies what
     /// the leg hears; a change sets the marker bit. `recording` is
     /// (what the leg sent, what it heard without music) for its recorders.
-    /// `audio` is false when nobody the leg hears is talking and no music
-    /// plays: then no audio packet goes out (silence suppression, as an RTP
-    /// relay does; the next talkspurt starts with the marker bit), while the
-    /// RTP clock, DTMF and recorders go on.
+    /// `audio` is false when the leg's phone is silent, nobody it hears is
+    /// talking and no music plays: then no audio packet goes out (silence
+    /// suppression; the next talkspurt starts with the marker bit), while
+    /// the RTP clock, DTMF and recorders go on.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn emit(
         &self,

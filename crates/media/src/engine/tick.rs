@@ -147,8 +147,11 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
         let own = if input.muted { &SILENCE } else { &input.frame };
         others(&total, own, music, &mut out);
         others(&total, own, None, &mut heard);
+        // A phone that sends media gets a continuous stream back (phones
+        // and carriers expect symmetric RTP); one that is silent gets audio
+        // only while someone it hears talks or music plays.
         let self_talking = usize::from(input.active && !input.muted);
-        let audio = music.is_some() || talking > self_talking;
+        let audio = music.is_some() || talking > self_talking || input.active;
         leg.emit(
             &out,
             audio,

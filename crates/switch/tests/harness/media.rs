@@ -23,6 +23,8 @@ pub struct FakeLeg {
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// Fault injection: `start_recording` panics (a bug in a dependency).
+    panic_on_record: bool,
     next: u64,
     legs: HashMap<MediaLeg, FakeLeg>,
     rooms: HashMap<MediaRoom, Option<String>>,
@@ -64,6 +66,11 @@ impl MediaState {
             .and_then(|l| l.room)
             .and_then(|r| st.rooms.get(&r).cloned().flatten())
             .is_some()
+    }
+
+    /// Make `start_recording` panic from now on (fault injection).
+    pub fn panic_on_record(&self) {
+        self.lock().panic_on_record = true;
     }
 
     /// Number of live legs.
@@ -163,6 +170,10 @@ impl MediaControl for FakeMedia {
     }
     fn start_recording(&mut self, leg: MediaLeg, path: &Path) -> Result<MediaRecording, String> {
         let mut st = self.0.lock();
+        if st.panic_on_record {
+            drop(st);
+            panic!("injected fault: start_recording");
+        }
         if !st.legs.contains_key(&leg) {
             return Err(format!("unknown leg {leg}"));
         }
