@@ -1,9 +1,10 @@
 //! Switchboard's SIP protocol core (RFC 3261 and friends), sans-IO: message
 //! parsing/serialization, typed header views, digest authentication, SDP
-//! for G.711 audio and the transaction state machines. Sockets live in the
+//! for G.711 audio, the transaction state machines and dialogs. Sockets live in the
 //! binary; nothing here does I/O.
 
 pub mod builder;
+pub mod dialog;
 pub mod digest;
 pub mod headers;
 pub mod message;
@@ -12,6 +13,7 @@ pub mod transaction;
 pub mod uri;
 pub mod validate;
 
+pub use dialog::{Dialog, MessageRef};
 pub use headers::{CSeq, NameAddr, Via};
 pub use message::{parse_message, stream_frame_len, Headers, Message, Request, Response};
 pub use transaction::{Peer, TransactionLayer, Transport, TxEvent, TxKey};

@@ -1,10 +1,10 @@
-//! One SIP leg of a call: its dialog (RFC 3261 §12) and its media port.
+//! One SIP leg of a call: its dialog ([`switchboard_sip::Dialog`], RFC 3261 §12) and its media port.
 //! The B2BUA terminates every dialog itself, so each leg is an ordinary UA dialog.
 
 use switchboard_call::LegId;
 use switchboard_sip::builder::new_branch;
 use switchboard_sip::sdp::Direction;
-use switchboard_sip::{Headers, NameAddr, Peer, Request, Uri};
+use switchboard_sip::{Dialog, Request};
 
 /// Whether we received or placed the INVITE.
 #[derive(Debug, Clone)]
@@ -38,29 +38,6 @@ pub enum LegState {
     Confirmed,
     /// Over.
     Terminated,
-}
-
-/// A dialog's identifiers and routing.
-#[derive(Debug, Clone)]
-pub struct Dialog {
-    /// Call-ID.
-    pub call_id: String,
-    /// Our tag.
-    pub local_tag: String,
-    /// Their tag (once known).
-    pub remote_tag: Option<String>,
-    /// Our URI (From of our requests).
-    pub local_uri: NameAddr,
-    /// Their URI (To of our requests).
-    pub remote_uri: NameAddr,
-    /// Their Contact (Request-URI of in-dialog requests).
-    pub remote_target: Uri,
-    /// Route set.
-    pub route_set: Vec<String>,
-    /// Our CSeq counter.
-    pub local_cseq: u32,
-    /// Where we send.
-    pub peer: Peer,
 }
 
 /// A leg.
@@ -101,49 +78,9 @@ pub struct Leg {
 }
 
 impl Leg {
-    /// Build an in-dialog request (BYE, re-INVITE, INFO...).
+    /// Build the next in-dialog request (BYE, NOTIFY, INFO...) with a fresh branch.
     pub fn request(&mut self, method: &str, via_host: &str, contact: &str) -> Request {
-        self.dialog.request(method, via_host, contact)
-    }
-}
-
-impl Dialog {
-    /// Build the next request of this dialog (the initial INVITE of an outgoing
-    /// leg, or an in-dialog BYE/re-INVITE/NOTIFY...), bumping our CSeq.
-    pub fn request(&mut self, method: &str, via_host: &str, contact: &str) -> Request {
-        let d = self;
-        d.local_cseq += 1;
-        let mut h = Headers::default();
-        h.push(
-            "Via",
-            format!(
-                "SIP/2.0/{} {via_host};branch={};rport",
-                d.peer.transport.as_str(),
-                new_branch()
-            ),
-        );
-        for r in &d.route_set {
-            h.push("Route", r.clone());
-        }
-        h.push("Max-Forwards", "70");
-        let mut from = d.local_uri.clone();
-        from.set_param("tag", Some(&d.local_tag));
-        h.push("From", from.to_string());
-        let mut to = d.remote_uri.clone();
-        if let Some(t) = &d.remote_tag {
-            to.set_param("tag", Some(t));
-        }
-        h.push("To", to.to_string());
-        h.push("Call-ID", d.call_id.clone());
-        h.push("CSeq", format!("{} {method}", d.local_cseq));
-        h.push("Contact", contact.to_string());
-        h.push("User-Agent", "Switchboard");
-        Request {
-            method: method.into(),
-            uri: d.remote_target.clone(),
-            version: "SIP/2.0".into(),
-            headers: h,
-            body: Vec::new(),
-        }
+        self.dialog
+            .request(method, via_host, contact, &new_branch())
     }
 }

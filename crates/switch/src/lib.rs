@@ -16,13 +16,18 @@ mod actions;
 mod agents;
 mod api;
 mod config;
+mod in_dialog;
+mod invite_in;
 mod leg;
 mod media;
 mod output;
 mod queue;
 mod records;
+mod refer;
+mod register;
 mod registrar;
 mod sip_in;
+mod uac;
 
 use std::collections::HashMap;
 

@@ -47,6 +47,8 @@ pub struct Harness {
     pub stored: Vec<StoreOp>,
     /// Every live event, in order.
     pub published: Vec<Value>,
+    /// Datagrams to lose: (phone, toward the switch?, how many more).
+    losses: Vec<(&'static str, bool, usize)>,
 }
 
 /// Builder settings for a harness.
@@ -140,6 +142,7 @@ impl Harness {
             media,
             stored: Vec::new(),
             published: Vec::new(),
+            losses: Vec::new(),
         };
         for (i, u) in setup.agents.iter().enumerate() {
             let a = addr(&format!("127.0.1.{}:5060", i + 1));
@@ -163,6 +166,31 @@ impl Harness {
         self.phones.get_mut(name).expect("known phone")
     }
 
+    /// Lose the next `n` datagrams `phone` sends to the switch (`from_phone`)
+    /// or the switch sends to `phone` (as UDP may): retransmissions must recover.
+    pub fn lose(&mut self, phone: &'static str, from_phone: bool, n: usize) {
+        self.losses.push((phone, from_phone, n));
+    }
+
+    /// Whether a datagram between the switch and the phone at `addr` is lost.
+    fn lost(&mut self, addr: SocketAddr, from_phone: bool) -> bool {
+        let Some(name) = self
+            .phones
+            .iter()
+            .find(|(_, p)| p.addr() == addr)
+            .map(|(n, _)| *n)
+        else {
+            return false;
+        };
+        for l in &mut self.losses {
+            if l.0 == name && l.1 == from_phone && l.2 > 0 {
+                l.2 -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
     /// Move every datagram and output until nothing moves (no time passes).
     pub fn settle(&mut self) {
         for _ in 0..10_000 {
@@ -171,6 +199,9 @@ impl Harness {
                 moved = true;
                 match o {
                     Output::Send { peer, bytes } => {
+                        if self.lost(peer.addr, false) {
+                            continue;
+                        }
                         if let Some(p) = self.phones.values_mut().find(|p| p.addr() == peer.addr) {
                             p.receive(&bytes, self.now);
                         }
@@ -187,6 +218,9 @@ impl Harness {
             }
             for (from, b) in sent {
                 moved = true;
+                if self.lost(from, true) {
+                    continue;
+                }
                 let peer = Peer {
                     addr: from,
                     transport: Transport::Udp,
@@ -230,15 +264,16 @@ impl Harness {
     }
 
     /// Send an API request and return its answer.
-    pub fn api(
+    pub fn api<T: serde::Serialize>(
         &mut self,
-        make: impl FnOnce(switchboard_center::Reply) -> EngineRequest,
+        make: impl FnOnce(switchboard_center::Reply<T>) -> EngineRequest,
     ) -> Result<Value, ApiError> {
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         self.switch.handle_request(self.now, make(tx));
         self.settle();
         rx.try_recv()
             .expect("the switch answers every request at once")
+            .map(|v| serde_json::to_value(v).expect("views serialize"))
     }
 
     /// Set an agent's chosen state.

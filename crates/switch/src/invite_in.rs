@@ -1,0 +1,236 @@
+//! Incoming INVITEs (UAS side): authentication, offer check, routing to an
+//! agent, a campaign queue or a number, the new call and its first leg; CANCEL
+//! of a pending INVITE; the 2xx answer.
+
+use switchboard_call::{Call, Event, Target};
+use switchboard_sip::builder::{new_tag, response_to};
+use switchboard_sip::sdp::AudioSdp;
+use switchboard_sip::{Dialog, NameAddr, Peer, Request};
+
+use super::leg::{Leg, LegState, Side};
+use super::sip_in::{codec, ALLOW};
+use super::{CallEntry, Switch};
+
+impl Switch {
+    pub(super) fn on_invite(&mut self, req: Request, from: Peer) {
+        let tag = new_tag();
+        let trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .any(|t| t.inbound_from.contains(&from.addr));
+        let caller = if trunk {
+            None
+        } else {
+            match self.authenticate(&req, from, true) {
+                Some(u) => Some(u),
+                None => return,
+            }
+        };
+        let offer = match AudioSdp::parse(&req.body) {
+            Ok(o) if o.g711().is_some() => o,
+            Ok(_) => {
+                self.respond(
+                    &req,
+                    from,
+                    488,
+                    "Not Acceptable Here (PCMU or PCMA required)",
+                    Some(&tag),
+                );
+                return;
+            }
+            Err(_) => {
+                self.respond(
+                    &req,
+                    from,
+                    488,
+                    "Not Acceptable Here (SDP offer required)",
+                    Some(&tag),
+                );
+                return;
+            }
+        };
+        let dialed = req.uri.user.clone().unwrap_or_default();
+        let target = self.route(&dialed, caller.is_some());
+        let Some(target) = target else {
+            self.respond(&req, from, 404, "Not Found", Some(&tag));
+            return;
+        };
+        if let Target::Agent(a) = &target {
+            if caller.as_deref() == Some(a.as_str()) {
+                self.respond(&req, from, 486, "Busy Here (calling yourself)", Some(&tag));
+                return;
+            }
+        }
+        let from_na = req.header("From").and_then(|f| NameAddr::parse(f).ok());
+        let caller_id = caller
+            .clone()
+            .or_else(|| from_na.as_ref().and_then(|n| n.uri.user.clone()))
+            .unwrap_or_else(|| "anonymous".into());
+        let campaign = match &target {
+            Target::Campaign(c) => Some(c.clone()),
+            _ => None,
+        };
+        self.call_counter += 1;
+        let id = format!("{:x}-{}", self.now, self.call_counter);
+        let music = self.music_for(campaign.as_deref());
+        let (call, leg_id, actions) = match &caller {
+            Some(agent) => {
+                Call::from_agent_phone(&id, self.call_counter, &music, agent, target.clone())
+            }
+            None => Call::incoming(&id, self.call_counter, &music, target.clone()),
+        };
+        let media = match self.new_media_leg() {
+            Some(m) => m,
+            None => {
+                self.respond(
+                    &req,
+                    from,
+                    503,
+                    "Service Unavailable (no media ports)",
+                    Some(&tag),
+                );
+                return;
+            }
+        };
+        let pt = offer.g711().unwrap_or(0);
+        self.media
+            .set_remote(media.id, offer.socket_addr(), codec(pt), offer.dtmf_pt);
+        self.media.set_sending(media.id, offer.direction.receives());
+        let dialog = Dialog::uas(&req, &tag, from);
+        let branch = req
+            .headers_all("Via")
+            .first()
+            .and_then(|v| switchboard_sip::Via::parse(v).ok())
+            .and_then(|v| v.branch().map(str::to_string))
+            .unwrap_or_default();
+        let leg = Leg {
+            id: leg_id,
+            call: id.clone(),
+            side: Side::Incoming {
+                invite: req.clone(),
+                answered: false,
+            },
+            state: LegState::Setup,
+            dialog,
+            media: media.id,
+            rtp_port: media.local_port,
+            codec_pt: pt,
+            dtmf_pt: offer.dtmf_pt,
+            sdp_session: rand::random::<u32>() as u64,
+            sdp_version: 1,
+            party: caller_id.clone(),
+            agent: caller.clone(),
+            remote_direction: offer.direction,
+            ring_deadline: None,
+            trunk_auth: None,
+        };
+        self.dialogs
+            .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
+        self.invites_by_branch.insert(branch, leg_id);
+        self.insert_leg(leg);
+        let (auto_recording, direction) = match &campaign {
+            Some(c) => (self.campaign_records(c), "inbound"),
+            None if caller.is_some() => (
+                false,
+                if matches!(target, Target::Agent(_)) {
+                    "internal"
+                } else {
+                    "outbound"
+                },
+            ),
+            None => (false, "inbound"),
+        };
+        let campaign_info = campaign.as_deref().and_then(|c| self.campaign(c)).cloned();
+        let mut entry = CallEntry::new(
+            call,
+            direction,
+            caller_id,
+            dialed.clone(),
+            campaign_info.as_ref(),
+            self.now,
+        );
+        entry.auto_recording = auto_recording;
+        self.calls.insert(id.clone(), entry);
+        self.cdr_started(&id);
+        if campaign.is_some() {
+            // Queue: answer now so the caller hears the queue's music.
+            self.answer_leg(leg_id);
+        }
+        self.apply(&id, actions);
+    }
+
+    /// Decide where a dialled number goes.
+    pub(super) fn route(&self, dialed: &str, from_agent: bool) -> Option<Target> {
+        if self.agents.exists(dialed) {
+            return Some(Target::Agent(dialed.to_string()));
+        }
+        if let Some(c) = self.campaign_by_did(dialed) {
+            return Some(Target::Campaign(c));
+        }
+        if from_agent && !dialed.is_empty() && !self.cfg.trunks.is_empty() {
+            return Some(Target::Number(dialed.to_string()));
+        }
+        None
+    }
+
+    pub(super) fn on_cancel(&mut self, req: Request, from: Peer) {
+        let branch = req
+            .headers_all("Via")
+            .first()
+            .and_then(|v| switchboard_sip::Via::parse(v).ok())
+            .and_then(|v| v.branch().map(str::to_string));
+        let leg = branch.and_then(|b| self.invites_by_branch.get(&b).copied());
+        let Some(leg) = leg else {
+            self.respond(&req, from, 481, "Call/Transaction Does Not Exist", None);
+            return;
+        };
+        self.respond(&req, from, 200, "OK", None);
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        if let Side::Incoming { invite, answered } = &mut l.side {
+            if !*answered {
+                *answered = true;
+                let inv = invite.clone();
+                let tag = l.dialog.local_tag.clone();
+                l.state = LegState::Terminated;
+                let call = l.call.clone();
+                self.respond(&inv, from, 487, "Request Terminated", Some(&tag));
+                self.release_leg_media(leg);
+                self.pending_events.push((call, Event::HungUp(leg)));
+            }
+        }
+    }
+
+    /// Answer an incoming leg with our SDP.
+    pub(super) fn answer_leg(&mut self, leg: u64) {
+        let contact = self.contact();
+        let Some(l) = self.legs.get(&leg) else { return };
+        let Side::Incoming {
+            invite,
+            answered: false,
+        } = &l.side
+        else {
+            return;
+        };
+        let invite = invite.clone();
+        let (peer, tag, dir) = (
+            l.dialog.peer,
+            l.dialog.local_tag.clone(),
+            l.remote_direction.answer(),
+        );
+        let body = self.our_sdp(leg, dir);
+        let mut r = response_to(&invite, 200, "OK", Some(&tag));
+        r.headers.push("Contact", contact);
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        self.tl.respond(r, peer, self.now);
+        if let Some(l) = self.legs.get_mut(&leg) {
+            if let Side::Incoming { answered, .. } = &mut l.side {
+                *answered = true;
+            }
+        }
+    }
+}

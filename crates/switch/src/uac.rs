@@ -1,0 +1,232 @@
+//! Our outgoing INVITEs (UAC side): placing them, their provisional, 2xx and
+//! error responses, the trunk's digest challenge, the ACK of a 2xx and the
+//! CANCEL deferred until a provisional response.
+
+use switchboard_call::Event;
+use switchboard_sip::builder::{new_branch, new_call_id, new_tag};
+use switchboard_sip::sdp::{self, AudioSdp};
+use switchboard_sip::{CSeq, Dialog, NameAddr, Peer, Response, TxKey, Uri};
+
+use super::leg::{Leg, LegState, Side};
+use super::sip_in::{codec, ALLOW};
+use super::{Purpose, Switch};
+
+impl Switch {
+    /// Place the INVITE of an outgoing leg.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn invite_out(
+        &mut self,
+        call: &str,
+        leg_id: u64,
+        request_uri: Uri,
+        peer: Peer,
+        to_user: &str,
+        from_user: &str,
+        agent: Option<String>,
+    ) {
+        let Some(media) = self.new_media_leg() else {
+            self.pending_events
+                .push((call.to_string(), Event::Failed(leg_id, 503)));
+            return;
+        };
+        let host = self.cfg.public_ip().to_string();
+        let local_uri = NameAddr::new(Uri::sip(Some(from_user), &host, None));
+        let remote_uri = NameAddr::new(Uri::sip(
+            Some(to_user),
+            &peer.addr.ip().to_string(),
+            Some(peer.addr.port()),
+        ));
+        let mut dialog = Dialog::uac(
+            new_call_id(),
+            new_tag(),
+            local_uri,
+            remote_uri,
+            request_uri,
+            peer,
+        );
+        let sdp_session = rand::random::<u32>() as u64;
+        let (via, contact) = (self.via_host(), self.contact());
+        let mut inv = dialog.request("INVITE", &via, &contact, &new_branch());
+        inv.headers.push("Allow", ALLOW);
+        inv.headers.push("Content-Type", "application/sdp");
+        inv.body = sdp::build(
+            self.cfg.public_ip(),
+            media.local_port,
+            sdp_session,
+            1,
+            &[0, 8],
+            Some(101),
+            sdp::Direction::SendRecv,
+        );
+        let Some(key) = self.tl.send_request(inv.clone(), peer, self.now) else {
+            return;
+        };
+        let ring_deadline = self.now + self.cfg.ring_timeout_secs * 1000;
+        self.ring_timers.insert((ring_deadline, leg_id));
+        let leg = Leg {
+            id: leg_id,
+            call: call.to_string(),
+            side: Side::Outgoing {
+                invite: inv,
+                provisional: false,
+                ringing: false,
+                cancelled: false,
+            },
+            state: LegState::Setup,
+            dialog,
+            media: media.id,
+            rtp_port: media.local_port,
+            codec_pt: 0,
+            dtmf_pt: Some(101),
+            sdp_session,
+            sdp_version: 1,
+            party: to_user.to_string(),
+            agent,
+            remote_direction: sdp::Direction::SendRecv,
+            ring_deadline: Some(ring_deadline),
+            trunk_auth: None,
+        };
+        self.client_tx.insert(key, (leg_id, Purpose::Invite));
+        self.dialogs.insert(
+            (leg.dialog.call_id.clone(), leg.dialog.local_tag.clone()),
+            leg_id,
+        );
+        self.insert_leg(leg);
+    }
+
+    /// A response to an INVITE we sent: provisional (ringing, deferred CANCEL),
+    /// a challenge (one auth retry), an error, or a 2xx (confirm, ACK).
+    pub(super) fn on_invite_response(&mut self, resp: Response, key: TxKey, leg_id: u64) {
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let call = l.call.clone();
+        let status = resp.status;
+        if status < 200 {
+            if let Side::Outgoing {
+                provisional,
+                ringing,
+                cancelled,
+                invite,
+            } = &mut l.side
+            {
+                let first = !*provisional;
+                *provisional = true;
+                if *cancelled && first {
+                    let cancel = switchboard_sip::builder::cancel_for(invite);
+                    let peer = l.dialog.peer;
+                    if let Some(k) = self.tl.send_request(cancel, peer, self.now) {
+                        self.client_tx.insert(k, (leg_id, Purpose::Cancel));
+                    }
+                    return;
+                }
+                // Real peers send 100 Trying first: the call rings at the first 180/183.
+                if (status == 180 || status == 183) && !*ringing && !*cancelled {
+                    *ringing = true;
+                    self.pending_events.push((call, Event::Ringing(leg_id)));
+                }
+            }
+            return;
+        }
+        if (status == 401 || status == 407) && l.trunk_auth.is_some() {
+            // The trunk wants digest credentials: answer the challenge once, same dialog.
+            let (user, pw) = l.trunk_auth.take().expect("checked");
+            if let Side::Outgoing { invite, .. } = &mut l.side {
+                let retry = l
+                    .dialog
+                    .auth_retry(invite, &resp, &user, &pw, &new_branch());
+                if let Some(inv) = retry {
+                    *invite = inv.clone();
+                    let peer = l.dialog.peer;
+                    self.client_tx.remove(&key);
+                    if let Some(k) = self.tl.send_request(inv, peer, self.now) {
+                        self.client_tx.insert(k, (leg_id, Purpose::Invite));
+                    }
+                    return;
+                }
+            }
+        }
+        if status >= 300 {
+            self.client_tx.remove(&key);
+            let was_cancelled = matches!(
+                l.side,
+                Side::Outgoing {
+                    cancelled: true,
+                    ..
+                }
+            );
+            l.state = LegState::Terminated;
+            self.release_leg_media(leg_id);
+            if !was_cancelled {
+                self.pending_events
+                    .push((call, Event::Failed(leg_id, status)));
+            }
+            return;
+        }
+        // 2xx
+        let seq = resp
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.seq)
+            .unwrap_or(1);
+        if l.state != LegState::Setup {
+            self.send_ack(leg_id, seq);
+            return;
+        }
+        l.dialog.confirm(&resp);
+        l.state = LegState::Confirmed;
+        l.ring_deadline = None;
+        let cancelled = matches!(
+            l.side,
+            Side::Outgoing {
+                cancelled: true,
+                ..
+            }
+        );
+        if let Ok(ans) = AudioSdp::parse(&resp.body) {
+            l.codec_pt = ans.g711().unwrap_or(0);
+            l.dtmf_pt = ans.dtmf_pt;
+            l.remote_direction = ans.direction;
+            self.media
+                .set_remote(l.media, ans.socket_addr(), codec(l.codec_pt), ans.dtmf_pt);
+            self.media.set_sending(l.media, ans.direction.receives());
+        }
+        self.send_ack(leg_id, seq);
+        if cancelled {
+            // Answered after we gave up on it: end it right away.
+            self.send_bye(leg_id);
+            return;
+        }
+        self.pending_events.push((call, Event::Answered(leg_id)));
+    }
+
+    /// ACK a 2xx to the INVITE with CSeq `seq` of a leg's dialog.
+    pub(super) fn send_ack(&mut self, leg: u64, seq: u32) {
+        let (via, contact) = (self.via_host(), self.contact());
+        let Some(l) = self.legs.get(&leg) else {
+            return;
+        };
+        let ack = l.dialog.ack(seq, &via, &contact, &new_branch());
+        let peer = l.dialog.peer;
+        self.tl.send_request(ack, peer, self.now);
+    }
+
+    /// ACK again a retransmitted 2xx whose transaction is already over.
+    pub(super) fn reack(&mut self, resp: &Response) {
+        let call_id = resp.header("Call-ID").unwrap_or_default().to_string();
+        let from_tag = resp
+            .header("From")
+            .and_then(|f| NameAddr::parse(f).ok())
+            .and_then(|n| n.tag().map(str::to_string))
+            .unwrap_or_default();
+        let Some(&leg) = self.dialogs.get(&(call_id, from_tag)) else {
+            return;
+        };
+        let seq = resp
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.seq)
+            .unwrap_or(1);
+        self.send_ack(leg, seq);
+    }
+}
