@@ -208,6 +208,11 @@ impl TransactionLayer {
         (self.server.len(), self.client.len())
     }
 
+    /// Pending timer entries (including stale ones not yet due).
+    pub fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+
     /// True when no transaction is live.
     pub fn is_empty(&self) -> bool {
         self.server.is_empty() && self.client.is_empty()
@@ -454,6 +459,11 @@ impl TransactionLayer {
     /// Whether a request belongs to a live server transaction (a retransmission).
     pub fn has_server_transaction(&self, req: &Request) -> bool {
         TxKey::of_request(req).is_some_and(|k| self.server.contains_key(&k))
+    }
+
+    /// Where a live client transaction sends its request.
+    pub fn client_peer(&self, key: &TxKey) -> Option<Peer> {
+        self.client.get(key).map(|t| t.peer)
     }
 
     /// The original request of a live client transaction (to build CANCEL/ACK).

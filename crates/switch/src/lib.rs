@@ -44,6 +44,33 @@ pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest
 /// agents and queues run on their own deadlines.
 const HOUSEKEEPING_MS: u64 = 60_000;
 
+/// Sizes of the switch's tables (see [`Switch::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SwitchStats {
+    /// Live calls.
+    pub calls: usize,
+    /// Live legs.
+    pub legs: usize,
+    /// Calls in the legs-by-call index.
+    pub indexed_calls: usize,
+    /// Dialogs by (Call-ID, local tag).
+    pub dialogs: usize,
+    /// Incoming INVITEs by branch (for CANCEL).
+    pub invites_by_branch: usize,
+    /// Our outstanding requests.
+    pub client_requests: usize,
+    /// SIP server transactions.
+    pub server_transactions: usize,
+    /// SIP client transactions.
+    pub client_transactions: usize,
+    /// Transaction timer entries.
+    pub transaction_timers: usize,
+    /// Ring deadlines.
+    pub ring_timers: usize,
+    /// Contacts of dialer/console calls.
+    pub contacts_of_calls: usize,
+}
+
 /// What an outstanding client transaction is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
@@ -335,6 +362,25 @@ impl Switch {
     /// Whether new calls are being refused.
     pub fn is_overloaded(&self) -> bool {
         self.overloaded
+    }
+
+    /// Sizes of the switch's tables, for metrics and for tests that check
+    /// nothing is kept once calls are over.
+    pub fn stats(&self) -> SwitchStats {
+        let (server_transactions, client_transactions) = self.tl.len();
+        SwitchStats {
+            calls: self.calls.len(),
+            legs: self.legs.len(),
+            indexed_calls: self.call_legs.len(),
+            dialogs: self.dialogs.len(),
+            invites_by_branch: self.invites_by_branch.len(),
+            client_requests: self.client_tx.len(),
+            server_transactions,
+            client_transactions,
+            transaction_timers: self.tl.timer_count(),
+            ring_timers: self.ring_timers.len(),
+            contacts_of_calls: self.contact_of_call.len(),
+        }
     }
 
     /// The next output to carry out, if any.

@@ -64,7 +64,7 @@ impl Switch {
         let Some(&(leg_id, purpose)) = self.client_tx.get(&key) else {
             // A 2xx retransmission for a dialog we already ACKed: ACK again.
             if (200..300).contains(&resp.status) {
-                self.reack(&resp);
+                self.reack(&resp, &key);
             }
             return;
         };

@@ -98,6 +98,12 @@ impl Switch {
     /// a challenge (one auth retry), an error, or a 2xx (confirm, ACK).
     pub(super) fn on_invite_response(&mut self, resp: Response, key: TxKey, leg_id: u64) {
         let Some(l) = self.legs.get_mut(&leg_id) else {
+            // The call ended while this INVITE was out (e.g. its caller
+            // cancelled): a late 2xx is ACKed and hung up at once.
+            self.client_tx.remove(&key);
+            if (200..300).contains(&resp.status) {
+                self.end_orphan_answer(&resp, &key);
+            }
             return;
         };
         let call = l.call.clone();
@@ -163,7 +169,8 @@ impl Switch {
             }
             return;
         }
-        // 2xx
+        // 2xx: later retransmissions are re-ACKed through the dialog.
+        self.client_tx.remove(&key);
         let seq = resp
             .header("CSeq")
             .and_then(|c| CSeq::parse(c).ok())
@@ -212,7 +219,46 @@ impl Switch {
     }
 
     /// ACK again a retransmitted 2xx whose transaction is already over.
-    pub(super) fn reack(&mut self, resp: &Response) {
+    /// ACK and BYE a 2xx to one of our INVITEs whose leg is gone, building
+    /// the dialog from the INVITE and the response (RFC 3261 §13.2.2.4: a
+    /// UAC that does not want the session must still ACK, then BYE).
+    fn end_orphan_answer(&mut self, resp: &Response, key: &TxKey) {
+        let (Some(invite), Some(peer)) = (
+            self.tl.client_request(key).cloned(),
+            self.tl.client_peer(key),
+        ) else {
+            return;
+        };
+        let from = invite.header("From").and_then(|f| NameAddr::parse(f).ok());
+        let to = invite.header("To").and_then(|t| NameAddr::parse(t).ok());
+        let (Some(mut from), Some(to)) = (from, to) else {
+            return;
+        };
+        let Some(local_tag) = from.tag().map(str::to_string) else {
+            return;
+        };
+        from.set_param("tag", None);
+        let seq = resp
+            .header("CSeq")
+            .and_then(|c| CSeq::parse(c).ok())
+            .map(|c| c.seq)
+            .unwrap_or(1);
+        let call_id = invite.header("Call-ID").unwrap_or_default().to_string();
+        let mut d = switchboard_sip::Dialog::uac(call_id, local_tag, from, to, invite.uri, peer);
+        d.confirm(resp);
+        d.local_cseq = seq;
+        let (via, contact) = (self.via_host(), self.contact());
+        let ack = d.ack(seq, &via, &contact, &new_branch());
+        self.tl.send_request(ack, peer, self.now);
+        let bye = d.request("BYE", &via, &contact, &new_branch());
+        tracing::info!(
+            call_id = d.call_id,
+            "answered after its call ended: ACK and BYE"
+        );
+        self.tl.send_request(bye, peer, self.now);
+    }
+
+    pub(super) fn reack(&mut self, resp: &Response, key: &TxKey) {
         let call_id = resp.header("Call-ID").unwrap_or_default().to_string();
         let from_tag = resp
             .header("From")
@@ -220,6 +266,13 @@ impl Switch {
             .and_then(|n| n.tag().map(str::to_string))
             .unwrap_or_default();
         let Some(&leg) = self.dialogs.get(&(call_id, from_tag)) else {
+            let invite = resp
+                .header("CSeq")
+                .and_then(|c| CSeq::parse(c).ok())
+                .is_some_and(|c| c.method == "INVITE");
+            if invite {
+                self.end_orphan_answer(resp, key);
+            }
             return;
         };
         let seq = resp
