@@ -11,17 +11,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use serde_json::Value;
-use switchboard_center::{ApiError, EngineRequest};
+use switchboard_call::CallState;
+use switchboard_center::{AgentStatus, ApiError, EngineRequest};
 use switchboard_storage::{CampaignKind, Storage};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::events::EventSink;
 
-async fn ask(
+async fn ask<T>(
     engine: &mpsc::Sender<EngineRequest>,
-    make: impl FnOnce(oneshot::Sender<Result<Value, ApiError>>) -> EngineRequest,
-) -> Option<Result<Value, ApiError>> {
+    make: impl FnOnce(oneshot::Sender<Result<T, ApiError>>) -> EngineRequest,
+) -> Option<Result<T, ApiError>> {
     let (tx, rx) = oneshot::channel();
     engine.send(make(tx)).await.ok()?;
     rx.await.ok()
@@ -104,7 +104,7 @@ async fn callbacks(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
         .await
         {
             Some(Ok(v)) => {
-                let call = v["call_id"].as_str().map(str::to_string);
+                let call = Some(v.call_id);
                 tracing::info!(id = entry.id, ?call, "global callback placed");
                 let _ = storage.mark_agenda_done(&entry.id, call.as_deref()).await;
             }
@@ -132,8 +132,7 @@ async fn dialer(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
     let Some(Ok(snap)) = ask(engine, EngineRequest::Snapshot).await else {
         return;
     };
-    let agents = snap["agents"].as_array().cloned().unwrap_or_default();
-    let calls = snap["calls"].as_array().cloned().unwrap_or_default();
+    let (agents, calls) = (snap.agents, snap.calls);
     for c in dialers {
         let members: Vec<String> = match storage.list_campaign_agents(&c.id).await {
             Ok(m) => m.into_iter().map(|a| a.username).collect(),
@@ -142,18 +141,14 @@ async fn dialer(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
         let ready = agents
             .iter()
             .filter(|a| {
-                a["status"] == "ready"
-                    && a["registered"] == true
-                    && a["username"]
-                        .as_str()
-                        .is_some_and(|u| members.iter().any(|m| m == u))
+                a.status == AgentStatus::Ready && a.registered && members.contains(&a.info.username)
             })
             .count();
         let in_flight = calls
             .iter()
             .filter(|k| {
-                k["campaign"] == c.name.as_str()
-                    && (k["state"] == "originating" || k["state"] == "ringing")
+                k.campaign.as_deref() == Some(c.name.as_str())
+                    && matches!(k.state, CallState::Originating | CallState::Ringing)
             })
             .count();
         let ratio = if c.dialer_ratio > 0.0 {

@@ -5,14 +5,20 @@
 //! therefore testable without sockets.
 
 mod call;
+mod command;
+mod event;
 mod media_plan;
+mod state;
 mod transfer;
 
 #[cfg(test)]
 mod tests;
 
-pub use call::{Action, Call, CallState, Command, Event, Refusal};
+pub use call::{Action, Call, Refusal};
+pub use command::Command;
+pub use event::Event;
 pub use media_plan::{Group, MediaPlan};
+pub use state::CallState;
 pub use transfer::{Transfer, TransferKind, TransferPhase};
 
 /// Identifier of one SIP leg of a call (allocated by the call itself).

@@ -1,7 +1,8 @@
 //! The media topology a call state implies: which legs share a room and
 //! whether that room plays music. The engine applies the difference.
 
-use crate::LegId;
+use crate::state::{Caller, State};
+use crate::{LegId, Target, TransferPhase};
 
 /// Legs that hear each other (and music, if set).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,5 +30,62 @@ impl MediaPlan {
     /// Do these two legs hear each other?
     pub fn connected(&self, a: LegId, b: LegId) -> bool {
         self.group_of(a).is_some_and(|g| g.legs.contains(&b))
+    }
+}
+
+impl State {
+    /// The media plan this state implies.
+    pub(crate) fn media_plan(&self, music: &str) -> MediaPlan {
+        let waiting = |leg: LegId| Group {
+            legs: vec![leg],
+            music: Some(music.to_string()),
+        };
+        let talking = |legs: Vec<LegId>| Group { legs, music: None };
+        let mut muted = Vec::new();
+        let groups = match self {
+            State::CallingAgent { .. } | State::CallingContact { .. } | State::Ended => vec![],
+            State::Ringing { caller, callee, .. } => match caller {
+                // Still queued even once an agent is offered the call (it rings).
+                Caller::Customer(c)
+                    if callee.queued || matches!(callee.target, Target::Campaign(_)) =>
+                {
+                    vec![waiting(*c)]
+                }
+                _ => vec![],
+            },
+            State::Connected { customer, agent } => vec![talking(vec![customer.leg, agent.leg])],
+            State::Held { customer, agent } => {
+                vec![waiting(customer.leg), talking(vec![agent.leg])]
+            }
+            State::Transferring {
+                customer, agent, ..
+            } => {
+                let mut g = vec![waiting(customer.leg)];
+                g.extend(agent.map(|a| talking(vec![a])));
+                g
+            }
+            State::RingingBack { customer, .. } => vec![waiting(customer.leg)],
+            State::Consulting {
+                customer,
+                agent,
+                transfer,
+            } => {
+                let mut legs = vec![*agent];
+                if transfer.phase == TransferPhase::Talking {
+                    legs.push(transfer.leg);
+                }
+                vec![waiting(customer.leg), talking(legs)]
+            }
+            State::Conference {
+                customer,
+                agent,
+                third,
+                muted: m,
+            } => {
+                muted.clone_from(m);
+                vec![talking(vec![customer.leg, agent.leg, third.0])]
+            }
+        };
+        MediaPlan { groups, muted }
     }
 }

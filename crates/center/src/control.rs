@@ -1,11 +1,12 @@
 //! The control protocol between the HTTP layer and the switch engine:
-//! requests answered on a oneshot channel with JSON or an [`ApiError`].
+//! requests answered on a oneshot channel with a typed view ([`crate::views`])
+//! or an [`ApiError`].
 
-use serde_json::Value;
 use switchboard_call::{Command, Target};
 use tokio::sync::oneshot;
 
-use crate::{AgentInfo, AgentStatus, CampaignInfo};
+use crate::views::{ActionReply, CallView, Snapshot, TagReply};
+use crate::{AgentInfo, AgentPresence, AgentStatus, CampaignInfo};
 
 /// An API error: HTTP status and a message for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,14 +37,14 @@ pub struct Actor {
     pub supervisor: bool,
 }
 
-/// Reply channel.
-pub type Reply = oneshot::Sender<Result<Value, ApiError>>;
+/// Reply channel: the view `T`, or an error.
+pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 /// A request to the engine.
 #[derive(Debug)]
 pub enum EngineRequest {
     /// Agents with presence, active calls, queues.
-    Snapshot(Reply),
+    Snapshot(Reply<Snapshot>),
     /// Set an agent's chosen state.
     SetAgentState {
         /// Agent.
@@ -52,8 +53,8 @@ pub enum EngineRequest {
         state: AgentStatus,
         /// Pause reason.
         reason: Option<String>,
-        /// Reply.
-        reply: Reply,
+        /// Reply: the agent's presence.
+        reply: Reply<AgentPresence>,
     },
     /// Click-to-call: ring the agent's phone, then the target.
     Dial {
@@ -65,8 +66,8 @@ pub enum EngineRequest {
         campaign: Option<String>,
         /// Contact being called, if any.
         contact_id: Option<String>,
-        /// Reply.
-        reply: Reply,
+        /// Reply: the new call.
+        reply: Reply<CallView>,
     },
     /// A call action.
     CallCommand {
@@ -76,8 +77,8 @@ pub enum EngineRequest {
         call: String,
         /// Action.
         command: Command,
-        /// Reply.
-        reply: Reply,
+        /// Reply: the call now, or its end.
+        reply: Reply<ActionReply>,
     },
     /// Start (true) or stop (false) on-demand recording.
     Recording {
@@ -87,8 +88,8 @@ pub enum EngineRequest {
         call: String,
         /// Start or stop.
         start: bool,
-        /// Reply.
-        reply: Reply,
+        /// Reply: the call now.
+        reply: Reply<CallView>,
     },
     /// Tag the call's recording.
     Tag {
@@ -98,8 +99,8 @@ pub enum EngineRequest {
         call: String,
         /// Text.
         text: String,
-        /// Reply.
-        reply: Reply,
+        /// Reply: the stored tag.
+        reply: Reply<TagReply>,
     },
     /// Agent created/updated by the admin API.
     UpsertAgent(AgentInfo),
@@ -115,7 +116,7 @@ pub enum EngineRequest {
         number: String,
         /// Contact id.
         contact_id: Option<String>,
-        /// Reply.
-        reply: Reply,
+        /// Reply: the new call.
+        reply: Reply<CallView>,
     },
 }

@@ -8,8 +8,14 @@ mod agent;
 mod campaign;
 mod control;
 pub mod password;
+pub mod schemas;
+pub mod views;
 
 pub use acd::{Acd, Decision, QueueConfig, Strategy};
 pub use agent::{AgentInfo, AgentPresence, AgentStatus};
 pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};
+pub use views::{
+    ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, QueueView,
+    QueuedCall, Snapshot, TagReply, TransferView,
+};

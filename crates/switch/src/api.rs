@@ -1,9 +1,12 @@
-//! Requests from the HTTP API handled by the engine.
+//! Requests from the HTTP API handled by the engine. Replies are the typed
+//! views of `switchboard_center::views`, built here (and only here).
 
-use serde_json::{json, Value};
 use switchboard_call::{Call, Command, Target};
+use switchboard_center::views::{ActionReply, CallDirection, CallView, EndedCall, Snapshot};
+use switchboard_center::views::{LegStatus, LegView, TagReply, TransferView};
 pub use switchboard_center::{Actor, ApiError, EngineRequest};
 
+use super::LegState;
 use super::{CallEntry, Switch};
 
 impl Switch {
@@ -14,13 +17,19 @@ impl Switch {
         entry: CallEntry,
         contact_id: Option<String>,
         actions: Vec<switchboard_call::Action>,
-    ) -> Value {
+    ) -> Result<CallView, ApiError> {
         self.calls.insert(id.to_string(), entry);
         self.contact_of_call.insert(id.to_string(), contact_id);
         self.cdr_started(id);
         self.apply(id, actions);
         self.drain();
-        self.call_json(id)
+        self.live_call(id)
+    }
+
+    /// The view of a call that must still be live (it ended at once otherwise).
+    fn live_call(&self, call: &str) -> Result<CallView, ApiError> {
+        self.call_view(call)
+            .ok_or_else(|| ApiError::new(409, format!("call {call} ended at once")))
     }
 
     pub(super) fn on_api(&mut self, r: EngineRequest) {
@@ -36,8 +45,13 @@ impl Switch {
             } => {
                 let res = self
                     .set_agent_choice(&agent, state, reason)
-                    .map(|_| json!(self.agents.get(&agent)))
-                    .map_err(|e| ApiError::new(400, e));
+                    .map_err(|e| ApiError::new(400, e))
+                    .and_then(|_| {
+                        self.agents
+                            .get(&agent)
+                            .cloned()
+                            .ok_or_else(|| ApiError::new(404, format!("unknown agent {agent}")))
+                    });
                 let _ = reply.send(res);
             }
             EngineRequest::Dial {
@@ -96,41 +110,62 @@ impl Switch {
         }
     }
 
-    fn snapshot(&self) -> Value {
-        let calls: Vec<Value> = self.calls.keys().map(|c| self.call_json(c)).collect();
-        json!({"agents": self.agents.all(), "calls": calls, "campaigns": self.campaigns, "music_classes": self.media.music_classes(), "queues": self.queues_json()})
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            agents: self.agents.all(),
+            calls: self
+                .calls
+                .keys()
+                .filter_map(|c| self.call_view(c))
+                .collect(),
+            campaigns: self.campaigns.clone(),
+            music_classes: self.media.music_classes(),
+            queues: self.queue_views(),
+        }
     }
 
-    /// JSON view of a live call.
-    pub(super) fn call_json(&self, call: &str) -> Value {
-        let Some(e) = self.calls.get(call) else {
-            return Value::Null;
-        };
+    /// View of a live call (None once it is over).
+    pub(super) fn call_view(&self, call: &str) -> Option<CallView> {
+        let e = self.calls.get(call)?;
         let c = &e.call;
-        let leg_json = |l: Option<u64>| {
-            l.and_then(|l| self.legs.get(&l)).map(|l| json!({"leg": l.id, "party": l.party, "agent": l.agent, "state": format!("{:?}", l.state).to_lowercase()}))
+        let leg_view = |l: Option<u64>| {
+            let l = self.legs.get(&l?)?;
+            Some(LegView {
+                leg: l.id,
+                party: l.party.clone(),
+                agent: l.agent.clone(),
+                state: match l.state {
+                    LegState::Setup => LegStatus::Setup,
+                    LegState::Confirmed => LegStatus::Confirmed,
+                    LegState::Terminated => LegStatus::Terminated,
+                },
+            })
         };
-        json!({
-            "call_id": call,
-            "state": c.state(),
-            "campaign": e.campaign,
-            "direction": e.direction,
-            "caller": e.caller,
-            "callee": e.callee,
-            "started_at": e.started_at,
-            "answered_at": e.answered_at,
-            "agent": c.controller(),
-            "customer": leg_json(c.customer_leg()),
-            "agent_leg": leg_json(c.agent().map(|a| a.0)),
-            "third": leg_json(c.third().map(|t| t.0)),
-            "pending": leg_json(c.pending().map(|p| p.0)),
-            "transfer": c.transfer().map(|t| json!({"kind": t.kind, "target": t.target, "phase": t.phase})),
-            "recording": e.recording.is_some(),
-            "auto_recording": e.auto_recording,
-            "music_class": c.music(),
-            "muted": c.plan().muted,
-            "contact_id": self.contact_of_call.get(call).cloned().flatten(),
-            "participants": e.participants,
+        Some(CallView {
+            call_id: call.to_string(),
+            state: c.state(),
+            campaign: e.campaign.clone(),
+            direction: CallDirection::from_name(e.direction),
+            caller: e.caller.clone(),
+            callee: e.callee.clone(),
+            started_at: e.started_at,
+            answered_at: e.answered_at,
+            agent: c.controller().map(str::to_string),
+            customer: leg_view(c.customer_leg()),
+            agent_leg: leg_view(c.agent().map(|a| a.0)),
+            third: leg_view(c.third().map(|t| t.0)),
+            pending: leg_view(c.pending().map(|p| p.0)),
+            transfer: c.transfer().map(|t| TransferView {
+                kind: t.kind,
+                target: t.target.clone(),
+                phase: t.phase,
+            }),
+            recording: e.recording.is_some(),
+            auto_recording: e.auto_recording,
+            music_class: c.music().to_string(),
+            muted: c.plan().muted.clone(),
+            contact_id: self.contact_of_call.get(call).cloned().flatten(),
+            participants: e.participants.clone(),
         })
     }
 
@@ -157,7 +192,7 @@ impl Switch {
         actor: &Actor,
         call: &str,
         command: Command,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<ActionReply, ApiError> {
         self.check_actor(actor, call)?;
         if let Command::BlindTransfer(t) | Command::ConsultTransfer(t) = &command {
             // Transferring to oneself: the call refuses it with that reason
@@ -175,11 +210,10 @@ impl Switch {
             .map_err(|r| ApiError::new(409, r.0))?;
         self.apply(call, actions);
         self.drain();
-        if self.calls.contains_key(call) {
-            Ok(self.call_json(call))
-        } else {
-            Ok(json!({"call_id": call, "state": "ended"}))
-        }
+        Ok(match self.call_view(call) {
+            Some(v) => ActionReply::Live(Box::new(v)),
+            None => ActionReply::Ended(EndedCall::new(call)),
+        })
     }
 
     fn check_target(&self, t: &Target) -> Result<(), ApiError> {
@@ -223,7 +257,7 @@ impl Switch {
         target: Target,
         campaign: Option<String>,
         contact_id: Option<String>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<CallView, ApiError> {
         if let Some(why) = self.agents.unavailable_reason(&actor.username) {
             return Err(ApiError::new(409, format!("cannot place a call: {why}")));
         }
@@ -282,17 +316,22 @@ impl Switch {
             camp.as_ref(),
             self.now,
         );
-        Ok(self.start_call(&id, entry, contact_id, actions))
+        self.start_call(&id, entry, contact_id, actions)
     }
 
-    fn api_recording(&mut self, actor: &Actor, call: &str, start: bool) -> Result<Value, ApiError> {
+    fn api_recording(
+        &mut self,
+        actor: &Actor,
+        call: &str,
+        start: bool,
+    ) -> Result<CallView, ApiError> {
         let e = self.calls.get(call).expect("checked");
         if e.auto_recording {
             return Err(ApiError::new(409, "this campaign records every call automatically; on-demand recording is not available"));
         }
         if start {
             if e.recording.is_some() {
-                return Ok(self.call_json(call));
+                return self.live_call(call);
             }
             if e.call.state() == switchboard_call::CallState::Originating
                 || e.call.state() == switchboard_call::CallState::Ringing
@@ -306,15 +345,15 @@ impl Switch {
                 .map_err(|m| ApiError::new(500, m))?;
         } else {
             if e.recording.is_none() {
-                return Ok(self.call_json(call));
+                return self.live_call(call);
             }
             self.stop_recording_internal(call, &format!("stopped by {}", actor.username));
         }
         self.publish_call(call);
-        Ok(self.call_json(call))
+        self.live_call(call)
     }
 
-    fn api_tag(&mut self, actor: &Actor, call: &str, text: &str) -> Result<Value, ApiError> {
+    fn api_tag(&mut self, actor: &Actor, call: &str, text: &str) -> Result<TagReply, ApiError> {
         self.check_actor(actor, call)?;
         let text = text.trim();
         if text.is_empty() {
@@ -343,9 +382,14 @@ impl Switch {
             offset_ms: offset as i64,
         });
         self.log_call(call, "TAG", text, Some(&actor.username));
-        Ok(
-            json!({"call_id": call, "author": actor.username, "text": text, "at": now, "offset_ms": offset, "recording": rec.is_some()}),
-        )
+        Ok(TagReply {
+            call_id: call.to_string(),
+            author: actor.username.clone(),
+            text: text.to_string(),
+            at: now,
+            offset_ms: offset,
+            recording: rec.is_some(),
+        })
     }
 
     /// Place a dialer call to a contact: answered calls enter the campaign queue.
@@ -354,7 +398,7 @@ impl Switch {
         campaign: &str,
         number: &str,
         contact_id: Option<String>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<CallView, ApiError> {
         let Some(c) = self.campaign(campaign).cloned() else {
             return Err(ApiError::new(404, format!("unknown campaign {campaign}")));
         };
@@ -375,6 +419,6 @@ impl Switch {
             Some(&c),
             self.now,
         );
-        Ok(self.start_call(&id, entry, contact_id, actions))
+        self.start_call(&id, entry, contact_id, actions)
     }
 }

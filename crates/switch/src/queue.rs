@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use switchboard_call::{Event, LegId, Target};
 pub use switchboard_center::CampaignInfo;
 use switchboard_center::{parse_overflow, Acd, Decision, QueueConfig, Strategy};
+use switchboard_center::{LiveEvent, QueueView, QueuedCall};
 
 use super::{LegState, Switch};
 
@@ -195,8 +196,10 @@ impl Switch {
         if self.queue.publish_due.is_some_and(|t| t <= self.now) {
             self.queue.publish_due = None;
             self.queue.last_publish = self.now;
-            let v = serde_json::json!({"type": "queues", "queues": self.queues_json()});
-            self.sink.publish(v);
+            let ev = LiveEvent::Queues {
+                queues: self.queue_views(),
+            };
+            self.sink.publish(ev.to_json());
         }
         acted
     }
@@ -399,27 +402,27 @@ impl Switch {
     }
 
     /// Waiting callers per inbound campaign (position, wait, agent being rung).
-    pub(super) fn queues_json(&self) -> serde_json::Value {
+    pub(super) fn queue_views(&self) -> Vec<QueueView> {
         let now = self.now;
-        let q: Vec<serde_json::Value> = self
-            .campaigns
-            .iter()
-            .filter(|c| c.kind == "inbound")
+        let inbound = self.campaigns.iter().filter(|c| c.kind == "inbound");
+        inbound
             .map(|c| {
-                let calls: Vec<serde_json::Value> = self
+                let calls = self
                     .queue
                     .acd
                     .callers(&c.name)
                     .filter_map(|(leg, since)| Some((self.queue.entries.get(leg)?, since)))
                     .enumerate()
-                    .map(|(i, (e, since))| serde_json::json!({"call_id": e.call, "position": i + 1, "wait_ms": now.saturating_sub(since), "ringing": e.ringing}))
+                    .map(|(i, (e, since))| QueuedCall {
+                        call_id: e.call.clone(),
+                        position: i + 1,
+                        wait_ms: now.saturating_sub(since),
+                        ringing: e.ringing.clone(),
+                    })
                     .collect();
-                let longest = calls.iter().filter_map(|c| c["wait_ms"].as_u64()).max();
-                let longest = longest.unwrap_or(0);
-                serde_json::json!({"campaign": c.name, "waiting": calls.len(), "longest_wait_ms": longest, "calls": calls})
+                QueueView::new(&c.name, calls)
             })
-            .collect();
-        serde_json::Value::Array(q)
+            .collect()
     }
 
     /// Queue positions changed: a `queues` event goes out at the end of this input,

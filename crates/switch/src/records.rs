@@ -2,6 +2,7 @@
 //! updates and recordings (automatic or on demand, several segments per call).
 
 use switchboard_call::CallState;
+use switchboard_center::LiveEvent;
 
 use super::Switch;
 
@@ -54,8 +55,10 @@ impl Switch {
             at: e.started_at as i64,
         };
         self.sink.store(op);
-        self.sink
-            .publish(serde_json::json!({"type": "call", "call": self.call_json(call)}));
+        if let Some(v) = self.call_view(call) {
+            let ev = LiveEvent::Call { call: Box::new(v) };
+            self.sink.publish(ev.to_json());
+        }
     }
 
     /// Keep the CDR's handling agent current (the last agent who controlled the call).
@@ -139,7 +142,14 @@ impl Switch {
             actor: actor.map(str::to_string),
             detail: detail.to_string(),
         });
-        self.sink.publish(serde_json::json!({"type": "call_event", "call_id": call, "kind": kind, "detail": detail, "actor": actor, "at": at}));
+        let ev = LiveEvent::CallEvent {
+            call_id: call.to_string(),
+            kind: kind.to_string(),
+            detail: detail.to_string(),
+            actor: actor.map(str::to_string),
+            at,
+        };
+        self.sink.publish(ev.to_json());
     }
 
     /// Publish the call's current view to consoles.
@@ -154,9 +164,10 @@ impl Switch {
             }
             self.refresh_agents_of_call(call);
             self.cdr_agent(call);
-            let v = self.call_json(call);
-            self.sink
-                .publish(serde_json::json!({"type": "call", "call": v}));
+            if let Some(v) = self.call_view(call) {
+                let ev = LiveEvent::Call { call: Box::new(v) };
+                self.sink.publish(ev.to_json());
+            }
         }
     }
 

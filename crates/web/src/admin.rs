@@ -55,25 +55,34 @@ pub async fn campaign_info(
 }
 
 /// `GET /api/admin/agents`.
+#[utoipa::path(get, path = "/api/admin/agents", tag = "admin", responses((status = 200, description = "`agents`: accounts (admins)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn list_agents(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, HttpError> {
     c.require_supervisor()?;
     Ok(Json(json!({"agents": st.storage.list_agents().await?})))
 }
 
 /// New agent body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AgentBody {
+    /// Login and extension (required to create).
     username: Option<String>,
+    /// Display name.
     #[serde(default)]
     name: Option<String>,
+    /// Console password.
     #[serde(default)]
     password: Option<String>,
+    /// SIP digest password of the phone.
     #[serde(default)]
     sip_password: Option<String>,
+    /// agent | supervisor | admin.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     role: Option<AgentRole>,
+    /// Account enabled.
     #[serde(default)]
     enabled: Option<bool>,
+    /// Groups.
     #[serde(default)]
     groups: Option<Vec<String>>,
 }
@@ -86,6 +95,7 @@ fn valid_username(u: &str) -> bool {
 }
 
 /// `POST /api/admin/agents`.
+#[utoipa::path(post, path = "/api/admin/agents", tag = "admin", request_body = AgentBody, responses((status = 200, description = "`agent`: the new account", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn create_agent(
     State(st): State<AppState>,
     c: Caller,
@@ -127,6 +137,7 @@ pub async fn create_agent(
 }
 
 /// `PUT /api/admin/agents/{id}`.
+#[utoipa::path(put, path = "/api/admin/agents/{id}", tag = "admin", params(("id" = String, Path, description = "Id")), request_body = AgentBody, responses((status = 200, description = "`agent`: the account", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn update_agent(
     State(st): State<AppState>,
     c: Caller,
@@ -159,6 +170,7 @@ pub async fn update_agent(
 }
 
 /// `DELETE /api/admin/agents/{id}` (disables the account).
+#[utoipa::path(delete, path = "/api/admin/agents/{id}", tag = "admin", params(("id" = String, Path, description = "Id")), responses((status = 200, description = "`agent`: the disabled account", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn delete_agent(
     State(st): State<AppState>,
     c: Caller,
@@ -179,6 +191,7 @@ pub async fn delete_agent(
 }
 
 /// `GET /api/campaigns`.
+#[utoipa::path(get, path = "/api/campaigns", tag = "admin", responses((status = 200, description = "`campaigns` with members and dispositions", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn campaigns(State(st): State<AppState>, _c: Caller) -> Result<Json<Value>, HttpError> {
     let mut out = Vec::new();
     for c in st.storage.list_campaigns().await? {
@@ -236,6 +249,7 @@ async fn save_members(
 }
 
 /// `POST /api/campaigns`.
+#[utoipa::path(post, path = "/api/campaigns", tag = "admin", request_body(content = Object, description = "Campaign fields and `agents` (member usernames)"), responses((status = 200, description = "`campaign`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn create_campaign(
     State(st): State<AppState>,
     c: Caller,
@@ -260,6 +274,7 @@ pub async fn create_campaign(
 }
 
 /// `PUT /api/campaigns/{id}`.
+#[utoipa::path(put, path = "/api/campaigns/{id}", tag = "admin", params(("id" = String, Path, description = "Id")), request_body(content = Object, description = "Campaign fields and `agents` (member usernames)"), responses((status = 200, description = "`campaign`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn update_campaign(
     State(st): State<AppState>,
     c: Caller,
@@ -295,6 +310,7 @@ fn check_overflow(input: &CampaignInput) -> Result<(), HttpError> {
 }
 
 /// `GET /api/pause-reasons`.
+#[utoipa::path(get, path = "/api/pause-reasons", tag = "admin", responses((status = 200, description = "`pause_reasons`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn pause_reasons(
     State(st): State<AppState>,
     _c: Caller,
@@ -305,12 +321,13 @@ pub async fn pause_reasons(
 }
 
 /// Name body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NameBody {
     name: String,
 }
 
 /// `POST /api/pause-reasons`.
+#[utoipa::path(post, path = "/api/pause-reasons", tag = "admin", request_body = NameBody, responses((status = 200, description = "`pause_reason`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn create_pause_reason(
     State(st): State<AppState>,
     c: Caller,
@@ -327,7 +344,7 @@ pub async fn create_pause_reason(
 }
 
 /// Contact search.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct ContactSearch {
     q: Option<String>,
     campaign: Option<String>,
@@ -335,6 +352,7 @@ pub struct ContactSearch {
 }
 
 /// `GET /api/contacts`.
+#[utoipa::path(get, path = "/api/contacts", tag = "admin", params(ContactSearch), responses((status = 200, description = "`contacts`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn contacts(
     State(st): State<AppState>,
     _c: Caller,
@@ -357,6 +375,7 @@ pub async fn contacts(
 }
 
 /// `GET /api/contacts/{id}`: contact with its history of calls and dispositions.
+#[utoipa::path(get, path = "/api/contacts/{id}", tag = "admin", params(("id" = String, Path, description = "Id")), responses((status = 200, description = "`contact` with `history` of calls and dispositions", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn contact(
     State(st): State<AppState>,
     _c: Caller,
@@ -372,13 +391,14 @@ pub async fn contact(
 }
 
 /// Import parameters.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct ImportQuery {
     list: String,
     campaign: Option<String>,
 }
 
 /// `POST /api/contacts/import?list=NAME&campaign=NAME` with the CSV as body.
+#[utoipa::path(post, path = "/api/contacts/import", tag = "admin", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8, UTF-16 or Windows-1252)"), responses((status = 200, description = "`report`: rows imported, skipped, errors", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn import(
     State(st): State<AppState>,
     c: Caller,
@@ -409,18 +429,20 @@ pub async fn import(
 }
 
 /// `GET /api/music-classes`.
+#[utoipa::path(get, path = "/api/music-classes", tag = "admin", responses((status = 200, description = "`music_classes`: names", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn music_classes(
     State(st): State<AppState>,
     _c: Caller,
 ) -> Result<Json<Value>, HttpError> {
     let snap = st.ask(EngineRequest::Snapshot).await?;
-    Ok(Json(json!({"music_classes": snap["music_classes"]})))
+    Ok(Json(json!({"music_classes": snap.music_classes})))
 }
 
 /// `POST /api/campaigns/{name}/next-contact`: preview dialling — reserve the
 /// next contact of a preview or manual campaign for the calling agent
 /// (it becomes `dialing`; the agent then calls it with `POST /api/calls
 /// {"contact_id": ..., "campaign": ...}`). 404 when the list is exhausted.
+#[utoipa::path(post, path = "/api/campaigns/{id}/next-contact", tag = "admin", params(("id" = String, Path, description = "Campaign name")), responses((status = 200, description = "`contact` reserved for the caller", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn next_contact(
     State(st): State<AppState>,
     c: Caller,

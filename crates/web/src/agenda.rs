@@ -16,7 +16,7 @@ use crate::{AppState, Caller, HttpError};
 pub const AGENDA: &str = "Agenda";
 
 /// Agenda part of a disposition.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AgendaBody {
     kind: String,
     at: String,
@@ -29,7 +29,7 @@ pub struct AgendaBody {
 }
 
 /// Disposition body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DispositionBody {
     disposition: String,
     #[serde(default)]
@@ -39,6 +39,7 @@ pub struct DispositionBody {
 }
 
 /// `POST /api/calls/{id}/disposition`.
+#[utoipa::path(post, path = "/api/calls/{id}/disposition", tag = "agenda", params(("id" = String, Path, description = "Call id")), request_body = DispositionBody, responses((status = 200, description = "`disposition` (and `agenda` entry)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn disposition(
     State(st): State<AppState>,
     c: Caller,
@@ -168,7 +169,7 @@ pub async fn disposition(
 }
 
 /// Agenda listing filter.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct AgendaQuery {
     #[serde(default)]
     agent: Option<String>,
@@ -177,6 +178,7 @@ pub struct AgendaQuery {
 }
 
 /// `GET /api/agenda`: the caller's agenda (supervisors may pass `agent`).
+#[utoipa::path(get, path = "/api/agenda", tag = "agenda", params(AgendaQuery), responses((status = 200, description = "`agenda`: entries", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn list(
     State(st): State<AppState>,
     c: Caller,
@@ -196,7 +198,21 @@ pub async fn list(
     ))
 }
 
+/// What to do with an agenda entry.
+#[allow(dead_code)] // documents the path parameter (parsed from its string)
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum AgendaStep {
+    /// Mark it done.
+    Done,
+    /// Cancel it.
+    Cancel,
+    /// Call the contact now (the entry is marked done with the call).
+    Call,
+}
+
 /// `POST /api/agenda/{id}/{done|cancel|call}`.
+#[utoipa::path(post, path = "/api/agenda/{id}/{step}", tag = "agenda", params(("id" = String, Path, description = "Agenda entry id"), ("step" = AgendaStep, Path, description = "done, cancel or call")), responses((status = 200, description = "`agenda` entry, or `call` for `call`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn step(
     State(st): State<AppState>,
     c: Caller,
@@ -240,7 +256,7 @@ pub async fn step(
                     reply,
                 })
                 .await?;
-            let call_id = v["call_id"].as_str().map(str::to_string);
+            let call_id = Some(v.call_id.clone());
             // The call's record is written by the engine's storage queue: wait for it.
             (st.flush)().await;
             st.storage.mark_agenda_done(&id, call_id.as_deref()).await?;

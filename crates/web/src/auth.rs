@@ -117,13 +117,18 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Login body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
+    /// Username.
     username: String,
+    /// Console password.
     password: String,
 }
 
 /// `POST /api/login`.
+#[utoipa::path(post, path = "/api/login", tag = "auth", security(()), request_body = Login,
+    responses((status = 200, description = "Session token (also set as the `sb_token` cookie) and the agent", body = Object),
+        (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn login(
     State(st): State<AppState>,
     body: Result<Json<Login>, JsonRejection>,
@@ -166,6 +171,9 @@ pub async fn login(
 }
 
 /// `POST /api/logout`.
+#[utoipa::path(post, path = "/api/logout", tag = "auth",
+    responses((status = 200, description = "`{\"ok\": true}`", body = Object),
+        (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
     st.storage.delete_session(&caller.token).await?;
     let cookie = "sb_token=; Path=/; HttpOnly; Max-Age=0";
@@ -173,6 +181,9 @@ pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Respon
 }
 
 /// `GET /api/me`.
+#[utoipa::path(get, path = "/api/me", tag = "auth",
+    responses((status = 200, description = "`agent` (the account), `supervisor`, `admin`", body = Object),
+        (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn me(caller: Caller) -> Json<serde_json::Value> {
     Json(
         json!({"agent": caller.agent, "supervisor": caller.is_supervisor(), "admin": caller.is_admin()}),

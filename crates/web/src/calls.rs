@@ -1,38 +1,54 @@
-//! Live calls and agent actions: presence, click-to-call, hold, transfers,
-//! conference, recording on demand, tags, history.
+//! Live calls and presence: agents, the calls in progress, one call (live or
+//! stored), its event log, and the call history.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use switchboard_call::{Command, Target};
-use switchboard_center::{AgentStatus, EngineRequest};
-use switchboard_storage::CallQuery;
+use serde::{Deserialize, Serialize};
+use switchboard_center::{AgentPresence, AgentStatus, CallView, EngineRequest};
+use switchboard_storage::{CallEventRow, CallQuery, CallRow, DispositionRow};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::bad_json;
+use crate::error::{bad_json, ErrorBody};
 use crate::{AppState, Caller, HttpError};
 
+/// Agents with live presence.
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    /// Every agent.
+    pub agents: Vec<AgentPresence>,
+}
+
 /// `GET /api/agents`: every agent with live status.
-pub async fn agents(State(st): State<AppState>, _c: Caller) -> Result<Json<Value>, HttpError> {
+#[utoipa::path(get, path = "/api/agents", tag = "agents",
+    responses((status = 200, body = AgentList), (status = "4XX", body = ErrorBody)))]
+pub async fn agents(State(st): State<AppState>, _c: Caller) -> Result<Json<AgentList>, HttpError> {
     let snap = st.ask(EngineRequest::Snapshot).await?;
-    Ok(Json(json!({"agents": snap["agents"]})))
+    Ok(Json(AgentList {
+        agents: snap.agents,
+    }))
 }
 
 /// State change body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct StateBody {
+    /// ready | paused | offline.
     state: String,
+    /// Pause reason (one of `/api/pause-reasons` when any are defined).
     #[serde(default)]
     reason: Option<String>,
 }
 
 /// `PUT /api/agents/me/state`.
+#[utoipa::path(put, path = "/api/agents/me/state", tag = "agents",
+    request_body = StateBody,
+    responses((status = 200, description = "The caller's presence", body = AgentPresence),
+        (status = "4XX", body = ErrorBody)))]
 pub async fn set_state(
     State(st): State<AppState>,
     c: Caller,
     body: Result<Json<StateBody>, JsonRejection>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<AgentPresence>, HttpError> {
     let Json(b) = body.map_err(bad_json)?;
     let state = match b.state.as_str() {
         "ready" => AgentStatus::Ready,
@@ -71,40 +87,63 @@ pub async fn set_state(
     Ok(Json(v))
 }
 
-/// `GET /api/calls`: live calls (agents see their own).
-pub async fn list(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, HttpError> {
-    let snap = st.ask(EngineRequest::Snapshot).await?;
-    let calls: Vec<Value> = snap["calls"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|call| c.is_supervisor() || involves(call, &c.agent.username))
-        .collect();
-    Ok(Json(json!({"calls": calls})))
+/// Live calls.
+#[derive(Serialize, ToSchema)]
+pub struct CallList {
+    /// Calls in progress.
+    pub calls: Vec<CallView>,
 }
 
-fn involves(call: &Value, user: &str) -> bool {
-    call["agent"] == user
-        || call["agent_leg"]["agent"] == user
-        || call["customer"]["agent"] == user
-        || call["third"]["agent"] == user
-        || call["pending"]["agent"] == user
+/// `GET /api/calls`: live calls (agents see their own).
+#[utoipa::path(get, path = "/api/calls", tag = "calls",
+    responses((status = 200, body = CallList), (status = "4XX", body = ErrorBody)))]
+pub async fn list(State(st): State<AppState>, c: Caller) -> Result<Json<CallList>, HttpError> {
+    let snap = st.ask(EngineRequest::Snapshot).await?;
+    let calls = snap
+        .calls
+        .into_iter()
+        .filter(|call| c.is_supervisor() || call.involves(&c.agent.username))
+        .collect();
+    Ok(Json(CallList { calls }))
+}
+
+/// One call: live, or the stored record of an ended one.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CallDetail {
+    /// A call in progress.
+    Live {
+        /// Always true.
+        live: bool,
+        /// The call.
+        call: CallView,
+    },
+    /// An ended call.
+    Stored {
+        /// Always false.
+        live: bool,
+        /// The call record.
+        #[schema(value_type = Object)]
+        call: CallRow,
+        /// Its disposition, once given.
+        #[schema(value_type = Option<Object>)]
+        disposition: Option<DispositionRow>,
+    },
 }
 
 /// `GET /api/calls/{id}`: a live call, or the stored record of an ended one.
+#[utoipa::path(get, path = "/api/calls/{id}", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    responses((status = 200, body = CallDetail), (status = "4XX", body = ErrorBody)))]
 pub async fn get(
     State(st): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<CallDetail>, HttpError> {
     let snap = st.ask(EngineRequest::Snapshot).await?;
-    if let Some(call) = snap["calls"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["call_id"] == id.as_str()))
-    {
-        if c.is_supervisor() || involves(call, &c.agent.username) {
-            return Ok(Json(json!({"live": true, "call": call})));
+    if let Some(call) = snap.calls.into_iter().find(|x| x.call_id == id) {
+        if c.is_supervisor() || call.involves(&c.agent.username) {
+            return Ok(Json(CallDetail::Live { live: true, call }));
         }
         return Err(HttpError::new(403, "not your call"));
     }
@@ -117,17 +156,30 @@ pub async fn get(
         return Err(HttpError::new(403, "not your call"));
     }
     let disposition = st.storage.get_disposition_for_call(&id).await?;
-    Ok(Json(
-        json!({"live": false, "call": row, "disposition": disposition}),
-    ))
+    Ok(Json(CallDetail::Stored {
+        live: false,
+        call: row,
+        disposition,
+    }))
+}
+
+/// A call's event log.
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    /// Events in order.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<CallEventRow>,
 }
 
 /// `GET /api/calls/{id}/events`: the call's event log.
+#[utoipa::path(get, path = "/api/calls/{id}/events", tag = "calls",
+    params(("id" = String, Path, description = "Call id")),
+    responses((status = 200, body = EventList), (status = "4XX", body = ErrorBody)))]
 pub async fn events(
     State(st): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<EventList>, HttpError> {
     let row = st
         .storage
         .get_call(&id)
@@ -146,261 +198,41 @@ pub async fn events(
             return Err(HttpError::new(403, "not your call"));
         }
     }
-    Ok(Json(json!({"events": st.storage.list_events(&id).await?})))
-}
-
-/// Destination in API bodies: exactly one of agent / number / campaign.
-#[derive(Deserialize, Default)]
-pub struct TargetBody {
-    #[serde(default)]
-    agent: Option<String>,
-    #[serde(default)]
-    number: Option<String>,
-    #[serde(default)]
-    campaign: Option<String>,
-}
-
-impl TargetBody {
-    fn target(self) -> Result<Target, HttpError> {
-        match (self.agent, self.number, self.campaign) {
-            (Some(a), None, None) => Ok(Target::Agent(a.trim().to_string())),
-            (None, Some(n), None) => Ok(Target::Number(n.trim().to_string())),
-            (None, None, Some(c)) => Ok(Target::Campaign(c.trim().to_string())),
-            _ => Err(HttpError::new(
-                400,
-                "give exactly one of \"agent\", \"number\" or \"campaign\"",
-            )),
-        }
-    }
-}
-
-/// Body of `POST /api/calls`.
-#[derive(Deserialize)]
-pub struct DialBody {
-    /// Agent to call.
-    #[serde(default)]
-    agent: Option<String>,
-    /// Number or PBX extension to call.
-    #[serde(default)]
-    number: Option<String>,
-    /// Manual/preview campaign the call is part of (absent: out of campaign).
-    #[serde(default)]
-    campaign: Option<String>,
-    /// Contact being called (its number is dialled when no number is given).
-    #[serde(default)]
-    contact_id: Option<String>,
-}
-
-/// `POST /api/calls`: call an agent or a number, out of campaign or for a
-/// contact of a manual/preview campaign.
-pub async fn dial(
-    State(st): State<AppState>,
-    c: Caller,
-    body: Result<Json<DialBody>, JsonRejection>,
-) -> Result<Json<Value>, HttpError> {
-    let Json(b) = body.map_err(bad_json)?;
-    let contact = match &b.contact_id {
-        Some(id) => Some(
-            st.storage
-                .get_contact(id)
-                .await?
-                .ok_or_else(|| HttpError::new(404, format!("no contact {id}")))?,
-        ),
-        None => None,
-    };
-    let target = match (b.agent, b.number, &contact) {
-        (Some(a), None, _) => Target::Agent(a.trim().to_string()),
-        (None, Some(n), _) => Target::Number(n.trim().to_string()),
-        (None, None, Some(c)) => Target::Number(c.phone.clone()),
-        _ => {
-            return Err(HttpError::new(
-                400,
-                "give exactly one of \"agent\" or \"number\" (or a \"contact_id\")",
-            ))
-        }
-    };
-    let actor = c.actor();
-    let (campaign, contact_id) = (b.campaign, contact.map(|c| c.id));
-    Ok(Json(
-        st.ask(|reply| EngineRequest::Dial {
-            actor,
-            target,
-            campaign,
-            contact_id,
-            reply,
-        })
-        .await?,
-    ))
-}
-
-/// Body of actions that take options.
-#[derive(Deserialize, Default)]
-pub struct ActionBody {
-    #[serde(default)]
-    mode: Option<String>,
-    #[serde(flatten)]
-    target: TargetBody,
-    #[serde(default)]
-    leg: Option<u64>,
-    #[serde(default)]
-    muted: Option<bool>,
-}
-
-async fn command(
-    st: &AppState,
-    c: &Caller,
-    id: String,
-    command: Command,
-) -> Result<Json<Value>, HttpError> {
-    let actor = c.actor();
-    Ok(Json(
-        st.ask(|reply| EngineRequest::CallCommand {
-            actor,
-            call: id,
-            command,
-            reply,
-        })
-        .await?,
-    ))
-}
-
-/// `POST /api/calls/{id}/{hold|unhold|hangup|transfer|confer|mute}`.
-pub async fn action(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, action)): Path<(String, String)>,
-    body: Result<Option<Json<Value>>, JsonRejection>,
-) -> Result<Json<Value>, HttpError> {
-    let b: ActionBody = match body.map_err(bad_json)? {
-        Some(Json(v)) => serde_json::from_value(v)
-            .map_err(|e| HttpError::new(400, format!("invalid body: {e}")))?,
-        None => ActionBody::default(),
-    };
-    let cmd = match action.as_str() {
-        "hold" => Command::Hold,
-        "unhold" => Command::Unhold,
-        "hangup" => Command::Hangup,
-        "confer" => Command::Confer,
-        "mute" | "unmute" => Command::Mute {
-            leg: b
-                .leg
-                .ok_or_else(|| HttpError::new(400, "mute needs \"leg\""))?,
-            muted: b.muted.unwrap_or(action == "mute"),
-        },
-        "transfer" => {
-            let t = b.target.target()?;
-            match b.mode.as_deref() {
-                Some("blind") => Command::BlindTransfer(t),
-                Some("consultative") | Some("consult") => Command::ConsultTransfer(t),
-                other => {
-                    return Err(HttpError::new(
-                        400,
-                        format!(
-                            "transfer mode must be \"blind\" or \"consultative\", not {other:?}"
-                        ),
-                    ))
-                }
-            }
-        }
-        other => {
-            return Err(HttpError::new(
-                404,
-                format!("unknown call action {other:?}"),
-            ))
-        }
-    };
-    command(&st, &c, id, cmd).await
-}
-
-/// `POST /api/calls/{id}/transfer/{complete|cancel}`.
-pub async fn transfer_step(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, step)): Path<(String, String)>,
-) -> Result<Json<Value>, HttpError> {
-    let cmd = match step.as_str() {
-        "complete" => Command::CompleteTransfer,
-        "cancel" => Command::CancelTransfer,
-        other => {
-            return Err(HttpError::new(
-                404,
-                format!("unknown transfer step {other:?}: complete or cancel"),
-            ))
-        }
-    };
-    command(&st, &c, id, cmd).await
-}
-
-/// `POST /api/calls/{id}/recording/{start|stop}`.
-pub async fn recording(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, step)): Path<(String, String)>,
-) -> Result<Json<Value>, HttpError> {
-    let start = match step.as_str() {
-        "start" => true,
-        "stop" => false,
-        other => {
-            return Err(HttpError::new(
-                404,
-                format!("unknown recording step {other:?}: start or stop"),
-            ))
-        }
-    };
-    let actor = c.actor();
-    Ok(Json(
-        st.ask(|reply| EngineRequest::Recording {
-            actor,
-            call: id,
-            start,
-            reply,
-        })
-        .await?,
-    ))
-}
-
-/// Tag body.
-#[derive(Deserialize)]
-pub struct TagBody {
-    text: String,
-}
-
-/// `POST /api/calls/{id}/tags`.
-pub async fn tag(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    body: Result<Json<TagBody>, JsonRejection>,
-) -> Result<Json<Value>, HttpError> {
-    let Json(b) = body.map_err(bad_json)?;
-    let actor = c.actor();
-    Ok(Json(
-        st.ask(|reply| EngineRequest::Tag {
-            actor,
-            call: id,
-            text: b.text,
-            reply,
-        })
-        .await?,
-    ))
+    let events = st.storage.list_events(&id).await?;
+    Ok(Json(EventList { events }))
 }
 
 /// History filter.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub struct HistoryQuery {
+    /// Agent username (supervisors; agents see their own).
     agent: Option<String>,
+    /// Campaign name.
     campaign: Option<String>,
+    /// From (ms since the epoch; default: today 00:00 UTC).
     from: Option<i64>,
+    /// To (ms since the epoch).
     to: Option<i64>,
+    /// At most this many (default 200).
     limit: Option<i64>,
 }
 
+/// Stored calls.
+#[derive(Serialize, ToSchema)]
+pub struct CallHistory {
+    /// Call records, newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub calls: Vec<CallRow>,
+}
+
 /// `GET /api/history`: stored calls (agents: their own; default today).
+#[utoipa::path(get, path = "/api/history", tag = "calls", params(HistoryQuery),
+    responses((status = 200, body = CallHistory), (status = "4XX", body = ErrorBody)))]
 pub async fn history(
     State(st): State<AppState>,
     c: Caller,
     Query(q): Query<HistoryQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<CallHistory>, HttpError> {
     let agent_id = match q.agent {
         Some(u) if c.is_supervisor() => Some(st.agent_named(&u).await?.id),
         Some(u) if u != c.agent.username => {
@@ -453,5 +285,5 @@ pub async fn history(
         }
         calls.sort_by_key(|c| std::cmp::Reverse(c.started_at));
     }
-    Ok(Json(json!({"calls": calls})))
+    Ok(Json(CallHistory { calls }))
 }

@@ -5,6 +5,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use switchboard_storage::StorageError;
 
+/// The body of every error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong, for the user.
+    pub error: String,
+}
+
 /// An HTTP error with a message for the user.
 #[derive(Debug, thiserror::Error)]
 #[error("{message} (HTTP {status})")]
@@ -31,7 +39,10 @@ impl HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = serde_json::json!({"error": self.message});
+        let body = ErrorBody {
+            error: self.message,
+        };
+        let mut body = serde_json::to_value(body).unwrap_or_default();
         if let Some(serde_json::Value::Object(extra)) = self.details {
             for (k, v) in extra {
                 body[k] = v;

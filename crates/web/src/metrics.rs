@@ -18,19 +18,15 @@ use crate::{AppState, Caller, HttpError};
 async fn collect(st: &AppState) -> Result<Value, HttpError> {
     let snap = st.ask(EngineRequest::Snapshot).await?;
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
-    let agents = snap["agents"].as_array().cloned().unwrap_or_default();
+    let name = |v: Value| v.as_str().unwrap_or("unknown").to_string();
+    let (agents, calls) = (snap.agents, snap.calls);
     for a in &agents {
-        *by_status
-            .entry(a["status"].as_str().unwrap_or("unknown").to_string())
-            .or_default() += 1;
+        *by_status.entry(name(json!(a.status))).or_default() += 1;
     }
-    let registered = agents.iter().filter(|a| a["registered"] == true).count();
+    let registered = agents.iter().filter(|a| a.registered).count();
     let mut by_state: BTreeMap<String, i64> = BTreeMap::new();
-    let calls = snap["calls"].as_array().cloned().unwrap_or_default();
     for c in &calls {
-        *by_state
-            .entry(c["state"].as_str().unwrap_or("unknown").to_string())
-            .or_default() += 1;
+        *by_state.entry(name(json!(c.state))).or_default() += 1;
     }
     let today = chrono::Utc::now()
         .date_naive()
@@ -68,7 +64,7 @@ async fn collect(st: &AppState) -> Result<Value, HttpError> {
             "agents": agents.len(),
             "agents_registered": registered,
             "agents_by_status": by_status,
-            "queues": snap["queues"],
+            "queues": snap.queues,
         },
         "today": {
             "calls": rows.len(),
@@ -85,12 +81,14 @@ async fn collect(st: &AppState) -> Result<Value, HttpError> {
 }
 
 /// `GET /api/metrics` (supervisors).
+#[utoipa::path(get, path = "/api/metrics", tag = "reports", responses((status = 200, description = "`live` figures and `today` totals (supervisors)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, HttpError> {
     c.require_supervisor()?;
     Ok(Json(collect(&st).await?))
 }
 
 /// `GET /metrics`: the same figures for Prometheus (supervisor token as bearer).
+#[utoipa::path(get, path = "/metrics", tag = "reports", responses((status = 200, description = "Prometheus text format (supervisor token as bearer)", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn prometheus(State(st): State<AppState>, c: Caller) -> Result<Response, HttpError> {
     c.require_supervisor()?;
     let m = collect(&st).await?;

@@ -14,7 +14,7 @@ use switchboard_storage::{RecordingQuery, RecordingRow};
 use crate::{AppState, Caller, HttpError};
 
 /// Search parameters.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 pub struct SearchQuery {
     from: Option<i64>,
     to: Option<i64>,
@@ -27,6 +27,7 @@ pub struct SearchQuery {
 }
 
 /// `GET /api/recordings`.
+#[utoipa::path(get, path = "/api/recordings", tag = "recordings", params(SearchQuery), responses((status = 200, description = "`recordings` with tags", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn search(
     State(st): State<AppState>,
     c: Caller,
@@ -85,6 +86,7 @@ async fn visible(st: &AppState, c: &Caller, id: &str) -> Result<RecordingRow, Ht
 }
 
 /// `GET /api/recordings/{id}`.
+#[utoipa::path(get, path = "/api/recordings/{id}", tag = "recordings", params(("id" = String, Path, description = "Id")), responses((status = 200, description = "`recording` with `tags`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn get(
     State(st): State<AppState>,
     c: Caller,
@@ -94,6 +96,7 @@ pub async fn get(
 }
 
 /// `GET /api/recordings/{id}/audio`: the WAV (`?download=1` for an attachment).
+#[utoipa::path(get, path = "/api/recordings/{id}/audio", tag = "recordings", params(("id" = String, Path, description = "Recording id"), ("download" = Option<String>, Query, description = "1: as an attachment")), responses((status = 200, description = "The WAV file", content_type = "audio/wav"), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn audio(
     State(st): State<AppState>,
     c: Caller,

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::{AppState, Caller, HttpError};
 
 /// Time window (unix ms); defaults to today.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct Window {
     from: Option<i64>,
     to: Option<i64>,
@@ -27,6 +27,7 @@ fn window(w: &Window) -> (i64, i64) {
 }
 
 /// `GET /api/reports/agents/{username}`.
+#[utoipa::path(get, path = "/api/reports/agents/{username}", tag = "reports", params(("username" = String, Path, description = "Agent"), Window), responses((status = 200, description = "Call stats and time per status of the agent", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn agent(
     State(st): State<AppState>,
     c: Caller,
@@ -44,6 +45,7 @@ pub async fn agent(
 }
 
 /// `GET /api/reports/campaigns/{name}`.
+#[utoipa::path(get, path = "/api/reports/campaigns/{name}", tag = "reports", params(("name" = String, Path, description = "Campaign"), Window), responses((status = 200, description = "Call stats and dispositions of the campaign", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn campaign(
     State(st): State<AppState>,
     c: Caller,

@@ -5,12 +5,16 @@
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::{json, Value};
-use switchboard_center::EngineRequest;
+use serde_json::Value;
+use switchboard_center::{EngineRequest, LiveEvent};
 
 use crate::{AppState, Caller};
 
 /// `GET /api/ws` (token via cookie, header or `?token=`).
+#[utoipa::path(get, path = "/api/ws", tag = "live",
+    responses((status = 101, description = "WebSocket: a `snapshot` first, then live events \
+        (agents get those about themselves and their calls)", body = LiveEvent),
+        (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn upgrade(State(st): State<AppState>, c: Caller, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| stream(st, c, socket))
 }
@@ -46,12 +50,11 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
     let user = c.agent.username.clone();
     let sup = c.is_supervisor();
     if let Ok(snap) = st.ask(EngineRequest::Snapshot).await {
+        let first = LiveEvent::Snapshot {
+            snapshot: Box::new(snap),
+        };
         let _ = socket
-            .send(Message::Text(
-                json!({"type": "snapshot", "snapshot": snap})
-                    .to_string()
-                    .into(),
-            ))
+            .send(Message::Text(first.to_json().to_string().into()))
             .await;
     }
     loop {

@@ -1,0 +1,317 @@
+//! Typed views the switch publishes and the HTTP layer serves: the live call,
+//! queues, the snapshot, action replies and the WebSocket events. Each one is
+//! serialized in one place ([`to_json`]) and documented by its
+//! [`utoipa::ToSchema`] derive, so the OpenAPI document follows the types.
+//!
+//! Types of other crates that appear in a view (the call state, transfer kind
+//! and phase, targets) are documented by the mirrors in [`crate::schemas`].
+
+use serde::Serialize;
+use serde_json::Value;
+use switchboard_call::{CallState, TransferKind, TransferPhase};
+use utoipa::ToSchema;
+
+use crate::schemas::{CallStateDoc, TargetDoc, TransferKindDoc, TransferPhaseDoc};
+use crate::{AgentPresence, AgentStatus, CampaignInfo};
+
+/// Serialize a view. The views hold plain data (strings, numbers, maps with
+/// string keys), which always serialize.
+pub fn to_json<T: Serialize>(view: &T) -> Value {
+    serde_json::to_value(view).expect("views serialize to JSON")
+}
+
+/// Lifecycle of a leg as the console sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LegStatus {
+    /// INVITE in progress.
+    Setup,
+    /// Established.
+    Confirmed,
+    /// Over.
+    Terminated,
+}
+
+/// One leg of a live call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LegView {
+    /// Leg id (used by `mute`/`unmute`).
+    pub leg: u64,
+    /// Who is on the leg (agent username, number or caller).
+    pub party: String,
+    /// Agent on this leg, if it rings or reaches an agent's phone.
+    pub agent: Option<String>,
+    /// Leg state.
+    pub state: LegStatus,
+}
+
+/// A transfer or consultation in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TransferView {
+    /// Blind or consultative.
+    #[schema(value_type = TransferKindDoc)]
+    pub kind: TransferKind,
+    /// Destination, e.g. `{"agent": "1002"}`.
+    #[schema(value_type = TargetDoc)]
+    pub target: switchboard_call::Target,
+    /// Where the transfer stands.
+    #[schema(value_type = TransferPhaseDoc)]
+    pub phase: TransferPhase,
+}
+
+/// Which way a call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    /// A customer called in (DID or extension).
+    Inbound,
+    /// To an external number (console, dialer, callback).
+    Outbound,
+    /// Between agents.
+    Internal,
+}
+
+impl CallDirection {
+    /// From the engine's name (`inbound`, `outbound`; anything else is internal).
+    pub fn from_name(name: &str) -> CallDirection {
+        match name {
+            "inbound" => CallDirection::Inbound,
+            "outbound" => CallDirection::Outbound,
+            _ => CallDirection::Internal,
+        }
+    }
+}
+
+/// A live call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Call)]
+pub struct CallView {
+    /// Call id.
+    pub call_id: String,
+    /// Where the call stands.
+    #[schema(value_type = CallStateDoc)]
+    pub state: CallState,
+    /// Campaign the call belongs to.
+    pub campaign: Option<String>,
+    /// Direction.
+    pub direction: CallDirection,
+    /// Caller (number or agent username).
+    pub caller: String,
+    /// Callee (number, agent username or campaign).
+    pub callee: String,
+    /// Start (ms since the epoch).
+    pub started_at: u64,
+    /// Answer (ms since the epoch).
+    pub answered_at: Option<u64>,
+    /// Agent controlling the call.
+    pub agent: Option<String>,
+    /// The customer's leg.
+    pub customer: Option<LegView>,
+    /// The controlling agent's leg.
+    pub agent_leg: Option<LegView>,
+    /// The consulted or conferenced third party.
+    pub third: Option<LegView>,
+    /// A leg being set up (transfer target, queue offer).
+    pub pending: Option<LegView>,
+    /// Transfer in progress.
+    pub transfer: Option<TransferView>,
+    /// A recording segment is running.
+    pub recording: bool,
+    /// The campaign records every call.
+    pub auto_recording: bool,
+    /// Music on hold class.
+    pub music_class: String,
+    /// Conference legs the others do not hear.
+    pub muted: Vec<u64>,
+    /// Contact being called, if any.
+    pub contact_id: Option<String>,
+    /// Every agent who took part (their consoles keep getting the call's updates).
+    pub participants: Vec<String>,
+}
+
+impl CallView {
+    /// Whether `user` takes part in the call (controls it or is on one of its legs).
+    pub fn involves(&self, user: &str) -> bool {
+        self.agent.as_deref() == Some(user)
+            || [&self.agent_leg, &self.customer, &self.third, &self.pending]
+                .into_iter()
+                .flatten()
+                .any(|l| l.agent.as_deref() == Some(user))
+    }
+}
+
+/// The answer to an action that ended the call (e.g. hang-up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EndedCall {
+    /// Call id.
+    pub call_id: String,
+    /// Always `ended`.
+    #[schema(value_type = CallStateDoc)]
+    pub state: CallState,
+}
+
+impl EndedCall {
+    /// The call `call_id` is over.
+    pub fn new(call_id: &str) -> EndedCall {
+        EndedCall {
+            call_id: call_id.to_string(),
+            state: CallState::Ended,
+        }
+    }
+}
+
+/// The answer to a call action: the call as it now is, or its end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ActionReply {
+    /// The call goes on.
+    Live(Box<CallView>),
+    /// The action ended the call.
+    Ended(EndedCall),
+}
+
+/// The answer to a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TagReply {
+    /// Call id.
+    pub call_id: String,
+    /// Who wrote it.
+    pub author: String,
+    /// Text (trimmed).
+    pub text: String,
+    /// When (ms since the epoch).
+    pub at: u64,
+    /// Position in the running recording, or since answer (ms).
+    pub offset_ms: u64,
+    /// Pinned to a running recording.
+    pub recording: bool,
+}
+
+/// One caller waiting in a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QueuedCall {
+    /// Call id.
+    pub call_id: String,
+    /// 1 = next to be served.
+    pub position: usize,
+    /// Time waited (ms).
+    pub wait_ms: u64,
+    /// Agent being rung for this caller.
+    pub ringing: Option<String>,
+}
+
+/// Waiting callers of one inbound campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Queue)]
+pub struct QueueView {
+    /// Campaign name.
+    pub campaign: String,
+    /// Callers waiting.
+    pub waiting: usize,
+    /// Longest wait (ms), 0 when nobody waits.
+    pub longest_wait_ms: u64,
+    /// Callers in order.
+    pub calls: Vec<QueuedCall>,
+}
+
+impl QueueView {
+    /// A queue view from its callers in order.
+    pub fn new(campaign: &str, calls: Vec<QueuedCall>) -> QueueView {
+        QueueView {
+            campaign: campaign.to_string(),
+            waiting: calls.len(),
+            longest_wait_ms: calls.iter().map(|c| c.wait_ms).max().unwrap_or(0),
+            calls,
+        }
+    }
+}
+
+/// Everything a console needs to draw its live view.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Snapshot {
+    /// Agents with presence.
+    pub agents: Vec<AgentPresence>,
+    /// Live calls.
+    pub calls: Vec<CallView>,
+    /// Campaigns the switch knows.
+    pub campaigns: Vec<CampaignInfo>,
+    /// Music on hold classes.
+    pub music_classes: Vec<String>,
+    /// Inbound queues.
+    pub queues: Vec<QueueView>,
+}
+
+/// A live event, published to WebSockets as `{"type": ..., ...}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = WsEvent)]
+pub enum LiveEvent {
+    /// First message of every WebSocket: the current state.
+    Snapshot {
+        /// The snapshot.
+        snapshot: Box<Snapshot>,
+    },
+    /// A call started or changed.
+    Call {
+        /// The call now.
+        call: Box<CallView>,
+    },
+    /// A call's event log grew.
+    CallEvent {
+        /// Call id.
+        call_id: String,
+        /// Event kind (`TAG`, `RECORDING_STARTED`, `QUEUE_TIMEOUT`, ...).
+        kind: String,
+        /// Detail.
+        detail: String,
+        /// Agent who caused it.
+        actor: Option<String>,
+        /// When (ms since the epoch).
+        at: u64,
+    },
+    /// A call is over.
+    CallEnded {
+        /// Call id.
+        call_id: String,
+    },
+    /// An agent's status changed.
+    AgentState {
+        /// Username.
+        agent: String,
+        /// Effective status.
+        status: AgentStatus,
+        /// The state the agent chose.
+        chosen: AgentStatus,
+        /// Pause reason.
+        pause_reason: Option<String>,
+        /// Since (ms since the epoch).
+        since: u64,
+    },
+    /// An agent's phone registered or unregistered.
+    AgentRegistration {
+        /// Username.
+        agent: String,
+        /// Registered now.
+        registered: bool,
+    },
+    /// Queue positions changed.
+    Queues {
+        /// Every inbound queue.
+        queues: Vec<QueueView>,
+    },
+    /// A personal callback is due within five minutes.
+    AgendaReminder {
+        /// Username.
+        agent: String,
+        /// The agenda entry.
+        #[schema(value_type = Object)]
+        agenda: Value,
+    },
+}
+
+impl LiveEvent {
+    /// The event as published.
+    pub fn to_json(&self) -> Value {
+        to_json(self)
+    }
+}
