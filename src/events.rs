@@ -24,7 +24,7 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    /// Start the writer task over `storage`.
+    /// Start the writer task over `storage` (best a [`Storage::batch_writer`]).
     pub fn start(storage: Storage) -> EventSink {
         let (events, _) = broadcast::channel(4096);
         let (db, rx) = mpsc::unbounded_channel();
@@ -88,19 +88,67 @@ async fn contact_outcome(
     }
 }
 
+/// Writes that are single statements, grouped into one transaction per
+/// batch; the others run their own transaction between batches.
+fn batchable(op: &StoreOp) -> bool {
+    !matches!(
+        op,
+        StoreOp::RecordingStarted { .. }
+            | StoreOp::Registrations { .. }
+            | StoreOp::ContactOutcome { .. }
+    )
+}
+
+/// Most writes grouped in one transaction.
+const BATCH: usize = 512;
+
 async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
     let mut recordings: HashMap<String, String> = HashMap::new();
-    while let Some(op) = rx.recv().await {
-        let op = match op {
-            DbOp::Store(op) => op,
-            DbOp::Flush(tx) => {
-                let _ = tx.send(());
-                continue;
+    while let Some(first) = rx.recv().await {
+        // Everything queued meanwhile goes in the same batch.
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
             }
-        };
-        if let Err(e) = apply(&storage, &mut recordings, op).await {
-            tracing::error!(%e, "storage write failed");
         }
+        let mut open = false;
+        for op in batch {
+            match op {
+                DbOp::Flush(tx) => {
+                    if std::mem::take(&mut open) {
+                        commit(&storage).await;
+                    }
+                    let _ = tx.send(());
+                }
+                DbOp::Store(op) => {
+                    if batchable(&op) && !open {
+                        open = match storage.begin_batch().await {
+                            Ok(()) => true,
+                            Err(e) => {
+                                tracing::error!(%e, "storage: cannot begin a batch");
+                                false
+                            }
+                        };
+                    } else if !batchable(&op) && std::mem::take(&mut open) {
+                        commit(&storage).await;
+                    }
+                    if let Err(e) = apply(&storage, &mut recordings, op).await {
+                        tracing::error!(%e, "storage write failed");
+                    }
+                }
+            }
+        }
+        if open {
+            commit(&storage).await;
+        }
+    }
+}
+
+async fn commit(storage: &Storage) {
+    if let Err(e) = storage.commit_batch().await {
+        tracing::error!(%e, "storage: committing a batch failed");
     }
 }
 

@@ -197,6 +197,22 @@ pub(super) fn start_switchboard(dir: &Path, uas_port: u16) -> anyhow::Result<(Ch
     Ok((server, sip_port))
 }
 
+/// CPU ticks of the server once it has been idle (under 2 ticks in 300 ms)
+/// or after 30 s.
+fn settle_cpu(cpu: &impl Fn() -> u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = cpu();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = cpu();
+        if now.saturating_sub(last) < 2 {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
 /// INVITE -> 200 at 100 calls/s through a server whose trunk is the instant trunk.
 fn probe(label: &str, port: u16) -> Option<Latency> {
     std::thread::sleep(Duration::from_millis(300));
@@ -275,7 +291,9 @@ fn steps(
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()?;
-        let ticks = cpu().saturating_sub(before);
+        // Count the work the server still does for these calls once sipp is
+        // done (e.g. storage writes it queued): wait until it is idle.
+        let ticks = settle_cpu(&cpu).saturating_sub(before);
         let (ok, failed, retrans) = last_stats(&stat).unwrap_or((0, u64::from(calls), 0));
         let step = Step {
             rate,
@@ -299,8 +317,8 @@ fn steps(
             break;
         }
         rate *= 2;
-        // Let the previous step's calls (and the trunk's time-wait) drain.
-        std::thread::sleep(Duration::from_secs(2));
+        // Let the trunk's time-wait drain.
+        std::thread::sleep(Duration::from_secs(1));
     }
     Ok(run)
 }

@@ -64,6 +64,9 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub struct Storage {
     pool: AnyPool,
     postgres: bool,
+    /// A single-connection SQLite handle on which [`Storage::begin_batch`]
+    /// groups writes into one transaction.
+    batching: bool,
 }
 
 impl Storage {
@@ -76,6 +79,39 @@ impl Storage {
     /// SQLite files are put in WAL mode with foreign keys on and a 10 s busy
     /// timeout.
     pub async fn connect(url: &str) -> Result<Storage> {
+        Storage::open(url, false).await
+    }
+
+    /// A second handle on the same database for one writer that groups its
+    /// writes into transactions ([`Storage::begin_batch`]): on a SQLite file
+    /// it owns one connection of its own, so a thousand small writes cost one
+    /// commit instead of a thousand. On PostgreSQL and in-memory SQLite it is
+    /// an ordinary handle and batches are no-ops (each write commits alone).
+    pub async fn batch_writer(&self, url: &str) -> Result<Storage> {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        if self.postgres || memory {
+            return Ok(self.clone());
+        }
+        Storage::open(url, true).await
+    }
+
+    /// Begin grouping writes (see [`Storage::batch_writer`]); no-op elsewhere.
+    pub async fn begin_batch(&self) -> Result<()> {
+        if self.batching {
+            self.pool.execute("BEGIN IMMEDIATE").await?;
+        }
+        Ok(())
+    }
+
+    /// Commit the writes grouped since [`Storage::begin_batch`].
+    pub async fn commit_batch(&self) -> Result<()> {
+        if self.batching {
+            self.pool.execute("COMMIT").await?;
+        }
+        Ok(())
+    }
+
+    async fn open(url: &str, writer: bool) -> Result<Storage> {
         sqlx::any::install_default_drivers();
         let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
         let sqlite = url.starts_with("sqlite:");
@@ -114,6 +150,8 @@ impl Storage {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
+        } else if sqlite && writer {
+            options.max_connections(1).min_connections(1)
         } else if sqlite {
             options.max_connections(4)
         } else {
@@ -126,7 +164,11 @@ impl Storage {
         }
         sqlx::migrate!("./migrations").run(&pool).await?;
         tracing::debug!(postgres, "storage connected and migrated");
-        Ok(Storage { pool, postgres })
+        Ok(Storage {
+            pool,
+            postgres,
+            batching: writer && sqlite && !memory,
+        })
     }
 
     /// True when connected to PostgreSQL, false for SQLite.

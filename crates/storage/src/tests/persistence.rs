@@ -158,3 +158,35 @@ async fn claims_from_two_pools_on_one_file() {
     one.close().await;
     two.close().await;
 }
+
+/// A batch writer on a SQLite file groups writes in one transaction: they
+/// are invisible to the other pool until committed, all visible after; a
+/// failing write inside the batch does not take the others with it.
+#[tokio::test]
+async fn batch_writer_groups_writes_in_one_transaction() {
+    let dir = TempDir::new("batch");
+    let url = dir.db_url();
+    let db = Storage::connect(&url).await.unwrap();
+    let w = db.batch_writer(&url).await.unwrap();
+    let a = mk_agent(&db, "batcher").await;
+    w.begin_batch().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let c = mk_call(&w, Some(&a), None, "1001", &format!("55{i}"), i).await;
+        ids.push(c.id);
+    }
+    // A write that fails (unknown call) inside the batch.
+    assert!(w.update_call_answered("no-such-call", 5).await.is_err());
+    assert!(
+        db.get_call(&ids[0]).await.unwrap().is_none(),
+        "not visible before the commit"
+    );
+    w.commit_batch().await.unwrap();
+    for id in &ids {
+        assert!(db.get_call(id).await.unwrap().is_some(), "{id} committed");
+    }
+    // Reopened from scratch, the batch is there.
+    drop((w, db));
+    let db = Storage::connect(&url).await.unwrap();
+    assert!(db.get_call(&ids[49]).await.unwrap().is_some());
+}
