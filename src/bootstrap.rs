@@ -157,6 +157,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             })
             .collect(),
     );
+    tokio::spawn(crate::memory::trim_loop());
     let engine_task = tokio::spawn(crate::driver::run(
         switch,
         clock,

@@ -114,13 +114,30 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
             }
         }
         let mut open = false;
+        // Consecutive call-log entries go out as multi-row INSERTs.
+        let mut events = Vec::new();
         for op in batch {
+            if !matches!(op, DbOp::Store(StoreOp::CallEvent { .. })) {
+                flush_events(&storage, &mut events).await;
+            }
             match op {
                 DbOp::Flush(tx) => {
                     if std::mem::take(&mut open) {
                         commit(&storage).await;
                     }
                     let _ = tx.send(());
+                }
+                DbOp::Store(StoreOp::CallEvent {
+                    call,
+                    at,
+                    kind,
+                    actor,
+                    detail,
+                }) => {
+                    if !open {
+                        open = storage.begin_batch().await.is_ok();
+                    }
+                    events.push((call, at, kind, actor, json!({ "text": detail })));
                 }
                 DbOp::Store(op) => {
                     if batchable(&op) && !open {
@@ -140,10 +157,25 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
                 }
             }
         }
+        flush_events(&storage, &mut events).await;
         if open {
             commit(&storage).await;
         }
     }
+}
+
+/// Write the call-log entries gathered so far.
+async fn flush_events(
+    storage: &Storage,
+    events: &mut Vec<(String, i64, String, Option<String>, Value)>,
+) {
+    if events.is_empty() {
+        return;
+    }
+    if let Err(e) = storage.add_events(events).await {
+        tracing::error!(%e, "storage: a call event could not be written");
+    }
+    events.clear();
 }
 
 async fn commit(storage: &Storage) {

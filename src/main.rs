@@ -7,10 +7,12 @@ mod bootstrap;
 mod config;
 mod driver;
 mod events;
+mod memory;
 mod scheduler;
 mod transport;
 
 use std::path::PathBuf;
+
 use std::sync::Arc;
 
 use anyhow::Context;

@@ -169,6 +169,14 @@ struct ClientTx {
     ack: Option<Vec<u8>>,
 }
 
+/// Halve a table's memory once it is mostly empty (a hash map keeps the
+/// capacity of its largest size otherwise).
+fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 1024 && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// Which table a timer entry points into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Table {
@@ -418,6 +426,8 @@ impl TransactionLayer {
                 } else if tx.is_invite && resp.status < 300 {
                     tx.state = CState::Accepted;
                     tx.retransmit_at = None;
+                    // Never retransmitted again: keep only what a late 2xx needs.
+                    tx.bytes = Vec::new();
                     tx.timeout_at = now + 64 * T1;
                     self.events.push_back(TxEvent::Response { resp, key });
                 } else if tx.is_invite {
@@ -429,11 +439,13 @@ impl TransactionLayer {
                     tx.ack = Some(ack);
                     tx.state = CState::Completed;
                     tx.retransmit_at = None;
+                    tx.bytes = Vec::new();
                     tx.timeout_at = now + if udp { 32_000 } else { 0 };
                     self.events.push_back(TxEvent::Response { resp, key });
                 } else {
                     tx.state = CState::Completed;
                     tx.retransmit_at = None;
+                    tx.bytes = Vec::new();
                     tx.timeout_at = now + if udp { T4 } else { 0 };
                     self.events.push_back(TxEvent::Response { resp, key });
                 }
@@ -486,6 +498,17 @@ impl TransactionLayer {
 
     /// Run due timers.
     pub fn on_timeout(&mut self, now: u64) {
+        self.fire_timers(now);
+        // Tables sized for a past burst of calls give their memory back.
+        shrink(&mut self.server);
+        shrink(&mut self.client);
+        shrink(&mut self.invites);
+        if self.timers.capacity() > 4096 && self.timers.len() * 4 < self.timers.capacity() {
+            self.timers.shrink_to(self.timers.len() * 2);
+        }
+    }
+
+    fn fire_timers(&mut self, now: u64) {
         while let Some(Reverse((at, _, _))) = self.timers.peek() {
             if *at > now {
                 break;

@@ -75,7 +75,68 @@ fn decode(row: &AnyRow) -> Result<CallEventRow> {
     })
 }
 
+/// Rows per multi-row INSERT (7 parameters each, under SQLite's limit).
+const EVENTS_PER_INSERT: usize = 100;
+
 impl Storage {
+    /// Appends many events (to any calls) with one multi-row INSERT per 100
+    /// events: the storage writer's bulk path. Rows keep the given order. If
+    /// a statement fails (e.g. one event names an unknown call), its events
+    /// are retried one by one so the others are kept; the first error is
+    /// returned.
+    pub async fn add_events(
+        &self,
+        events: &[(String, i64, String, Option<String>, serde_json::Value)],
+    ) -> Result<()> {
+        let mut first_error = None;
+        for chunk in events.chunks(EVENTS_PER_INSERT) {
+            let mut sql = format!("INSERT INTO call_events ({COLUMNS}) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 7;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for (call, at, kind, actor, detail) in chunk {
+                let detail = if detail.is_null() {
+                    "{}".to_string()
+                } else {
+                    detail.to_string()
+                };
+                q = q
+                    .bind(new_id())
+                    .bind(call.clone())
+                    .bind(next_seq())
+                    .bind(*at)
+                    .bind(kind.clone())
+                    .bind(actor.clone())
+                    .bind(detail);
+            }
+            if q.execute(self.pool()).await.is_err() {
+                for (call, at, kind, actor, detail) in chunk {
+                    if let Err(e) = self
+                        .add_event(call, *at, kind, actor.as_deref(), detail.clone())
+                        .await
+                    {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Appends an event to a call's timeline. `detail` may be `Value::Null`
     /// (stored as `{}`). An unknown call gives [`StorageError::Conflict`].
     pub async fn add_event(

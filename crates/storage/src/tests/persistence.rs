@@ -190,3 +190,43 @@ async fn batch_writer_groups_writes_in_one_transaction() {
     let db = Storage::connect(&url).await.unwrap();
     assert!(db.get_call(&ids[49]).await.unwrap().is_some());
 }
+
+/// The bulk event path keeps every event of several calls in order, and an
+/// event naming an unknown call costs only itself.
+#[tokio::test]
+async fn bulk_events_keep_order_and_survive_a_bad_row() {
+    let db = test_db().await;
+    let a = mk_call(&db, None, None, "1", "2", 1).await;
+    let b = mk_call(&db, None, None, "3", "4", 1).await;
+    let mut evs = Vec::new();
+    for i in 0..230 {
+        let call = if i % 2 == 0 { &a.id } else { &b.id };
+        evs.push((
+            call.clone(),
+            i,
+            format!("K{i}"),
+            None,
+            serde_json::json!({"n": i}),
+        ));
+    }
+    evs.insert(
+        150,
+        (
+            "no-such-call".into(),
+            5,
+            "BAD".into(),
+            None,
+            serde_json::Value::Null,
+        ),
+    );
+    assert!(
+        db.add_events(&evs).await.is_err(),
+        "the bad row is reported"
+    );
+    let got_a = db.list_events(&a.id).await.unwrap();
+    let got_b = db.list_events(&b.id).await.unwrap();
+    assert_eq!(got_a.len() + got_b.len(), 230, "every good event kept");
+    let kinds: Vec<_> = got_a.iter().map(|e| e.kind.clone()).collect();
+    let want: Vec<_> = (0..230).step_by(2).map(|i| format!("K{i}")).collect();
+    assert_eq!(kinds, want, "in order");
+}
