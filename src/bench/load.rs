@@ -141,10 +141,14 @@ pub fn overload(rate: u32, factor: u32, seconds: u32) -> anyhow::Result<()> {
         "overload",
     )?;
     let took = t0.elapsed().as_secs_f64();
-    let completed_rate = c.ok as f64 / f64::from(seconds);
+    // sipp may not manage to offer the full rate on a shared machine: report
+    // what it really offered over the run, and what completed per second.
+    let total = c.ok + c.failed;
+    let completed_rate = c.ok as f64 / took;
     println!(
-        "completed {} calls ({completed_rate:.0}/s over the {seconds} s offered, {:.0}% of {rate}/s); \
-         refused with 503: {}; other failures: {}; retransmissions: {}; run took {took:.1} s",
+        "sipp offered {total} calls in {took:.1} s ({:.0}/s); completed {} ({completed_rate:.0}/s, {:.0}% of {rate}/s); \
+         refused with 503: {}; other failures: {}; retransmissions: {}",
+        total as f64 / took,
         c.ok,
         completed_rate * 100.0 / f64::from(rate),
         c.unexpected,
