@@ -22,23 +22,12 @@ struct Counts {
 }
 
 fn counts(path: &Path) -> Option<Counts> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next()?.split(';').collect();
-    let last: Vec<&str> = lines.rfind(|l| !l.trim().is_empty())?.split(';').collect();
-    let get = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .and_then(|i| last.get(i))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let get = super::sipp_stats(path)?;
     Some(Counts {
-        ok: get("SuccessfulCall(C)"),
-        failed: get("FailedCall(C)"),
-        unexpected: get("FailedUnexpectedMessage(C)"),
-        retrans: get("Retransmissions(C)"),
+        ok: get("SuccessfulCall(C)").unwrap_or(0),
+        failed: get("FailedCall(C)").unwrap_or(0),
+        unexpected: get("FailedUnexpectedMessage(C)").unwrap_or(0),
+        retrans: get("Retransmissions(C)").unwrap_or(0),
     })
 }
 
@@ -90,7 +79,8 @@ fn caller(
     counts(&stat).context("reading sipp's statistics")
 }
 
-fn trunk(dir: &Path) -> anyhow::Result<(Child, u16)> {
+/// The sipp trunk (answers 100, 180, 200) on a free port.
+pub(super) fn trunk(dir: &Path) -> anyhow::Result<(Child, u16)> {
     let (_, uas) = write_scenarios(dir)?;
     let port = free_port()?;
     let child = Child(

@@ -159,18 +159,28 @@ impl Drop for Child {
     }
 }
 
-pub(crate) fn last_stats(path: &Path) -> Option<(u64, u64, u64)> {
+/// The last line of a sipp `-trace_stat` CSV, as a lookup by column name.
+pub(crate) fn sipp_stats(path: &Path) -> Option<impl Fn(&str) -> Option<u64>> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next()?.split(';').collect();
-    let last: Vec<&str> = lines.rfind(|l| !l.trim().is_empty())?.split(';').collect();
-    let get = |name: &str| {
+    let header: Vec<String> = lines.next()?.split(';').map(str::to_string).collect();
+    let last: Vec<String> = lines
+        .rfind(|l| !l.trim().is_empty())?
+        .split(';')
+        .map(str::to_string)
+        .collect();
+    Some(move |name: &str| {
         header
             .iter()
-            .position(|h| *h == name)
+            .position(|h| h == name)
             .and_then(|i| last.get(i))
             .and_then(|v| v.trim().parse::<u64>().ok())
-    };
+    })
+}
+
+/// Successful, failed and retransmitted counts of a sipp run.
+pub(crate) fn last_stats(path: &Path) -> Option<(u64, u64, u64)> {
+    let get = sipp_stats(path)?;
     Some((
         get("SuccessfulCall(C)")?,
         get("FailedCall(C)")?,

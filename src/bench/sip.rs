@@ -64,27 +64,8 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
     which("sipp")?;
     let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (uac, uas) = write_scenarios(&dir)?;
-    let uas_port = free_port()?;
-    let _trunk = Child(
-        Command::new("sipp")
-            .args([
-                "-sf",
-                &uas.to_string_lossy(),
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &uas_port.to_string(),
-                "-nostdin",
-                "-buff_size",
-                "8388608",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the sipp trunk")?,
-    );
-    std::thread::sleep(Duration::from_millis(500));
+    let (uac, _) = write_scenarios(&dir)?;
+    let (_trunk, uas_port) = super::load::trunk(&dir)?;
     println!(
         "SIP call rate: agent 1001 (sipp, digest auth on every INVITE) -> server -> trunk (sipp: 100, 180, 200),"
     );

@@ -32,13 +32,6 @@ fn customer_with_1001(h: &mut Harness) -> String {
     h.only_call()
 }
 
-/// Nothing left behind once every call ended.
-fn assert_clean(h: &mut Harness) {
-    assert!(h.live_calls().is_empty(), "no live call left");
-    assert_eq!(h.media.leg_count(), 0, "every media leg released");
-    assert_eq!(h.media.room_count(), 0, "every room destroyed");
-}
-
 #[test]
 fn agent_phone_calls_another_agent() {
     let mut h = Harness::new();
@@ -65,7 +58,7 @@ fn agent_phone_calls_another_agent() {
     h.settle();
     assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
     assert!(h.cdr_ended(&call));
-    assert_clean(&mut h);
+    h.assert_clean();
     assert_eq!(h.status("1001"), "offline");
 }
 
@@ -80,7 +73,7 @@ fn unanswered_agent_times_out_with_408_to_the_caller() {
         h.state("1001", 0),
         CallState::Terminated { status } if status >= 400
     ));
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]
@@ -97,7 +90,7 @@ fn hold_plays_music_to_the_customer() {
     let now = h.now;
     h.phone("trunk").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
     let ev = h.events(&call);
     for k in ["HOLD", "UNHOLD"] {
         assert!(ev.iter().any(|e| e == k), "{k} logged: {ev:?}");
@@ -135,7 +128,7 @@ fn blind_transfer_releases_the_agent_when_the_target_rings() {
     let now = h.now;
     h.phone("trunk").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]
@@ -164,7 +157,7 @@ fn blind_transfer_declined_after_ringing_rings_agent_a_back() {
     h.phone("1001").hangup(1, now);
     h.settle();
     assert_eq!(h.state("trunk", 0), CallState::Terminated { status: 200 });
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]
@@ -194,7 +187,7 @@ fn consultative_transfer_completed() {
     let now = h.now;
     h.phone("1002").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]
@@ -220,7 +213,7 @@ fn consultative_transfer_cancelled_while_ringing() {
     let now = h.now;
     h.phone("trunk").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]
@@ -245,7 +238,7 @@ fn consultative_transfer_declined_by_the_target() {
     let now = h.now;
     h.phone("1001").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]
@@ -277,7 +270,7 @@ fn three_way_conference_any_party_may_leave() {
     let now = h.now;
     h.phone("trunk").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 #[test]

@@ -7,12 +7,6 @@ mod harness;
 use harness::{CallState, Harness};
 use switchboard_switch::AgentStatus;
 
-fn assert_clean(h: &mut Harness) {
-    assert!(h.live_calls().is_empty(), "no live call left");
-    assert_eq!(h.media.leg_count(), 0, "every media leg released");
-    assert_eq!(h.media.room_count(), 0, "every room destroyed");
-}
-
 /// The caller cancels at the moment the callee answers; the CANCEL reaches
 /// the switch first. The callee's late 200 is ACKed and hung up.
 #[test]
@@ -32,7 +26,7 @@ fn cancel_crossing_the_callees_answer() {
         matches!(h.state("1002", 0), CallState::Terminated { .. }),
         "the callee's answered leg was ended"
     );
-    assert_clean(&mut h);
+    h.assert_clean();
     assert_eq!(h.status("1002"), "offline");
     h.run_for(40_000);
     let byes = h
@@ -59,7 +53,7 @@ fn cancel_arriving_after_the_answer() {
     h.run_for(2_000);
     assert!(matches!(h.state("1002", 0), CallState::Terminated { .. }));
     assert!(matches!(h.state("1001", 0), CallState::Terminated { .. }));
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 /// The callee's 200 OK is lost once and the caller's ACK is lost once:
@@ -93,7 +87,7 @@ fn lost_answer_and_lost_ack_are_retransmitted() {
     h.phone("1001").hangup(0, now);
     h.settle();
     assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 /// A lost BYE is retransmitted and the call still ends on both sides.
@@ -113,7 +107,7 @@ fn lost_bye_is_retransmitted() {
     assert_eq!(h.state("1002", 0), CallState::Confirmed, "BYE lost");
     h.run_for(1_000);
     assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 /// The agent's phone transfers the customer with REFER: the target rings,
@@ -154,7 +148,7 @@ fn blind_transfer_from_the_phone_with_refer() {
     let now = h.now;
     h.phone("trunk").hangup(0, now);
     h.settle();
-    assert_clean(&mut h);
+    h.assert_clean();
 }
 
 /// Hundreds of calls of every kind leave nothing behind once they are over

@@ -396,6 +396,13 @@ impl Harness {
             .any(|o| matches!(o, StoreOp::CallEnded { call: c, .. } if c == call))
     }
 
+    /// Nothing left once every call ended: no live call, media leg or room.
+    pub fn assert_clean(&mut self) {
+        assert!(self.live_calls().is_empty(), "no live call left");
+        assert_eq!(self.media.leg_count(), 0, "every media leg released");
+        assert_eq!(self.media.room_count(), 0, "every room destroyed");
+    }
+
     /// A customer calls `number` from the trunk; returns the trunk's call index.
     pub fn customer_calls(&mut self, number: &str) -> usize {
         let now = self.now;
