@@ -55,6 +55,14 @@ impl Switch {
             at: e.started_at as i64,
         };
         self.sink.store(op);
+        // The row already names the controlling agent: no separate update for it.
+        if let Some(e) = self.calls.get_mut(call) {
+            e.last_agent = e
+                .call
+                .controller()
+                .filter(|a| !a.is_empty() && self.agents.get(a).is_some())
+                .map(str::to_string);
+        }
         if let Some(v) = self.call_view(call) {
             let ev = LiveEvent::Call { call: Box::new(v) };
             self.sink.publish(ev.to_json());
@@ -110,11 +118,13 @@ impl Switch {
     }
 
     pub(super) fn cdr_ended(&mut self, call: &str, entry: &super::CallEntry) {
-        // The state machine has released everyone by now: the last controller handled it.
+        // The state machine has released everyone by now: the last controller
+        // handled it. The row already has the last agent written: only a
+        // controller not written yet needs an update.
         let agent_id = entry
             .call
             .controller()
-            .or(entry.last_agent.as_deref())
+            .filter(|a| Some(*a) != entry.last_agent.as_deref())
             .and_then(|a| self.agents.get(a))
             .map(|p| p.info.id.clone());
         self.sink.store(crate::StoreOp::CallEnded {
