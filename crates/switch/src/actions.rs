@@ -328,8 +328,12 @@ impl Switch {
             }
         }
         self.cdr_ended(call, &entry);
-        self.sink
-            .publish(serde_json::json!({"type": "call_ended", "call_id": call}));
+        self.sink.publish(
+            switchboard_center::LiveEvent::CallEnded {
+                call_id: call.to_string(),
+            }
+            .to_json(),
+        );
     }
 }
 

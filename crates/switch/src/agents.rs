@@ -170,7 +170,14 @@ impl Switch {
             p.status = status;
             p.since = now;
             let (id, reason) = (p.info.id.clone(), p.pause_reason.clone());
-            let ev = serde_json::json!({"type": "agent_state", "agent": username, "status": status, "chosen": p.chosen, "pause_reason": reason, "since": now});
+            let ev = switchboard_center::LiveEvent::AgentState {
+                agent: username.to_string(),
+                status,
+                chosen: p.chosen,
+                pause_reason: reason.clone(),
+                since: now,
+            }
+            .to_json();
             self.sink.store(crate::StoreOp::AgentState {
                 agent_id: id,
                 status,
@@ -236,7 +243,13 @@ impl Switch {
         };
         if p.registered != registered {
             p.registered = registered;
-            self.sink.publish(serde_json::json!({"type": "agent_registration", "agent": username, "registered": registered}));
+            self.sink.publish(
+                switchboard_center::LiveEvent::AgentRegistration {
+                    agent: username.to_string(),
+                    registered,
+                }
+                .to_json(),
+            );
         }
         if registered {
             let bindings = self.registrar.bindings_of(username);
