@@ -16,9 +16,7 @@ fn customer_with_1001(h: &mut Harness) -> String {
     assert_eq!(h.state("trunk", 0), CallState::Confirmed, "queue answers");
     assert_eq!(h.state("1001", 0), CallState::Ringing, "agent offered");
     assert_eq!(h.status("1001"), "ringing");
-    let now = h.now;
-    h.phone("1001").answer(0, now);
-    h.settle();
+    h.answer("1001", 0);
     assert_eq!(h.state("1001", 0), CallState::Confirmed);
     assert!(
         h.hears(("trunk", 0), ("1001", 0)),
@@ -35,9 +33,7 @@ fn customer_with_1001(h: &mut Harness) -> String {
 #[test]
 fn agent_phone_calls_another_agent() {
     let mut h = Harness::new();
-    let now = h.now;
-    h.phone("1001").dial("1002", now);
-    h.settle();
+    h.phone_dials("1001", "1002");
     // The switch challenges the INVITE, the phone retries with credentials,
     // then the callee's phone sends 100 and 180 like a real one.
     assert_eq!(h.state("1002", 0), CallState::Ringing);
@@ -45,17 +41,13 @@ fn agent_phone_calls_another_agent() {
     assert!(h.phone("1001").received().contains(&"407".to_string()));
     assert_eq!(h.status("1002"), "ringing");
     h.run_for(3_000);
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.answer("1002", 0);
     assert_eq!(h.state("1001", 0), CallState::Confirmed);
     assert_eq!(h.state("1002", 0), CallState::Confirmed);
     assert!(h.hears(("1001", 0), ("1002", 0)));
     assert!(h.hears(("1002", 0), ("1001", 0)));
     let call = h.only_call();
-    let now = h.now;
-    h.phone("1002").hangup(0, now);
-    h.settle();
+    h.hangup("1002", 0);
     assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
     assert!(h.cdr_ended(&call));
     h.assert_clean();
@@ -87,9 +79,7 @@ fn hold_plays_music_to_the_customer() {
     h.command("1001", &call, Command::Unhold).expect("unhold");
     assert!(!h.hears_music(("trunk", 0)));
     assert!(h.hears(("trunk", 0), ("1001", 0)));
-    let now = h.now;
-    h.phone("trunk").hangup(0, now);
-    h.settle();
+    h.hangup("trunk", 0);
     h.assert_clean();
     let ev = h.events(&call);
     for k in ["HOLD", "UNHOLD"] {
@@ -119,15 +109,11 @@ fn blind_transfer_releases_the_agent_when_the_target_rings() {
     );
     assert_ne!(h.status("1001"), "on_call");
     assert!(h.hears_music(("trunk", 0)), "the customer waits with music");
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.answer("1002", 0);
     assert!(h.hears(("trunk", 0), ("1002", 0)));
     assert!(h.hears(("1002", 0), ("trunk", 0)));
     assert_eq!(h.status("1002"), "on_call");
-    let now = h.now;
-    h.phone("trunk").hangup(0, now);
-    h.settle();
+    h.hangup("trunk", 0);
     h.assert_clean();
 }
 
@@ -143,19 +129,13 @@ fn blind_transfer_declined_after_ringing_rings_agent_a_back() {
     )
     .expect("transfer accepted");
     assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
-    let now = h.now;
-    h.phone("1002").decline(0, 486, now);
-    h.settle();
+    h.decline("1002", 0, 486);
     // A is rung back on a new call and takes the customer again.
     assert_eq!(h.state("1001", 1), CallState::Ringing, "A rung back");
-    let now = h.now;
-    h.phone("1001").answer(1, now);
-    h.settle();
+    h.answer("1001", 1);
     assert!(h.hears(("trunk", 0), ("1001", 1)));
     assert!(h.events(&call).iter().any(|e| e == "TRANSFER_RETURN"));
-    let now = h.now;
-    h.phone("1001").hangup(1, now);
-    h.settle();
+    h.hangup("1001", 1);
     assert_eq!(h.state("trunk", 0), CallState::Terminated { status: 200 });
     h.assert_clean();
 }
@@ -172,9 +152,7 @@ fn consultative_transfer_completed() {
     )
     .expect("consult");
     assert!(h.hears_music(("trunk", 0)));
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.answer("1002", 0);
     assert!(h.hears(("1001", 0), ("1002", 0)), "A talks with B");
     assert!(
         !h.hears(("trunk", 0), ("1001", 0)),
@@ -184,9 +162,7 @@ fn consultative_transfer_completed() {
         .expect("complete");
     assert!(h.hears(("trunk", 0), ("1002", 0)));
     assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
-    let now = h.now;
-    h.phone("1002").hangup(0, now);
-    h.settle();
+    h.hangup("1002", 0);
     h.assert_clean();
 }
 
@@ -210,9 +186,7 @@ fn consultative_transfer_cancelled_while_ringing() {
         "A back with the customer"
     );
     assert_eq!(h.status("1002"), "ready");
-    let now = h.now;
-    h.phone("trunk").hangup(0, now);
-    h.settle();
+    h.hangup("trunk", 0);
     h.assert_clean();
 }
 
@@ -227,17 +201,11 @@ fn consultative_transfer_declined_by_the_target() {
         Command::ConsultTransfer(Target::Agent("1002".into())),
     )
     .expect("consult");
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
-    let now = h.now;
-    h.phone("1002").hangup(0, now);
-    h.settle();
+    h.answer("1002", 0);
+    h.hangup("1002", 0);
     assert!(h.hears(("trunk", 0), ("1001", 0)), "A keeps the customer");
     assert!(!h.hears_music(("trunk", 0)));
-    let now = h.now;
-    h.phone("1001").hangup(0, now);
-    h.settle();
+    h.hangup("1001", 0);
     h.assert_clean();
 }
 
@@ -252,41 +220,29 @@ fn three_way_conference_any_party_may_leave() {
         Command::ConsultTransfer(Target::Agent("1002".into())),
     )
     .expect("consult");
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.answer("1002", 0);
     h.command("1001", &call, Command::Confer).expect("confer");
     for (a, b) in [("trunk", "1001"), ("trunk", "1002"), ("1001", "1002")] {
         assert!(h.hears((a, 0), (b, 0)), "{a} hears {b}");
         assert!(h.hears((b, 0), (a, 0)), "{b} hears {a}");
     }
-    let now = h.now;
-    h.phone("1001").hangup(0, now);
-    h.settle();
+    h.hangup("1001", 0);
     assert!(
         h.hears(("trunk", 0), ("1002", 0)),
         "the other two stay connected"
     );
-    let now = h.now;
-    h.phone("trunk").hangup(0, now);
-    h.settle();
+    h.hangup("trunk", 0);
     h.assert_clean();
 }
 
 #[test]
 fn overloaded_switch_refuses_new_calls_and_keeps_established_ones() {
     let mut h = Harness::new();
-    let now = h.now;
-    h.phone("1001").dial("1002", now);
-    h.settle();
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.phone_dials("1001", "1002");
+    h.answer("1002", 0);
     assert!(h.hears(("1001", 0), ("1002", 0)));
     h.switch.set_overloaded(true);
-    let now = h.now;
-    h.phone("1003").dial("1001", now);
-    h.settle();
+    h.phone_dials("1003", "1001");
     assert_eq!(h.state("1003", 0), CallState::Terminated { status: 503 });
     assert_eq!(h.media.leg_count(), 2, "no media port for the refused call");
     // The established call still works: hold from the phone, then hang up.
@@ -297,14 +253,10 @@ fn overloaded_switch_refuses_new_calls_and_keeps_established_ones() {
         h.hears_music(("1002", 0)),
         "phone hold plays music to the other party"
     );
-    let now = h.now;
-    h.phone("1001").hangup(0, now);
-    h.settle();
+    h.hangup("1001", 0);
     assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
     h.switch.set_overloaded(false);
-    let now = h.now;
-    h.phone("1003").dial("1002", now);
-    h.settle();
+    h.phone_dials("1003", "1002");
     assert_eq!(
         h.state("1002", 1),
         CallState::Ringing,
@@ -321,32 +273,22 @@ fn a_failing_call_is_ended_alone() {
         ..harness::Setup::default()
     });
     // A healthy call between two agents.
-    let now = h.now;
-    h.phone("1002").dial("1003", now);
-    h.settle();
-    let now = h.now;
-    h.phone("1003").answer(0, now);
-    h.settle();
+    h.phone_dials("1002", "1003");
+    h.answer("1003", 0);
     assert!(h.hears(("1002", 0), ("1003", 0)));
     // The recorded queue call fails when 1001 answers.
     h.media.panic_on_record();
     h.set_state("1001", AgentStatus::Ready);
     h.customer_calls("5000");
-    let now = h.now;
-    h.phone("1001").answer(0, now);
-    h.settle();
+    h.answer("1001", 0);
     assert_eq!(h.state("trunk", 0), CallState::Terminated { status: 200 });
     assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
     assert_ne!(h.status("1001"), "on_call");
     assert_eq!(h.live_calls().len(), 1, "only the healthy call is left");
     // The healthy call still works, and new calls are accepted.
     assert!(h.hears(("1002", 0), ("1003", 0)));
-    let now = h.now;
-    h.phone("1003").hangup(0, now);
-    h.settle();
+    h.hangup("1003", 0);
     assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
-    let now = h.now;
-    h.phone("1001").dial("1002", now);
-    h.settle();
+    h.phone_dials("1001", "1002");
     assert_eq!(h.state("1002", 1), CallState::Ringing);
 }

@@ -54,18 +54,14 @@ fn ringing_agents<'a>(h: &mut Harness, agents: &[&'a str]) -> Vec<&'a str> {
 /// `agent` answers its ringing call; returns the call's index.
 fn answer(h: &mut Harness, agent: &str) -> usize {
     let i = ringing(h, agent).unwrap_or_else(|| panic!("{agent} is ringing"));
-    let now = h.now;
-    h.phone(agent).answer(i, now);
-    h.settle();
+    h.answer(agent, i);
     assert_eq!(h.state(agent, i), CallState::Confirmed);
     i
 }
 
 /// `phone` hangs up its call `i`.
 fn hang_up(h: &mut Harness, phone: &str, i: usize) {
-    let now = h.now;
-    h.phone(phone).hangup(i, now);
-    h.settle();
+    h.hangup(phone, i);
 }
 
 /// Event kinds logged for every call so far.
@@ -199,9 +195,7 @@ fn an_agent_who_does_not_answer_is_skipped_and_the_caller_stays_queued() {
     );
     h.customer_calls("5000");
     assert_eq!(ringing_agents(&mut h, &agents), ["1001"]);
-    let now = h.now;
-    h.phone("1001").decline(0, 486, now);
-    h.settle();
+    h.decline("1001", 0, 486);
     assert_eq!(
         ringing_agents(&mut h, &agents),
         ["1002"],

@@ -12,9 +12,7 @@ use switchboard_switch::AgentStatus;
 #[test]
 fn cancel_crossing_the_callees_answer() {
     let mut h = Harness::new();
-    let now = h.now;
-    h.phone("1001").dial("1002", now);
-    h.settle();
+    h.phone_dials("1001", "1002");
     assert_eq!(h.state("1002", 0), CallState::Ringing);
     let now = h.now;
     h.phone("1001").hangup(0, now); // CANCEL (delivered first: "1001" < "1002")
@@ -43,9 +41,7 @@ fn cancel_crossing_the_callees_answer() {
 #[test]
 fn cancel_arriving_after_the_answer() {
     let mut h = Harness::new();
-    let now = h.now;
-    h.phone("1002").dial("1001", now);
-    h.settle();
+    h.phone_dials("1002", "1001");
     let now = h.now;
     h.phone("1001").answer(0, now); // delivered first
     h.phone("1002").hangup(0, now); // CANCEL crosses the 200
@@ -61,13 +57,9 @@ fn cancel_arriving_after_the_answer() {
 #[test]
 fn lost_answer_and_lost_ack_are_retransmitted() {
     let mut h = Harness::new();
-    let now = h.now;
-    h.phone("1001").dial("1002", now);
-    h.settle();
+    h.phone_dials("1001", "1002");
     h.lose("1002", true, 1); // the callee's 200 OK
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.answer("1002", 0);
     assert_eq!(h.state("1001", 0), CallState::Ringing, "200 lost");
     h.lose("1001", true, 1); // the caller's first ACK
     h.run_for(600);
@@ -83,9 +75,7 @@ fn lost_answer_and_lost_ack_are_retransmitted() {
     h.run_for(40_000);
     assert_eq!(h.state("1001", 0), CallState::Confirmed);
     assert_eq!(h.state("1002", 0), CallState::Confirmed);
-    let now = h.now;
-    h.phone("1001").hangup(0, now);
-    h.settle();
+    h.hangup("1001", 0);
     assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
     h.assert_clean();
 }
@@ -94,16 +84,10 @@ fn lost_answer_and_lost_ack_are_retransmitted() {
 #[test]
 fn lost_bye_is_retransmitted() {
     let mut h = Harness::new();
-    let now = h.now;
-    h.phone("1001").dial("1002", now);
-    h.settle();
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.phone_dials("1001", "1002");
+    h.answer("1002", 0);
     h.lose("1002", false, 1); // the switch's BYE to 1002
-    let now = h.now;
-    h.phone("1001").hangup(0, now);
-    h.settle();
+    h.hangup("1001", 0);
     assert_eq!(h.state("1002", 0), CallState::Confirmed, "BYE lost");
     h.run_for(1_000);
     assert_eq!(h.state("1002", 0), CallState::Terminated { status: 200 });
@@ -119,9 +103,7 @@ fn blind_transfer_from_the_phone_with_refer() {
     h.set_state("1001", AgentStatus::Ready);
     h.set_state("1002", AgentStatus::Ready);
     h.customer_calls("5000");
-    let now = h.now;
-    h.phone("1001").answer(0, now);
-    h.settle();
+    h.answer("1001", 0);
     assert!(h.hears(("trunk", 0), ("1001", 0)));
     let now = h.now;
     h.phone("1001").refer(0, "1002", now);
@@ -135,19 +117,13 @@ fn blind_transfer_from_the_phone_with_refer() {
         matches!(h.state("1001", 0), CallState::Terminated { .. }) || h.hears_music(("trunk", 0)),
         "the customer waits with music while the target rings"
     );
-    let now = h.now;
-    h.phone("1002").answer(0, now);
-    h.settle();
+    h.answer("1002", 0);
     assert!(h.hears(("trunk", 0), ("1002", 0)));
     if h.state("1001", 0) == CallState::Confirmed {
-        let now = h.now;
-        h.phone("1001").hangup(0, now);
-        h.settle();
+        h.hangup("1001", 0);
     }
     assert!(h.hears(("trunk", 0), ("1002", 0)), "still together");
-    let now = h.now;
-    h.phone("trunk").hangup(0, now);
-    h.settle();
+    h.hangup("trunk", 0);
     h.assert_clean();
 }
 
@@ -159,13 +135,9 @@ fn nothing_is_kept_after_calls_end() {
     h.set_state("1003", AgentStatus::Ready);
     for i in 0..150 {
         // Agent to number, answered and hung up by either side.
-        let now = h.now;
-        let c = h.phone("1001").dial("5551234", now);
-        h.settle();
+        let c = h.phone_dials("1001", "5551234");
         let t = h.phone("trunk").calls().len() - 1;
-        let now = h.now;
-        h.phone("trunk").answer(t, now);
-        h.settle();
+        h.answer("trunk", t);
         let now = h.now;
         if i % 2 == 0 {
             h.phone("1001").hangup(c, now);
@@ -174,18 +146,12 @@ fn nothing_is_kept_after_calls_end() {
         }
         h.settle();
         // Agent to agent, cancelled while ringing.
-        let now = h.now;
-        let c = h.phone("1001").dial("1002", now);
-        h.settle();
-        let now = h.now;
-        h.phone("1001").hangup(c, now);
-        h.settle();
+        let c = h.phone_dials("1001", "1002");
+        h.hangup("1001", c);
         // A customer through the queue, answered by 1003.
         let t = h.customer_calls("5000");
         let a = h.phone("1003").calls().len() - 1;
-        let now = h.now;
-        h.phone("1003").answer(a, now);
-        h.settle();
+        h.answer("1003", a);
         let now = h.now;
         h.phone("trunk").hangup(t, now);
         h.run_for(100);

@@ -76,10 +76,6 @@ fn blind(kind: Kind) -> bool {
     )
 }
 
-fn now(h: &Harness) -> u64 {
-    h.now
-}
-
 /// Run one scenario; panics with the scenario's name on the first failed check.
 fn run(kind: Kind, recording: bool, outcome: Outcome) {
     let name = format!("{kind:?} / recording {recording} / {outcome:?}");
@@ -109,9 +105,7 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
     h.set_state("1002", AgentStatus::Ready);
     h.set_state("1003", AgentStatus::Ready);
     h.customer_calls("5000");
-    let n = now(&h);
-    h.phone("1001").answer(0, n);
-    h.settle();
+    h.answer("1001", 0);
     assert!(h.hears(CUSTOMER, AGENT_A), "{name}: customer talks with A");
     let call = h.only_call();
     let command = if blind(kind) {
@@ -122,16 +116,6 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
     h.command("1001", &call, command)
         .unwrap_or_else(|e| panic!("{name}: transfer refused: {e}"));
 
-    let answer_target = |h: &mut Harness| {
-        let n = now(h);
-        h.phone(t.0).answer(t.1, n);
-        h.settle();
-    };
-    let hangup = |h: &mut Harness, who: (&str, usize)| {
-        let n = now(h);
-        h.phone(who.0).hangup(who.1, n);
-        h.settle();
-    };
     // Who is with the customer at the end, to hang up last.
     let mut last: Option<(&str, usize)> = None;
     match outcome {
@@ -139,7 +123,7 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
             if outcome == Outcome::EarlyMediaThenAnswers && !matches!(kind, Kind::BlindCampaign) {
                 assert_eq!(h.state(t.0, t.1), CallState::Early, "{name}: 183 sent");
             }
-            answer_target(&mut h);
+            h.answer(t.0, t.1);
             if !blind(kind) {
                 assert!(h.hears(AGENT_A, t), "{name}: A consults the target");
                 assert!(h.hears_music(CUSTOMER), "{name}: customer on hold");
@@ -163,9 +147,7 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
             if outcome == Outcome::NoAnswer {
                 h.run_for(21_000);
             } else {
-                let n = now(&h);
-                h.phone(t.0).decline(t.1, 486, n);
-                h.settle();
+                h.decline(t.0, t.1, 486);
             }
             if blind(kind) {
                 assert_eq!(
@@ -173,9 +155,7 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
                     CallState::Ringing,
                     "{name}: A rung back"
                 );
-                let n = now(&h);
-                h.phone("1001").answer(1, n);
-                h.settle();
+                h.answer("1001", 1);
                 assert!(h.hears(CUSTOMER, AGENT_A_RUNG_BACK), "{name}: back with A");
                 last = Some(AGENT_A_RUNG_BACK);
             } else {
@@ -206,7 +186,7 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
                 CallState::Ringing,
                 "{name}: target rings"
             );
-            hangup(&mut h, CUSTOMER);
+            h.hangup(CUSTOMER.0, CUSTOMER.1);
             assert_eq!(
                 h.state(t.0, t.1),
                 CallState::Terminated { status: 487 },
@@ -224,8 +204,8 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
             last = Some(AGENT_A);
         }
         Outcome::TargetDeclinesAfterTalking => {
-            answer_target(&mut h);
-            hangup(&mut h, t);
+            h.answer(t.0, t.1);
+            h.hangup(t.0, t.1);
             assert!(
                 h.hears(CUSTOMER, AGENT_A),
                 "{name}: A back with the customer"
@@ -233,8 +213,8 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
             last = Some(AGENT_A);
         }
         Outcome::CustomerHangsUpWhileConsulting => {
-            answer_target(&mut h);
-            hangup(&mut h, CUSTOMER);
+            h.answer(t.0, t.1);
+            h.hangup(CUSTOMER.0, CUSTOMER.1);
             assert!(
                 matches!(h.state(t.0, t.1), CallState::Terminated { .. }),
                 "{name}: consultation ended with the call"
@@ -245,15 +225,15 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
             );
         }
         Outcome::AgentHangsUpWhileConsulting => {
-            answer_target(&mut h);
-            hangup(&mut h, AGENT_A);
+            h.answer(t.0, t.1);
+            h.hangup(AGENT_A.0, AGENT_A.1);
             assert!(h.hears(CUSTOMER, t), "{name}: the transfer completed");
             last = Some(t);
         }
         Outcome::AgentHangsUpWhileRinging => {
-            hangup(&mut h, AGENT_A);
+            h.hangup(AGENT_A.0, AGENT_A.1);
             assert!(h.hears_music(CUSTOMER), "{name}: customer waits with music");
-            answer_target(&mut h);
+            h.answer(t.0, t.1);
             assert!(
                 h.hears(CUSTOMER, t),
                 "{name}: continued as a blind transfer"
@@ -261,7 +241,7 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
             last = Some(t);
         }
         Outcome::ConferenceThenAgentLeaves => {
-            answer_target(&mut h);
+            h.answer(t.0, t.1);
             h.command("1001", &call, Command::Confer)
                 .unwrap_or_else(|e| panic!("{name}: confer refused: {e}"));
             for (a, b) in [(CUSTOMER, AGENT_A), (CUSTOMER, t), (AGENT_A, t)] {
@@ -270,13 +250,13 @@ fn run(kind: Kind, recording: bool, outcome: Outcome) {
                     "{name}: {a:?} and {b:?} talk"
                 );
             }
-            hangup(&mut h, AGENT_A);
+            h.hangup(AGENT_A.0, AGENT_A.1);
             assert!(h.hears(CUSTOMER, t), "{name}: the other two stay");
             last = Some(t);
         }
     }
     if let Some(p) = last {
-        hangup(&mut h, p);
+        h.hangup(p.0, p.1);
     }
     h.run_for(1_000);
 

@@ -403,12 +403,38 @@ impl Harness {
         assert_eq!(self.media.room_count(), 0, "every room destroyed");
     }
 
-    /// A customer calls `number` from the trunk; returns the trunk's call index.
-    pub fn customer_calls(&mut self, number: &str) -> usize {
+    /// `phone` dials `number` and everything settles; returns the phone's call index.
+    pub fn phone_dials(&mut self, phone: &str, number: &str) -> usize {
         let now = self.now;
-        let i = self.phone("trunk").dial(number, now);
+        let i = self.phone(phone).dial(number, now);
         self.settle();
         i
+    }
+
+    /// `phone` answers its call `i` and everything settles.
+    pub fn answer(&mut self, phone: &str, i: usize) {
+        let now = self.now;
+        self.phone(phone).answer(i, now);
+        self.settle();
+    }
+
+    /// `phone` hangs up (BYE, or CANCEL while ringing) its call `i` and everything settles.
+    pub fn hangup(&mut self, phone: &str, i: usize) {
+        let now = self.now;
+        self.phone(phone).hangup(i, now);
+        self.settle();
+    }
+
+    /// `phone` declines its ringing call `i` with `status` and everything settles.
+    pub fn decline(&mut self, phone: &str, i: usize, status: u16) {
+        let now = self.now;
+        self.phone(phone).decline(i, status, now);
+        self.settle();
+    }
+
+    /// A customer calls `number` from the trunk; returns the trunk's call index.
+    pub fn customer_calls(&mut self, number: &str) -> usize {
+        self.phone_dials("trunk", number)
     }
 }
 
