@@ -139,9 +139,21 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
                 f64::from(sb.rate) / f64::from(kb.rate)
             );
         }
-        if let (Some(kc), Some(sc)) = (k.cpu_at(400), s.cpu_at(400)) {
+        // CPU per call only compares at one offered rate that both ran without failures.
+        let common = k
+            .steps
+            .iter()
+            .filter(|ks| ks.failed == 0)
+            .filter_map(|ks| {
+                s.steps
+                    .iter()
+                    .find(|ss| ss.rate == ks.rate && ss.failed == 0)
+                    .map(|ss| (ks.rate, ks.cpu_ms_per_call, ss.cpu_ms_per_call))
+            })
+            .max_by_key(|(rate, _, _)| *rate);
+        if let Some((rate, kc, sc)) = common {
             println!(
-                "ratio Switchboard / Kamailio: CPU per call {:.2}x",
+                "ratio Switchboard / Kamailio: CPU per call {:.2}x (both at {rate} calls/s)",
                 sc / kc.max(0.001)
             );
         }
