@@ -9,6 +9,7 @@
 
 mod leg;
 mod ports;
+mod relay;
 mod room;
 mod tick;
 
@@ -28,7 +29,7 @@ use crate::music::MusicLibrary;
 use crate::recorder::{Recorder, RecordingSummary};
 use crate::MediaError;
 
-use leg::Leg;
+use leg::{Leg, Route};
 use ports::PortAllocator;
 use room::Room;
 
@@ -120,6 +121,8 @@ pub struct LegStats {
     pub bytes_in: u64,
     /// Source of the last accepted packet.
     pub last_source: Option<SocketAddr>,
+    /// What the jitter buffer saw while the leg's audio was mixed.
+    pub playout: crate::jitter::JitterStats,
 }
 
 /// Handle to the engine; cheap to clone, all clones share one engine.
@@ -186,10 +189,44 @@ impl Drop for Inner {
 
 impl State {
     fn remove_from_room(&mut self, leg: LegId) {
-        if let Some(room) = self.legs.get_mut(&leg).and_then(|e| e.room.take()) {
-            if let Some(r) = self.rooms.get_mut(&room) {
-                r.remove(leg);
+        if let Some(entry) = self.legs.get_mut(&leg) {
+            if let Some(room) = entry.room.take() {
+                entry.leg.set_route(Route::Mix);
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.remove(leg);
+                }
+                self.refresh_room(room);
             }
+        }
+    }
+
+    /// Decide how the room's audio flows after a change: a two-party bridge
+    /// without music or recording forwards packets; anything else mixes.
+    fn refresh_room(&mut self, room: RoomId) {
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let legs: Vec<Arc<Leg>> = r
+            .members
+            .iter()
+            .filter_map(|m| self.legs.get(m).map(|e| e.leg.clone()))
+            .collect();
+        let forward = legs.len() == 2
+            && r.music.is_none()
+            && legs.iter().all(|l| lock(&l.tx).recorders.is_empty());
+        r.forwarding = forward;
+        for (i, leg) in legs.iter().enumerate() {
+            leg.set_route(if forward {
+                Route::Forward(Arc::downgrade(&legs[1 - i]))
+            } else {
+                Route::Mix
+            });
+        }
+    }
+
+    fn refresh_leg_room(&mut self, leg: LegId) {
+        if let Some(room) = self.legs.get(&leg).and_then(|e| e.room) {
+            self.refresh_room(room);
         }
     }
 
@@ -340,6 +377,7 @@ impl MediaEngine {
         if let Some(e) = st.legs.get_mut(&leg) {
             e.room = Some(room);
         }
+        st.refresh_room(room);
     }
 
     /// Take a leg out of its room; it then hears silence.
@@ -369,6 +407,7 @@ impl MediaEngine {
         r.music = class.map(|c| self.inner.music.player(c));
         r.music_class = class.map(str::to_string);
         r.epoch += 1;
+        st.refresh_room(room);
     }
 
     /// Mute or unmute a leg towards the others in its room.
@@ -417,6 +456,7 @@ impl MediaEngine {
             for m in r.members {
                 if let Some(e) = st.legs.get_mut(&m) {
                     e.room = None;
+                    e.leg.set_route(Route::Mix);
                 }
             }
         }
@@ -453,6 +493,7 @@ impl MediaEngine {
         };
         lock(&entry.leg.tx).recorders.push((id, recorder));
         st.recordings.insert(id, RecState::Active(leg));
+        st.refresh_leg_room(leg);
         Ok(id)
     }
 
@@ -473,7 +514,9 @@ impl MediaEngine {
             tx.recorders.swap_remove(pos).1
         };
         let summary = stop_recorder(rec, recorder);
-        lock(&self.inner.state).finish_recording(rec, summary.clone());
+        let mut st = lock(&self.inner.state);
+        st.finish_recording(rec, summary.clone());
+        st.refresh_leg_room(leg.id);
         summary
     }
 

@@ -1,14 +1,17 @@
 //! Switchboard media engine.
 //!
-//! Every call leg's RTP terminates on a server port. Audio is decoded to
-//! 8 kHz 16-bit PCM, mixed in *rooms* and re-encoded per leg. That one model
-//! covers a two-party bridge (a room with two legs), hold (a leg alone in a
-//! room with music), conferences (N legs, each hears the others), PCMU/PCMA
-//! transcoding and call recording.
+//! Every call leg's RTP terminates on a server port, and legs are put in
+//! *rooms* that say who hears whom. A two-party bridge forwards each packet
+//! to the other party as it arrives (payload untouched, renumbered onto the
+//! receiver's continuous stream). Rooms that need it (hold music, a
+//! conference, a recording) decode audio to 8 kHz 16-bit PCM through a
+//! jitter buffer, mix it on a 20 ms tick and re-encode per leg. A call moves
+//! between the two modes without a sequence or timestamp jump.
 //!
-//! The pure building blocks (codecs, RTP framing, DTMF, playout buffer,
-//! mixing, music, recording) live in their own modules; [`engine`] wires
-//! them to UDP sockets and a 20 ms tick on the tokio runtime.
+//! The pure building blocks (codecs, RTP framing, DTMF, jitter buffer,
+//! outgoing stream numbering, mixing, music, recording) live in their own
+//! modules; [`engine`] wires them to UDP sockets, receive tasks and a 20 ms
+//! tick on the tokio runtime.
 
 #![warn(missing_docs)]
 
@@ -16,8 +19,9 @@ pub mod bench;
 pub mod dtmf;
 pub mod engine;
 pub mod error;
-pub mod fifo;
+pub mod forward;
 pub mod g711;
+pub mod jitter;
 pub mod mixer;
 pub mod music;
 pub mod recorder;

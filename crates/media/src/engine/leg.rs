@@ -1,13 +1,15 @@
 //! A call leg: one UDP port pair, its receive task and its send state.
 //!
-//! The receive task parses RTP, latches the source address (symmetric RTP),
-//! detects DTMF and decodes audio into the playout fifo. The tick pops that
-//! fifo and sends the leg what it hears. The two sides share the leg through
-//! two short-lived mutexes: `rx` (fed by the receive task) and `tx` (owned
-//! by the tick: RTP sequence/timestamp and recorders).
+//! The receive task parses RTP, latches the source address (symmetric RTP)
+//! and detects DTMF. Then, by the leg's [`Route`]: in a two-party bridge it
+//! forwards the packet straight to the other party (see `relay.rs`); in a
+//! room that mixes it decodes the audio into the jitter buffer, which the
+//! tick pops. The two sides share the leg through two short-lived mutexes:
+//! `rx` (fed by the receive task) and `tx` (the outgoing stream and the
+//! recorders). A thread never holds one leg's lock while taking another's.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
@@ -17,8 +19,9 @@ use tracing::debug;
 
 use super::{lock, LegId, LegStats, MediaEvent, RecordingId};
 use crate::dtmf::DtmfDetector;
-use crate::fifo::PlayoutFifo;
+use crate::forward::OutStream;
 use crate::g711::Codec;
+use crate::jitter::JitterBuffer;
 use crate::recorder::Recorder;
 use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
 use crate::{Frame, FRAME_SAMPLES};
@@ -30,10 +33,22 @@ const RELATCH_AFTER: Duration = Duration::from_secs(1);
 /// Largest datagram we read.
 const MAX_DATAGRAM: usize = 2048;
 
+/// What the receive task does with a leg's audio.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Route {
+    /// Decode into the jitter buffer for the tick to mix (music, conference,
+    /// recording, or a leg alone).
+    #[default]
+    Mix,
+    /// Forward each packet to the other party of a two-party bridge.
+    Forward(Weak<Leg>),
+}
+
 /// State written by the receive task (and by signalling calls).
 #[derive(Debug)]
 pub(crate) struct RxState {
-    pub(crate) fifo: PlayoutFifo,
+    pub(crate) jitter: JitterBuffer,
+    pub(crate) route: Route,
     /// Address from SDP; `None` until `set_remote`.
     pub(crate) remote: Option<SocketAddr>,
     /// Source of the media actually received.
@@ -57,16 +72,40 @@ pub(crate) struct RxState {
     pub(crate) dtmf_relay: Option<char>,
 }
 
-/// State owned by the tick: outgoing RTP stream and recordings.
+impl RxState {
+    /// Where and in which codec to send, if sending is enabled.
+    pub(crate) fn dest(&self) -> Option<(SocketAddr, Codec)> {
+        match self.remote {
+            Some(remote) if self.sending => Some((self.latched.unwrap_or(remote), self.codec)),
+            _ => None,
+        }
+    }
+
+    /// True once when no packet came for `timeout` while media is expected.
+    pub(crate) fn check_timeout(&mut self, now: Instant, timeout: Option<Duration>) -> bool {
+        let Some(limit) = timeout else {
+            return false;
+        };
+        if self.remote.is_some()
+            && self.sending
+            && !self.timeout_reported
+            && now.duration_since(self.last_activity) >= limit
+        {
+            self.timeout_reported = true;
+            return true;
+        }
+        false
+    }
+}
+
+/// The outgoing RTP stream (fed by the tick and by forwarding) and recordings.
 #[derive(Debug)]
 pub(crate) struct TxState {
-    ssrc: u32,
-    seq: u16,
-    ts: u32,
+    pub(crate) stream: OutStream,
     last_sig: Option<(u64, u64)>,
     sent_last_tick: bool,
     /// Ticks since the last audio packet went out (saturating).
-    ticks_since_audio: u32,
+    pub(crate) ticks_since_audio: u32,
     pub(crate) packets_out: u64,
     pub(crate) recorders: Vec<(RecordingId, Recorder)>,
     /// Digits relayed from other legs, waiting to be sent as RFC 4733 events.
@@ -117,7 +156,9 @@ pub(crate) const KEEPALIVE_TICKS: u32 = 50;
 pub(crate) struct Leg {
     pub(crate) id: LegId,
     pub(crate) local_port: u16,
-    socket: UdpSocket,
+    pub(crate) socket: UdpSocket,
+    /// Origin of the arrival clock fed to the jitter buffer.
+    created: Instant,
     pub(crate) rx: Mutex<RxState>,
     pub(crate) tx: Mutex<TxState>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -132,8 +173,10 @@ impl Leg {
             id,
             local_port,
             socket,
+            created: now,
             rx: Mutex::new(RxState {
-                fifo: PlayoutFifo::new(),
+                jitter: JitterBuffer::new(),
+                route: Route::Mix,
                 remote: None,
                 latched: None,
                 latched_seen: now,
@@ -152,9 +195,7 @@ impl Leg {
                 dtmf_relay: None,
             }),
             tx: Mutex::new(TxState {
-                ssrc: rand::random(),
-                seq: rand::random(),
-                ts: rand::random(),
+                stream: OutStream::new(rand::random(), rand::random(), rand::random()),
                 last_sig: None,
                 sent_last_tick: false,
                 ticks_since_audio: u32::MAX,
@@ -180,17 +221,34 @@ impl Leg {
         }
     }
 
+    /// Change what the receive task does with this leg's audio. Audio
+    /// buffered for mixing is stale once the leg has been forwarded.
+    pub(crate) fn set_route(&self, route: Route) {
+        let mut rx = lock(&self.rx);
+        if matches!(route, Route::Mix) && !matches!(rx.route, Route::Mix) {
+            rx.jitter.clear();
+            rx.quiet_ticks = u32::MAX;
+        }
+        rx.route = route;
+    }
+
     /// Counters for `MediaEngine::stats`.
     pub(crate) fn stats(&self) -> LegStats {
-        let (packets_in, bytes_in, last_source) = {
+        let (packets_in, bytes_in, last_source, playout) = {
             let rx = lock(&self.rx);
-            (rx.packets_in, rx.bytes_in, rx.last_source)
+            (
+                rx.packets_in,
+                rx.bytes_in,
+                rx.last_source,
+                rx.jitter.stats(),
+            )
         };
         LegStats {
             packets_in,
             packets_out: lock(&self.tx).packets_out,
             bytes_in,
             last_source,
+            playout,
         }
     }
 
@@ -231,18 +289,38 @@ impl Leg {
             rx.got_first_packet = true;
             events[0] = Some(MediaEvent::FirstPacket { leg: self.id, from });
         }
-        if rx.dtmf_pt == Some(pkt.payload_type) {
+        let is_event = rx.dtmf_pt == Some(pkt.payload_type);
+        if is_event {
             if let Some(digit) = rx.dtmf.on_packet(pkt.timestamp, pkt.payload) {
-                rx.dtmf_relay = Some(digit);
+                if matches!(rx.route, Route::Mix) {
+                    rx.dtmf_relay = Some(digit);
+                }
                 events[1] = Some(MediaEvent::Dtmf {
                     leg: self.id,
                     digit,
                 });
             }
-        } else if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
-            // Decode with the packet's own codec: PCMU in, PCMA out is fine.
-            let n = codec.decode(pkt.payload, pcm);
-            rx.fifo.push(&pcm[..n]);
+        }
+        match rx.route.clone() {
+            Route::Forward(to) => {
+                if rx.muted {
+                    return events;
+                }
+                let Some(to) = to.upgrade() else {
+                    return events;
+                };
+                drop(rx);
+                to.forward_from(self.id, &pkt, is_event, now, pcm);
+            }
+            Route::Mix if !is_event => {
+                if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
+                    // Decode with the packet's own codec: PCMU in, PCMA out is fine.
+                    let n = codec.decode(pkt.payload, pcm);
+                    let arrival = (now.duration_since(self.created).as_micros() * 8 / 1000) as u32;
+                    rx.jitter.push(pkt.ssrc, pkt.timestamp, arrival, &pcm[..n]);
+                }
+            }
+            Route::Mix => {}
         }
         events
     }
@@ -250,28 +328,15 @@ impl Leg {
     /// Pop this tick's input and read the send parameters.
     pub(crate) fn take_input(&self, now: Instant, timeout: Option<Duration>) -> TickInput {
         let mut rx = lock(&self.rx);
-        let popped = rx.fifo.pop();
+        let popped = rx.jitter.pop();
         rx.quiet_ticks = match popped {
             Some(_) => 0,
             None => rx.quiet_ticks.saturating_add(1),
         };
         let active = rx.quiet_ticks < TALKSPURT_HANGOVER;
         let frame = popped.unwrap_or([0; FRAME_SAMPLES]);
-        let dest = match rx.remote {
-            Some(remote) if rx.sending => Some((rx.latched.unwrap_or(remote), rx.codec)),
-            _ => None,
-        };
-        let mut timed_out = false;
-        if let Some(limit) = timeout {
-            if rx.remote.is_some()
-                && rx.sending
-                && !rx.timeout_reported
-                && now.duration_since(rx.last_activity) >= limit
-            {
-                rx.timeout_reported = true;
-                timed_out = true;
-            }
-        }
+        let dest = rx.dest();
+        let timed_out = rx.check_timeout(now, timeout);
         TickInput {
             frame,
             muted: rx.muted,
@@ -306,6 +371,7 @@ impl Leg {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn emit(
         &self,
+        now: Instant,
         out: &Frame,
         audio: bool,
         dest: Option<(SocketAddr, Codec)>,
@@ -315,27 +381,32 @@ impl Leg {
         pkt: &mut [u8; G711_PACKET_LEN],
     ) {
         let mut tx = lock(&self.tx);
-        let changed = tx.last_sig != Some(sig);
+        if tx.last_sig != Some(sig) || !tx.sent_last_tick {
+            tx.stream.mark();
+        }
         tx.last_sig = Some(sig);
+        // The RTP clock runs for the leg's whole life, sending or not.
+        let stamp = tx.stream.mixed(now, FRAME_SAMPLES as u32);
         let mut sent = false;
         if let (Some((addr, _)), Some(pt)) = (dest, dtmf_pt) {
             if tx.dtmf_active.is_none() && tx.dtmf_queued > 0 {
                 let code = tx.dtmf_queue[0];
                 tx.dtmf_queue.copy_within(1.., 0);
                 tx.dtmf_queued -= 1;
-                tx.dtmf_active = Some((code, tx.ts, 0));
+                tx.dtmf_active = Some((code, stamp.timestamp, 0));
             }
             if let Some((code, start, n)) = tx.dtmf_active {
                 // RFC 4733: same timestamp for the whole event, growing duration,
                 // marker on the first packet, then three end packets.
                 let end = n >= DTMF_TONE_PACKETS;
                 let duration = 160 * u16::from(n.min(DTMF_TONE_PACKETS - 1) + 1);
+                let ev_stamp = tx.stream.event(start, n == 0);
                 let header = RtpHeader {
                     payload_type: pt,
-                    marker: n == 0,
-                    sequence: tx.seq,
-                    timestamp: start,
-                    ssrc: tx.ssrc,
+                    marker: ev_stamp.marker,
+                    sequence: ev_stamp.sequence,
+                    timestamp: ev_stamp.timestamp,
+                    ssrc: tx.stream.ssrc(),
                 };
                 let mut ev = [0u8; 4];
                 crate::dtmf::TelephoneEvent {
@@ -352,7 +423,6 @@ impl Leg {
                         .try_send_to(&pkt[..HEADER_LEN + 4], addr)
                         .is_ok()
                     {
-                        tx.seq = tx.seq.wrapping_add(1);
                         tx.packets_out += 1;
                         sent = true;
                     }
@@ -365,16 +435,16 @@ impl Leg {
         if let (false, true, Some((addr, codec))) = (sent, audio || keepalive, dest) {
             let header = RtpHeader {
                 payload_type: codec.payload_type(),
-                marker: changed || !tx.sent_last_tick,
-                sequence: tx.seq,
-                timestamp: tx.ts,
-                ssrc: tx.ssrc,
+                marker: stamp.marker,
+                sequence: stamp.sequence,
+                timestamp: stamp.timestamp,
+                ssrc: tx.stream.ssrc(),
             };
             if header.write(pkt).is_ok() {
                 codec.encode(out, &mut pkt[HEADER_LEN..]);
                 match self.socket.try_send_to(&pkt[..], addr) {
                     Ok(_) => {
-                        tx.seq = tx.seq.wrapping_add(1);
+                        tx.stream.sent();
                         tx.packets_out += 1;
                         tx.ticks_since_audio = 0;
                         sent = true;
@@ -385,8 +455,6 @@ impl Leg {
         }
         tx.sent_last_tick = sent;
         tx.ticks_since_audio = tx.ticks_since_audio.saturating_add(u32::from(!sent));
-        // The RTP clock runs for the leg's whole life, sending or not.
-        tx.ts = tx.ts.wrapping_add(FRAME_SAMPLES as u32);
         let (left, right) = recording;
         for (_, r) in tx.recorders.iter_mut() {
             r.push(left, right);

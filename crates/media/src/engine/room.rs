@@ -19,6 +19,8 @@ pub(crate) struct Room {
     pub(crate) music_class: Option<String>,
     /// Bumped on every change of what members hear.
     pub(crate) epoch: u64,
+    /// Members forward packets to each other instead of being mixed.
+    pub(crate) forwarding: bool,
 }
 
 impl Room {

@@ -27,6 +27,8 @@ struct Group {
     music: Option<usize>,
     /// (room id, room epoch); (0, 0) for legs outside rooms.
     sig: (RoomId, u64),
+    /// Members forward packets to each other; the tick only keeps time.
+    forward: bool,
 }
 
 /// Buffers reused from tick to tick.
@@ -101,6 +103,7 @@ fn plan(inner: &Inner, s: &mut Scratch) {
             len: s.members.len() - start,
             music,
             sig: (room_id, room.epoch),
+            forward: room.forwarding,
         });
     }
     for entry in st.legs.values().filter(|e| e.room.is_none()) {
@@ -109,6 +112,7 @@ fn plan(inner: &Inner, s: &mut Scratch) {
             len: 1,
             music: None,
             sig: (0, 0),
+            forward: false,
         });
         s.members.push(entry.leg.clone());
     }
@@ -117,6 +121,14 @@ fn plan(inner: &Inner, s: &mut Scratch) {
 /// Phase 2 for one group: pop inputs, mix, send, record.
 fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Option<Duration>) {
     let members = &s.members[g.start..g.start + g.len];
+    if g.forward {
+        for leg in members {
+            if leg.forwarded_tick(now, timeout, &mut s.pkt) {
+                let _ = inner.events.send(MediaEvent::RtpTimeout { leg: leg.id });
+            }
+        }
+        return;
+    }
     s.inputs.clear();
     let mut total: Accumulator = [0; FRAME_SAMPLES];
     for leg in members {
@@ -153,6 +165,7 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
         let self_talking = usize::from(input.active && !input.muted);
         let audio = music.is_some() || talking > self_talking || input.active;
         leg.emit(
+            now,
             &out,
             audio,
             input.dest,
