@@ -5,6 +5,8 @@
 //!   Kamailio in the same run (see `sip.rs`).
 //! - `media`: relayed G.711 packets per second and CPU per packet with N
 //!   concurrent calls, with and without recording, and a 10-party conference.
+//! - `relay`: the RTP relay with real SIP calls and an external generator,
+//!   beside rtpengine in the same run (see `relay.rs`).
 //! - `overload` and `memory`: offered load above the sustainable rate, and
 //!   memory after many calls (see `load.rs`).
 
@@ -17,6 +19,9 @@ use switchboard_media::bench::{run_bench, BenchOptions};
 mod kamailio;
 mod latency;
 mod load;
+mod relay;
+mod rtpengine;
+mod rtpgen;
 mod sip;
 
 /// Bench options.
@@ -64,6 +69,21 @@ enum What {
         #[arg(long, default_value_t = 800)]
         rate: u32,
     },
+    /// RTP relay with real SIP calls beside rtpengine (userspace) in the same run.
+    Relay {
+        /// First number of concurrent calls.
+        #[arg(long, default_value_t = 100)]
+        start: usize,
+        /// Highest number of concurrent calls.
+        #[arg(long, default_value_t = 3200)]
+        max: usize,
+        /// Measured seconds per step.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Skip the rtpengine run made in the same run as an anchor.
+        #[arg(long)]
+        no_anchor: bool,
+    },
     /// RTP relay and conference capacity.
     Media {
         /// Concurrent relayed calls.
@@ -85,6 +105,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             no_anchor,
         }) => sip::sip(start, max, seconds, !no_anchor),
         Some(What::Media { calls, seconds }) => media(calls, seconds).await,
+        Some(What::Relay {
+            start,
+            max,
+            seconds,
+            no_anchor,
+        }) => relay::relay(start, max, seconds, !no_anchor),
         Some(What::Overload {
             rate,
             factor,

@@ -555,8 +555,10 @@ async fn tick_loop(inner: Weak<Inner>) {
     let mut scratch = tick::Scratch::default();
     loop {
         let scheduled = interval.tick().await;
-        if scheduled.elapsed() > TICK * 10 {
-            // After a long stall don't blast a burst of packets at phones.
+        if scheduled.elapsed() > TICK * 50 {
+            // A stall shorter than the jitter buffers' second is caught up
+            // (missed ticks run at once, nothing buffered is lost); after a
+            // longer one don't blast a burst of packets at phones.
             debug!(
                 late_ms = scheduled.elapsed().as_millis() as u64,
                 "media tick stalled"
