@@ -462,33 +462,54 @@ impl Leg {
     }
 }
 
-/// Receive loop of one leg: RTP on its port, RTCP on port+1 read and ignored.
+/// Receive loop of one leg: RTP on its port, handled as it arrives, every
+/// queued datagram per wake-up; RTCP on port+1 read and ignored by a task
+/// of its own (it wakes once every few seconds, not per RTP packet).
 pub(crate) async fn receive_loop(
     leg: Arc<Leg>,
     rtcp: UdpSocket,
     events: broadcast::Sender<MediaEvent>,
 ) {
+    let rtcp_task = tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while rtcp.recv_from(&mut buf).await.is_ok() {}
+    });
+    let _rtcp_guard = AbortOnDrop(rtcp_task);
     let mut buf = [0u8; MAX_DATAGRAM];
-    let mut rtcp_buf = [0u8; 1500];
     let mut pcm = [0i16; MAX_DATAGRAM];
     loop {
-        tokio::select! {
-            r = leg.socket.recv_from(&mut buf) => match r {
+        if let Err(e) = leg.socket.readable().await {
+            debug!(leg = leg.id, error = %e, "RTP socket error");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        // Drain what is queued; WouldBlock clears the readiness.
+        loop {
+            match leg.socket.try_recv_from(&mut buf) {
                 Ok((n, from)) => {
-                    for ev in leg.on_datagram(&buf[..n], from, &mut pcm).into_iter().flatten() {
+                    for ev in leg
+                        .on_datagram(&buf[..n], from, &mut pcm)
+                        .into_iter()
+                        .flatten()
+                    {
                         let _ = events.send(ev);
                     }
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     debug!(leg = leg.id, error = %e, "RTP receive error");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            },
-            r = rtcp.recv_from(&mut rtcp_buf) => {
-                if r.is_err() {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    break;
                 }
             }
         }
+    }
+}
+
+/// Aborts a task when dropped (the receive loop is aborted with its leg).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

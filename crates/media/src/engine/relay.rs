@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::leg::{Leg, KEEPALIVE_TICKS};
 use super::lock;
+use super::tick::FORWARD_VISIT_EVERY;
 use crate::forward::Forward;
 use crate::g711::Codec;
 use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
@@ -84,9 +85,10 @@ impl Leg {
         }
     }
 
-    /// The tick's work for a leg whose audio is forwarded: the RTP timeout,
-    /// and one silence packet a second while the other party sends nothing
-    /// (so phones and carriers with a media timeout keep the call).
+    /// The tick's work for a leg whose audio is forwarded, every
+    /// [`FORWARD_VISIT_EVERY`] ticks: the RTP timeout, and one silence
+    /// packet a second while the other party sends nothing (so phones and
+    /// carriers with a media timeout keep the call).
     /// Returns true when the RTP timeout just expired.
     pub(crate) fn forwarded_tick(
         &self,
@@ -97,11 +99,11 @@ impl Leg {
         let (dest, timed_out) = {
             let mut rx = lock(&self.rx);
             // Nothing is mixed for this leg: whatever the buffer held is stale.
-            rx.quiet_ticks = rx.quiet_ticks.saturating_add(1);
+            rx.quiet_ticks = rx.quiet_ticks.saturating_add(FORWARD_VISIT_EVERY);
             (rx.dest(), rx.check_timeout(now, timeout))
         };
         let mut tx = lock(&self.tx);
-        tx.ticks_since_audio = tx.ticks_since_audio.saturating_add(1);
+        tx.ticks_since_audio = tx.ticks_since_audio.saturating_add(FORWARD_VISIT_EVERY);
         if tx.ticks_since_audio < KEEPALIVE_TICKS {
             return timed_out;
         }

@@ -18,6 +18,9 @@ use crate::{Frame, FRAME_SAMPLES, SILENCE};
 
 /// Ticks between RTP timeout checks (1 s).
 const TIMEOUT_CHECK_EVERY: u64 = 50;
+/// Ticks between visits of forwarding rooms (200 ms): they only need
+/// keep-alives and the RTP timeout, which are counted in whole seconds.
+pub(crate) const FORWARD_VISIT_EVERY: u32 = 10;
 
 /// A set of legs that hear each other during one tick.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +60,8 @@ impl Default for Scratch {
 /// Run one tick over every leg of the engine.
 pub(crate) fn run(inner: &Inner, s: &mut Scratch) {
     s.ticks += 1;
-    plan(inner, s);
+    let visit_forwarding = s.ticks.is_multiple_of(u64::from(FORWARD_VISIT_EVERY));
+    plan(inner, s, visit_forwarding);
     let timeout = if s.ticks.is_multiple_of(TIMEOUT_CHECK_EVERY) {
         Some(Duration::from_millis(
             inner
@@ -78,14 +82,14 @@ pub(crate) fn run(inner: &Inner, s: &mut Scratch) {
 }
 
 /// Phase 1: snapshot membership and music under the state lock.
-fn plan(inner: &Inner, s: &mut Scratch) {
+fn plan(inner: &Inner, s: &mut Scratch, visit_forwarding: bool) {
     s.groups.clear();
     s.music.clear();
     s.members.clear();
     let mut st = lock(&inner.state);
     let st = &mut *st;
     for (&room_id, room) in st.rooms.iter_mut() {
-        if room.members.is_empty() {
+        if room.members.is_empty() || (room.forwarding && !visit_forwarding) {
             continue;
         }
         let music = room.music.as_mut().map(|p| {
