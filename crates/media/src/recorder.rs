@@ -1,18 +1,26 @@
 //! Call recording to stereo 8 kHz 16-bit WAV without blocking the media loop.
 //!
-//! The tick hands fixed-size frames, batched by 100 ms to limit thread
-//! wake-ups, to a bounded channel with `try_send`; a dedicated writer
-//! thread owns the file. If the disk stalls and the
-//! channel fills, frames are dropped (counted) and replaced by silence of
-//! the same length when writing resumes, so the timeline stays correct.
+//! The tick hands fixed-size frames, batched by 100 ms, to one writer
+//! thread shared by every recording (no thread per call) through a bounded
+//! channel with `try_send`. If the disk stalls and the channel fills,
+//! frames are dropped (counted) and replaced by silence of the same length
+//! when writing resumes, so the timeline stays correct.
+//!
+//! Crash safety: the writer updates each file's RIFF and data sizes at
+//! least once a second, so after a `kill -9` every recording is a valid WAV
+//! holding all but its last second.
+//!
 //! Left channel = what the recorded leg sends, right = what it hears from
 //! the other room members.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use hound::{SampleFormat, WavSpec, WavWriter};
 use tracing::warn;
@@ -21,8 +29,11 @@ use crate::{Frame, MediaError, FRAME_SAMPLES, SAMPLE_RATE, SILENCE};
 
 /// Frames per message to the writer thread (100 ms).
 pub const BATCH_FRAMES: usize = 5;
-/// Frames the channel holds before dropping (3 s of audio).
-pub const CHANNEL_FRAMES: usize = 150;
+/// Batches the shared channel holds before recorders drop frames (30 s of
+/// one recording, or 2 s of 1,500 recordings at once).
+pub const CHANNEL_BATCHES: usize = 30_000;
+/// Longest time a file's header lags behind the audio written.
+pub const HEADER_EVERY: Duration = Duration::from_secs(1);
 
 /// Result of a finished recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +63,34 @@ impl Batch {
     };
 }
 
+type Wav = WavWriter<BufWriter<File>>;
+
+/// What recorders tell the writer thread.
+enum Msg {
+    Open(u64, Box<Wav>),
+    Frames(u64, Box<Batch>),
+    /// Finish the file; the reply carries the samples written per channel.
+    Close(u64, Sender<Result<u64, MediaError>>),
+}
+
+/// The shared writer thread's channel, started on first use.
+fn writer() -> Result<&'static SyncSender<Msg>, MediaError> {
+    static WRITER: OnceLock<SyncSender<Msg>> = OnceLock::new();
+    if let Some(tx) = WRITER.get() {
+        return Ok(tx);
+    }
+    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+    std::thread::Builder::new()
+        .name("media-recorder".into())
+        .spawn(move || write_loop(rx))?;
+    // A racing first use may have set it; its thread then serves everyone.
+    Ok(WRITER.get_or_init(|| tx))
+}
+
 /// A running recording; feed it with [`Recorder::push`] every tick.
 pub struct Recorder {
-    tx: Option<SyncSender<Batch>>,
-    writer: Option<JoinHandle<Result<u64, MediaError>>>,
+    id: u64,
+    tx: Option<&'static SyncSender<Msg>>,
     path: PathBuf,
     batch: Batch,
     pending_gap: u32,
@@ -72,9 +107,10 @@ impl std::fmt::Debug for Recorder {
 }
 
 impl Recorder {
-    /// Create the WAV file (and missing parent folders) and start the
-    /// writer thread.
+    /// Create the WAV file (and missing parent folders) and hand it to
+    /// the writer thread.
     pub fn start(path: &Path) -> Result<Recorder, MediaError> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
@@ -84,14 +120,16 @@ impl Recorder {
             bits_per_sample: 16,
             sample_format: SampleFormat::Int,
         };
-        let wav = WavWriter::create(path, spec)?;
-        let (tx, rx) = sync_channel(CHANNEL_FRAMES / BATCH_FRAMES);
-        let writer = std::thread::Builder::new()
-            .name("media-recorder".into())
-            .spawn(move || write_loop(wav, rx))?;
+        let mut wav = WavWriter::create(path, spec)?;
+        // A valid (empty) WAV on disk from the start.
+        wav.flush()?;
+        let tx = writer()?;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        tx.send(Msg::Open(id, Box::new(wav)))
+            .map_err(|_| MediaError::RecorderFailed("writer thread gone".into()))?;
         Ok(Recorder {
+            id,
             tx: Some(tx),
-            writer: Some(writer),
             path: path.to_path_buf(),
             batch: Batch::EMPTY,
             pending_gap: 0,
@@ -127,11 +165,13 @@ impl Recorder {
         let len = self.batch.len;
         self.batch.gap_frames = self.pending_gap;
         self.batch.len = 0;
-        let sent = match &self.tx {
-            Some(tx) => match tx.try_send(Batch { len, ..self.batch }) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-            },
+        let sent = match self.tx {
+            Some(tx) => {
+                match tx.try_send(Msg::Frames(self.id, Box::new(Batch { len, ..self.batch }))) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+                }
+            }
             None => false,
         };
         if sent {
@@ -144,32 +184,36 @@ impl Recorder {
     }
 
     /// Flush, finalize the WAV header and report the duration. Blocks until
-    /// the writer thread has drained its queue (a few ms at most).
+    /// the writer thread has written what was queued before (a few ms).
     pub fn stop(mut self) -> Result<RecordingSummary, MediaError> {
         self.finish()
     }
 
     fn finish(&mut self) -> Result<RecordingSummary, MediaError> {
-        if let Some(tx) = self.tx.take() {
-            if self.batch.len > 0 || self.pending_gap > 0 {
-                // Last partial batch, after any dropped frames; blocking is
-                // fine here (not on the media tick).
-                let _ = tx.send(Batch {
+        let tx = self
+            .tx
+            .take()
+            .ok_or_else(|| MediaError::RecorderFailed("already stopped".into()))?;
+        if self.batch.len > 0 || self.pending_gap > 0 {
+            // Last partial batch, after any dropped frames; blocking is
+            // fine here (not on the media tick).
+            let _ = tx.send(Msg::Frames(
+                self.id,
+                Box::new(Batch {
                     gap_frames: self.pending_gap,
                     ..self.batch
-                });
-            }
+                }),
+            ));
         }
         if self.dropped > 0 {
             warn!(path = %self.path.display(), dropped = self.dropped, "recording dropped frames (disk too slow)");
         }
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| MediaError::RecorderFailed("already stopped".into()))?;
-        let samples = writer
-            .join()
-            .map_err(|_| MediaError::RecorderFailed("writer thread panicked".into()))??;
+        let (reply, done) = channel();
+        tx.send(Msg::Close(self.id, reply))
+            .map_err(|_| MediaError::RecorderFailed("writer thread gone".into()))?;
+        let samples = done
+            .recv()
+            .map_err(|_| MediaError::RecorderFailed("writer thread gone".into()))??;
         Ok(RecordingSummary {
             path: self.path.clone(),
             duration_ms: samples * 1000 / SAMPLE_RATE as u64,
@@ -179,45 +223,91 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        // Closing the channel makes the writer finalize on its own; don't
-        // wait for it here.
-        self.tx.take();
+        // Finalize without waiting for the result.
+        if let Some(tx) = self.tx.take() {
+            let (reply, _) = channel();
+            let _ = tx.send(Msg::Close(self.id, reply));
+        }
     }
 }
 
-/// Writer thread: returns the number of sample frames (per channel) written.
-fn write_loop(mut wav: WavWriter<BufWriter<File>>, rx: Receiver<Batch>) -> Result<u64, MediaError> {
-    let mut frames: u64 = 0;
-    let mut result = Ok(());
-    while let Ok(f) = rx.recv() {
-        if result.is_err() {
-            continue; // keep draining so the sender never sees backpressure
+/// One open file on the writer thread.
+struct Open {
+    wav: Wav,
+    frames: u64,
+    header_at: Instant,
+    result: Result<(), hound::Error>,
+}
+
+/// The writer thread: owns every open file.
+fn write_loop(rx: Receiver<Msg>) {
+    let mut open: HashMap<u64, Open> = HashMap::new();
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Open(id, wav) => {
+                open.insert(
+                    id,
+                    Open {
+                        wav: *wav,
+                        frames: 0,
+                        header_at: Instant::now(),
+                        result: Ok(()),
+                    },
+                );
+            }
+            Msg::Frames(id, batch) => {
+                if let Some(f) = open.get_mut(&id) {
+                    f.write(&batch);
+                }
+            }
+            Msg::Close(id, reply) => {
+                let Some(f) = open.remove(&id) else {
+                    let _ = reply.send(Err(MediaError::RecorderFailed("unknown recording".into())));
+                    continue;
+                };
+                let _ = reply.send(f.close());
+            }
         }
-        result = (|| {
+    }
+}
+
+impl Open {
+    fn write(&mut self, f: &Batch) {
+        if self.result.is_err() {
+            return; // keep draining so senders never see backpressure
+        }
+        let wav = &mut self.wav;
+        let mut frames = 0;
+        self.result = (|| {
             for _ in 0..f.gap_frames {
-                write_frame(&mut wav, &SILENCE, &SILENCE)?;
+                write_frame(wav, &SILENCE, &SILENCE)?;
                 frames += 1;
             }
             for i in 0..f.len {
-                write_frame(&mut wav, &f.left[i], &f.right[i])?;
+                write_frame(wav, &f.left[i], &f.right[i])?;
                 frames += 1;
+            }
+            if self.header_at.elapsed() >= HEADER_EVERY {
+                // Sizes on disk follow the audio: a crash loses at most a second.
+                wav.flush()?;
+                self.header_at = Instant::now();
             }
             Ok::<(), hound::Error>(())
         })();
-        if let Err(e) = &result {
+        self.frames += frames;
+        if let Err(e) = &self.result {
             warn!(error = %e, "recording write failed; further audio discarded");
         }
     }
-    wav.finalize()?;
-    result?;
-    Ok(frames * FRAME_SAMPLES as u64)
+
+    fn close(self) -> Result<u64, MediaError> {
+        self.wav.finalize()?;
+        self.result?;
+        Ok(self.frames * FRAME_SAMPLES as u64)
+    }
 }
 
-fn write_frame(
-    wav: &mut WavWriter<BufWriter<File>>,
-    left: &Frame,
-    right: &Frame,
-) -> Result<(), hound::Error> {
+fn write_frame(wav: &mut Wav, left: &Frame, right: &Frame) -> Result<(), hound::Error> {
     let mut w = wav.get_i16_writer(2 * FRAME_SAMPLES as u32);
     for (&l, &r) in left.iter().zip(right) {
         w.write_sample(l);
@@ -274,6 +364,52 @@ mod tests {
         let s = r.stop().unwrap();
         assert_eq!(s.duration_ms, 2003 * 20);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_recording_being_written_is_a_valid_wav_at_any_time() {
+        let path = temp_path("crash.wav");
+        let mut r = Recorder::start(&path).unwrap();
+        // What a kill -9 would leave: the file as it is on disk, unfinalized.
+        assert_eq!(hound::WavReader::open(&path).unwrap().duration(), 0);
+        for i in 0..150 {
+            r.push(&[i as i16; 160], &[0; 160]);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let on_disk = hound::WavReader::open(&path).unwrap();
+        let seconds = f64::from(on_disk.duration()) / 8000.0;
+        assert!(
+            (0.5..=3.0).contains(&seconds),
+            "header covers {seconds} s of the 3 s pushed"
+        );
+        let samples: Vec<i16> = on_disk.into_samples::<i16>().map(|s| s.unwrap()).collect();
+        assert_eq!(samples[0], 0);
+        assert_eq!(samples[160 * 2], 1);
+        r.stop().unwrap();
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn many_recordings_share_one_writer_thread() {
+        let writers = || {
+            std::fs::read_dir("/proc/self/task")
+                .map(|d| {
+                    d.flatten()
+                        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                        .filter(|name| name.trim() == "media-recorder")
+                        .count()
+                })
+                .unwrap_or(1)
+        };
+        let recs: Vec<Recorder> = (0..50)
+            .map(|i| Recorder::start(&temp_path(&format!("many/{i}.wav"))).unwrap())
+            .collect();
+        assert_eq!(writers(), 1, "one writer thread for 50 recordings");
+        for mut r in recs {
+            r.push(&[3; 160], &[4; 160]);
+            assert_eq!(r.stop().unwrap().duration_ms, 20);
+        }
     }
 
     #[test]
