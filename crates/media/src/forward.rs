@@ -39,8 +39,8 @@ struct Anchor {
 pub enum Forward {
     /// Send it with these numbers.
     Send(Stamp),
-    /// Older than what was already sent before the source was re-anchored:
-    /// dropped so the phone never sees time go backwards across a switch.
+    /// Not sent. Kept for callers that match on it: numbering never goes
+    /// back, a source that restarts is re-anchored instead.
     Stale,
 }
 
@@ -58,6 +58,13 @@ pub struct OutStream {
     /// The next mixed packet starts a talkspurt or follows a switch.
     mixed_marker: bool,
 }
+
+/// Packets a source may arrive out of order and still keep its numbering.
+const MAX_REORDER: i16 = 50;
+/// Forward sequence jump (lost packets) that still keeps the numbering.
+const MAX_SEQ_JUMP: i16 = 1000;
+/// A source whose timestamps fall this far behind our line (1 s) restarted.
+const MAX_TS_BEHIND: i32 = 8000;
 
 /// Sequence distance `a - b`.
 fn seq_diff(a: u16, b: u16) -> i16 {
@@ -104,30 +111,42 @@ impl OutStream {
         ts: u32,
         samples: u32,
     ) -> Forward {
-        let mut marker = false;
-        let anchor = match self.anchor {
-            Some(a) if a.source == source => a,
-            _ => {
-                // A new source (or back from mixing): continue our line.
-                let out_ts = match self.anchor {
-                    None if self.at.is_none() => self.next_ts,
-                    _ => self.resume_ts(now, 0),
-                };
-                let a = Anchor {
-                    source,
-                    seq_offset: self.next_seq.wrapping_sub(seq),
-                    ts_offset: out_ts.wrapping_sub(ts),
-                };
-                self.anchor = Some(a);
-                marker = true;
-                a
+        if let Some(a) = self.anchor.filter(|a| a.source == source) {
+            let sequence = seq.wrapping_add(a.seq_offset);
+            let jump = seq_diff(sequence, self.next_seq);
+            let behind = self.next_ts.wrapping_sub(ts.wrapping_add(a.ts_offset)) as i32;
+            if (-MAX_REORDER..=MAX_SEQ_JUMP).contains(&jump) && behind <= MAX_TS_BEHIND {
+                return self.number(now, a, seq, ts, samples, false);
             }
+            // The source restarted its numbering (a new stream with the same
+            // SSRC, as some gateways and recorded prompts do): continue our
+            // line from here instead of sending numbers that go back.
+        }
+        // A new source (or back from mixing): continue our line.
+        let out_ts = match self.anchor {
+            None if self.at.is_none() => self.next_ts,
+            _ => self.resume_ts(now, 0),
         };
+        let a = Anchor {
+            source,
+            seq_offset: self.next_seq.wrapping_sub(seq),
+            ts_offset: out_ts.wrapping_sub(ts),
+        };
+        self.anchor = Some(a);
+        self.number(now, a, seq, ts, samples, true)
+    }
+
+    fn number(
+        &mut self,
+        now: Instant,
+        anchor: Anchor,
+        seq: u16,
+        ts: u32,
+        samples: u32,
+        marker: bool,
+    ) -> Forward {
         let sequence = seq.wrapping_add(anchor.seq_offset);
         let timestamp = ts.wrapping_add(anchor.ts_offset);
-        if seq_diff(sequence, self.next_seq) < -1000 {
-            return Forward::Stale;
-        }
         if seq_diff(sequence, self.next_seq) >= 0 {
             self.next_seq = sequence.wrapping_add(1);
             let end = timestamp.wrapping_add(samples);

@@ -87,11 +87,27 @@ fn events_take_sequence_numbers() {
 }
 
 #[test]
-fn very_old_packets_from_before_a_switch_are_stale() {
+fn a_source_that_restarts_its_numbering_is_re_anchored() {
+    // Three RFC 4733 digits played from separate recordings: one SSRC,
+    // sequence numbers and timestamps that jump back and forth.
     let t0 = Instant::now();
-    let mut s = OutStream::new(1, 0, 0);
-    send(s.forward(t0, (1, 7), 5000, 0, 160));
-    assert_eq!(s.forward(at(t0, 1), (1, 7), 2000, 0, 160), Forward::Stale);
+    let mut s = OutStream::new(1, 100, 10_000);
+    let five = send(s.forward(t0, (1, 7), 8155, 43_200, 0));
+    send(s.forward(at(t0, 20), (1, 7), 8156, 43_200, 0));
+    let one = send(s.forward(at(t0, 500), (1, 7), 7984, 13_280, 0));
+    assert!(one.marker, "a restart is a new talkspurt");
+    assert_eq!(one.sequence, 102, "the line goes on");
+    // The event started at t0 (its packets share one timestamp): 500 ms later.
+    assert_eq!(one.timestamp, 10_000 + 500 * 8, "by the wall clock");
+    assert!(one.timestamp.wrapping_sub(five.timestamp) as i32 > 0);
+    let next = send(s.forward(at(t0, 520), (1, 7), 7985, 13_280, 0));
+    assert_eq!(
+        (next.sequence, next.timestamp, next.marker),
+        (103, one.timestamp, false)
+    );
+    // A reordered packet just behind is kept in place, not re-anchored.
+    let late = send(s.forward(at(t0, 530), (1, 7), 7983, 13_280, 0));
+    assert_eq!(late.sequence, 101);
 }
 
 #[test]
