@@ -201,7 +201,7 @@ impl State {
     }
 
     /// Decide how the room's audio flows after a change: a two-party bridge
-    /// without music or recording forwards packets; anything else mixes.
+    /// without music forwards packets (recorded or not); anything else mixes.
     fn refresh_room(&mut self, room: RoomId) {
         let Some(r) = self.rooms.get_mut(&room) else {
             return;
@@ -211,9 +211,7 @@ impl State {
             .iter()
             .filter_map(|m| self.legs.get(m).map(|e| e.leg.clone()))
             .collect();
-        let forward = legs.len() == 2
-            && r.music.is_none()
-            && legs.iter().all(|l| lock(&l.tx).recorders.is_empty());
+        let forward = legs.len() == 2 && r.music.is_none();
         r.forwarding = forward;
         for (i, leg) in legs.iter().enumerate() {
             leg.set_route(if forward {

@@ -26,6 +26,7 @@ pub mod mixer;
 pub mod music;
 pub mod recorder;
 pub mod rtp;
+pub mod timeline;
 
 pub use engine::{
     LegId, LegInfo, LegStats, MediaConfig, MediaEngine, MediaEvent, RecordingId, RoomId,

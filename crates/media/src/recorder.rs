@@ -1,39 +1,51 @@
 //! Call recording to stereo 8 kHz 16-bit WAV without blocking the media loop.
 //!
-//! The tick hands fixed-size frames, batched by 100 ms, to one writer
-//! thread shared by every recording (no thread per call) through a bounded
-//! channel with `try_send`. If the disk stalls and the channel fills,
-//! frames are dropped (counted) and replaced by silence of the same length
-//! when writing resumes, so the timeline stays correct.
+//! Audio reaches the recorder two ways: the receive path hands it each
+//! packet of a forwarded two-party call as it is relayed (payload bytes
+//! only, decoded later), and the mixing tick hands it 20 ms stereo frames
+//! while the call is mixed (hold, conference), batched by 100 ms. Both go,
+//! with `try_send`, to one writer thread shared by every recording (no
+//! thread per call), which decodes, places the audio on the recording's
+//! [`Timeline`] by time, and writes the WAV 300 ms behind the wall clock.
+//! If the disk stalls and the channel fills, audio is dropped (counted) and
+//! its place stays silent, so the timeline stays correct.
 //!
 //! Crash safety: the writer updates each file's RIFF and data sizes at
 //! least once a second, so after a `kill -9` every recording is a valid WAV
-//! holding all but its last second.
+//! holding all but its last second or so.
 //!
 //! Left channel = what the recorded leg sends, right = what it hears from
-//! the other room members.
+//! the other room members (not music).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError,
+};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use hound::{SampleFormat, WavSpec, WavWriter};
 use tracing::warn;
 
+use crate::g711::Codec;
+use crate::timeline::{Channel, Timeline};
 use crate::{Frame, MediaError, FRAME_SAMPLES, SAMPLE_RATE, SILENCE};
 
 /// Frames per message to the writer thread (100 ms).
 pub const BATCH_FRAMES: usize = 5;
-/// Batches the shared channel holds before recorders drop frames (30 s of
-/// one recording, or 2 s of 1,500 recordings at once).
-pub const CHANNEL_BATCHES: usize = 30_000;
+/// Messages the shared channel holds before recorders drop audio (about
+/// 2 s of 1,500 forwarded calls at once).
+pub const CHANNEL_MESSAGES: usize = 300_000;
 /// Longest time a file's header lags behind the audio written.
 pub const HEADER_EVERY: Duration = Duration::from_secs(1);
+/// Largest forwarded payload recorded (60 ms of G.711).
+const MAX_PAYLOAD: usize = 480;
+/// Source id of the tick's mixed frames on the timeline (legs use theirs).
+const MIXED: u64 = u64::MAX;
 
 /// Result of a finished recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,33 +56,38 @@ pub struct RecordingSummary {
     pub duration_ms: u64,
 }
 
-/// Up to `BATCH_FRAMES` stereo frames plus the count of dropped frames
-/// before them.
+/// Up to `BATCH_FRAMES` stereo frames from the tick.
 #[derive(Clone, Copy)]
 struct Batch {
-    gap_frames: u32,
+    /// When the first frame was mixed, and its place on the mixed line.
+    at: Instant,
+    ts: u32,
     len: usize,
     left: [Frame; BATCH_FRAMES],
     right: [Frame; BATCH_FRAMES],
 }
 
-impl Batch {
-    const EMPTY: Batch = Batch {
-        gap_frames: 0,
-        len: 0,
-        left: [SILENCE; BATCH_FRAMES],
-        right: [SILENCE; BATCH_FRAMES],
-    };
+/// One forwarded packet for one channel.
+struct Packet {
+    channel: Channel,
+    at: Instant,
+    source: u64,
+    ts: u32,
+    codec: Codec,
+    len: usize,
+    payload: [u8; MAX_PAYLOAD],
 }
 
 type Wav = WavWriter<BufWriter<File>>;
 
 /// What recorders tell the writer thread.
 enum Msg {
-    Open(u64, Box<Wav>),
+    Open(u64, Box<Wav>, Instant),
     Frames(u64, Box<Batch>),
-    /// Finish the file; the reply carries the samples written per channel.
-    Close(u64, Sender<Result<u64, MediaError>>),
+    Packet(u64, Box<Packet>),
+    /// Finish the file at the given end; the reply carries the samples
+    /// written per channel.
+    Close(u64, Instant, Sender<Result<u64, MediaError>>),
 }
 
 /// The shared writer thread's channel, started on first use.
@@ -79,7 +96,7 @@ fn writer() -> Result<&'static SyncSender<Msg>, MediaError> {
     if let Some(tx) = WRITER.get() {
         return Ok(tx);
     }
-    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+    let (tx, rx) = sync_channel(CHANNEL_MESSAGES);
     std::thread::Builder::new()
         .name("media-recorder".into())
         .spawn(move || write_loop(rx))?;
@@ -87,13 +104,15 @@ fn writer() -> Result<&'static SyncSender<Msg>, MediaError> {
     Ok(WRITER.get_or_init(|| tx))
 }
 
-/// A running recording; feed it with [`Recorder::push`] every tick.
+/// A running recording, fed by [`Recorder::push`] (mixed frames) and
+/// [`Recorder::push_packet`] (forwarded packets).
 pub struct Recorder {
     id: u64,
     tx: Option<&'static SyncSender<Msg>>,
     path: PathBuf,
     batch: Batch,
-    pending_gap: u32,
+    /// Place of the next mixed frame on the mixed line.
+    mixed_ts: u32,
     dropped: u64,
 }
 
@@ -125,14 +144,21 @@ impl Recorder {
         wav.flush()?;
         let tx = writer()?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        tx.send(Msg::Open(id, Box::new(wav)))
+        let now = Instant::now();
+        tx.send(Msg::Open(id, Box::new(wav), now))
             .map_err(|_| MediaError::RecorderFailed("writer thread gone".into()))?;
         Ok(Recorder {
             id,
             tx: Some(tx),
             path: path.to_path_buf(),
-            batch: Batch::EMPTY,
-            pending_gap: 0,
+            batch: Batch {
+                at: now,
+                ts: 0,
+                len: 0,
+                left: [SILENCE; BATCH_FRAMES],
+                right: [SILENCE; BATCH_FRAMES],
+            },
+            mixed_ts: 0,
             dropped: 0,
         })
     }
@@ -142,74 +168,101 @@ impl Recorder {
         &self.path
     }
 
-    /// Frames dropped so far because the writer fell behind.
+    /// Frames (or packets) dropped so far because the writer fell behind.
     pub fn dropped_frames(&self) -> u64 {
         self.dropped
     }
 
-    /// Queue one frame without blocking; returns false if frames had to be
-    /// dropped because the writer fell behind.
-    pub fn push(&mut self, left: &Frame, right: &Frame) -> bool {
+    /// Queue one mixed frame, mixed at `at`, without blocking; returns false
+    /// if audio had to be dropped because the writer fell behind.
+    pub fn push(&mut self, at: Instant, left: &Frame, right: &Frame) -> bool {
         let b = &mut self.batch;
+        if b.len == 0 {
+            b.at = at;
+            b.ts = self.mixed_ts;
+        }
         b.left[b.len] = *left;
         b.right[b.len] = *right;
         b.len += 1;
+        self.mixed_ts = self.mixed_ts.wrapping_add(FRAME_SAMPLES as u32);
         if b.len < BATCH_FRAMES {
             return true;
         }
         self.send_batch()
     }
 
-    /// Hand the current batch to the writer without blocking.
-    fn send_batch(&mut self) -> bool {
-        let len = self.batch.len;
-        self.batch.gap_frames = self.pending_gap;
-        self.batch.len = 0;
+    /// Queue a forwarded packet for `channel`: `payload` in `codec`,
+    /// stamped `ts` by `source` (any id that changes when the sender
+    /// changes), received at `at`.
+    pub fn push_packet(
+        &mut self,
+        channel: Channel,
+        at: Instant,
+        source: u64,
+        ts: u32,
+        codec: Codec,
+        payload: &[u8],
+    ) -> bool {
+        let len = payload.len().min(MAX_PAYLOAD);
+        let mut p = Box::new(Packet {
+            channel,
+            at,
+            source,
+            ts,
+            codec,
+            len,
+            payload: [0; MAX_PAYLOAD],
+        });
+        p.payload[..len].copy_from_slice(&payload[..len]);
+        self.send(Msg::Packet(self.id, p), 1)
+    }
+
+    fn send(&mut self, msg: Msg, frames: u64) -> bool {
         let sent = match self.tx {
-            Some(tx) => {
-                match tx.try_send(Msg::Frames(self.id, Box::new(Batch { len, ..self.batch }))) {
-                    Ok(()) => true,
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-                }
-            }
+            Some(tx) => match tx.try_send(msg) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+            },
             None => false,
         };
-        if sent {
-            self.pending_gap = 0;
-        } else {
-            self.pending_gap = self.pending_gap.saturating_add(len as u32);
-            self.dropped += len as u64;
+        if !sent {
+            self.dropped += frames;
         }
         sent
     }
 
-    /// Flush, finalize the WAV header and report the duration. Blocks until
-    /// the writer thread has written what was queued before (a few ms).
+    /// Hand the current batch to the writer without blocking.
+    fn send_batch(&mut self) -> bool {
+        let len = self.batch.len;
+        self.batch.len = 0;
+        let batch = Box::new(Batch { len, ..self.batch });
+        self.send(Msg::Frames(self.id, batch), len as u64)
+    }
+
+    /// Write what is queued, finalize the WAV header and report the
+    /// duration. Blocks until the writer thread has done it (a few ms).
     pub fn stop(mut self) -> Result<RecordingSummary, MediaError> {
         self.finish()
     }
 
     fn finish(&mut self) -> Result<RecordingSummary, MediaError> {
+        if self.batch.len > 0 {
+            if let Some(tx) = self.tx {
+                // Last partial batch; blocking is fine here (not on the tick).
+                let len = self.batch.len;
+                let _ = tx.send(Msg::Frames(self.id, Box::new(Batch { len, ..self.batch })));
+                self.batch.len = 0;
+            }
+        }
         let tx = self
             .tx
             .take()
             .ok_or_else(|| MediaError::RecorderFailed("already stopped".into()))?;
-        if self.batch.len > 0 || self.pending_gap > 0 {
-            // Last partial batch, after any dropped frames; blocking is
-            // fine here (not on the media tick).
-            let _ = tx.send(Msg::Frames(
-                self.id,
-                Box::new(Batch {
-                    gap_frames: self.pending_gap,
-                    ..self.batch
-                }),
-            ));
-        }
         if self.dropped > 0 {
-            warn!(path = %self.path.display(), dropped = self.dropped, "recording dropped frames (disk too slow)");
+            warn!(path = %self.path.display(), dropped = self.dropped, "recording dropped audio (disk too slow)");
         }
         let (reply, done) = channel();
-        tx.send(Msg::Close(self.id, reply))
+        tx.send(Msg::Close(self.id, Instant::now(), reply))
             .map_err(|_| MediaError::RecorderFailed("writer thread gone".into()))?;
         let samples = done
             .recv()
@@ -226,7 +279,7 @@ impl Drop for Recorder {
         // Finalize without waiting for the result.
         if let Some(tx) = self.tx.take() {
             let (reply, _) = channel();
-            let _ = tx.send(Msg::Close(self.id, reply));
+            let _ = tx.send(Msg::Close(self.id, Instant::now(), reply));
         }
     }
 }
@@ -234,7 +287,8 @@ impl Drop for Recorder {
 /// One open file on the writer thread.
 struct Open {
     wav: Wav,
-    frames: u64,
+    start: Instant,
+    timeline: Timeline,
     header_at: Instant,
     result: Result<(), hound::Error>,
 }
@@ -242,78 +296,128 @@ struct Open {
 /// The writer thread: owns every open file.
 fn write_loop(rx: Receiver<Msg>) {
     let mut open: HashMap<u64, Open> = HashMap::new();
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            Msg::Open(id, wav) => {
+    let mut pcm = [0i16; MAX_PAYLOAD];
+    let mut last_sweep = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Msg::Open(id, wav, start)) => {
                 open.insert(
                     id,
                     Open {
                         wav: *wav,
-                        frames: 0,
+                        start,
+                        timeline: Timeline::new(),
                         header_at: Instant::now(),
                         result: Ok(()),
                     },
                 );
             }
-            Msg::Frames(id, batch) => {
+            Ok(Msg::Frames(id, batch)) => {
                 if let Some(f) = open.get_mut(&id) {
-                    f.write(&batch);
+                    f.frames(&batch);
                 }
             }
-            Msg::Close(id, reply) => {
-                let Some(f) = open.remove(&id) else {
-                    let _ = reply.send(Err(MediaError::RecorderFailed("unknown recording".into())));
-                    continue;
+            Ok(Msg::Packet(id, p)) => {
+                if let Some(f) = open.get_mut(&id) {
+                    let n = p.codec.decode(&p.payload[..p.len], &mut pcm);
+                    f.packet(&p, &pcm[..n]);
+                }
+            }
+            Ok(Msg::Close(id, end, reply)) => {
+                let result = match open.remove(&id) {
+                    Some(f) => f.close(end),
+                    None => Err(MediaError::RecorderFailed("unknown recording".into())),
                 };
-                let _ = reply.send(f.close());
+                let _ = reply.send(result);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_sweep.elapsed() >= Duration::from_millis(200) {
+            // Write out what is due even for recordings that got no audio.
+            last_sweep = Instant::now();
+            for f in open.values_mut() {
+                f.write_due();
             }
         }
     }
+}
+
+/// Samples between `start` and `at` (0 if `at` is earlier).
+fn position(start: Instant, at: Instant) -> u64 {
+    at.saturating_duration_since(start).as_micros() as u64 * u64::from(SAMPLE_RATE) / 1_000_000
 }
 
 impl Open {
-    fn write(&mut self, f: &Batch) {
-        if self.result.is_err() {
-            return; // keep draining so senders never see backpressure
+    fn frames(&mut self, b: &Batch) {
+        let now = position(self.start, b.at);
+        for (ch, frames) in [(Channel::Left, &b.left), (Channel::Right, &b.right)] {
+            let pos = self.timeline.position(ch, MIXED, b.ts, now);
+            for (i, frame) in frames[..b.len].iter().enumerate() {
+                let at = pos + (i * FRAME_SAMPLES) as u64;
+                self.place(ch, at, frame);
+            }
         }
-        let wav = &mut self.wav;
-        let mut frames = 0;
-        self.result = (|| {
-            for _ in 0..f.gap_frames {
-                write_frame(wav, &SILENCE, &SILENCE)?;
-                frames += 1;
+        self.write_due();
+    }
+
+    fn packet(&mut self, p: &Packet, pcm: &[i16]) {
+        let now = position(self.start, p.at);
+        let pos = self.timeline.position(p.channel, p.source, p.ts, now);
+        self.place(p.channel, pos, pcm);
+        self.write_due();
+    }
+
+    fn place(&mut self, ch: Channel, pos: u64, samples: &[i16]) {
+        let (wav, result) = (&mut self.wav, &mut self.result);
+        self.timeline
+            .place(ch, pos, samples, &mut |s| write_samples(wav, result, s));
+    }
+
+    /// Write out the audio that is due, and the header once a second.
+    fn write_due(&mut self) {
+        let now = position(self.start, Instant::now());
+        let (wav, result) = (&mut self.wav, &mut self.result);
+        self.timeline
+            .tick(now, &mut |s| write_samples(wav, result, s));
+        if self.result.is_ok() && self.header_at.elapsed() >= HEADER_EVERY {
+            // Sizes on disk follow the audio: a crash loses about a second.
+            if let Err(e) = self.wav.flush() {
+                self.result = Err(e);
             }
-            for i in 0..f.len {
-                write_frame(wav, &f.left[i], &f.right[i])?;
-                frames += 1;
-            }
-            if self.header_at.elapsed() >= HEADER_EVERY {
-                // Sizes on disk follow the audio: a crash loses at most a second.
-                wav.flush()?;
-                self.header_at = Instant::now();
-            }
-            Ok::<(), hound::Error>(())
-        })();
-        self.frames += frames;
-        if let Err(e) = &self.result {
-            warn!(error = %e, "recording write failed; further audio discarded");
+            self.header_at = Instant::now();
         }
     }
 
-    fn close(self) -> Result<u64, MediaError> {
+    /// Write everything out, and silence up to `end`: the file spans the
+    /// recording's whole time, quiet parts included.
+    fn close(mut self, end: Instant) -> Result<u64, MediaError> {
+        let end = position(self.start, end);
+        let (wav, result) = (&mut self.wav, &mut self.result);
+        self.timeline.finish(&mut |s| write_samples(wav, result, s));
+        self.timeline
+            .write_until(end, &mut |s| write_samples(wav, result, s));
+        let written = self.timeline.written();
         self.wav.finalize()?;
         self.result?;
-        Ok(self.frames * FRAME_SAMPLES as u64)
+        Ok(written)
     }
 }
 
-fn write_frame(wav: &mut Wav, left: &Frame, right: &Frame) -> Result<(), hound::Error> {
-    let mut w = wav.get_i16_writer(2 * FRAME_SAMPLES as u32);
-    for (&l, &r) in left.iter().zip(right) {
+/// Append stereo samples; after the first error, discard (and say so once).
+fn write_samples(wav: &mut Wav, result: &mut Result<(), hound::Error>, s: &[(i16, i16)]) {
+    if result.is_err() {
+        return;
+    }
+    let mut w = wav.get_i16_writer(2 * s.len() as u32);
+    for &(l, r) in s {
         w.write_sample(l);
         w.write_sample(r);
     }
-    w.flush()
+    if let Err(e) = w.flush() {
+        warn!(error = %e, "recording write failed; further audio discarded");
+        *result = Err(e);
+    }
 }
 
 #[cfg(test)]
@@ -326,43 +430,79 @@ mod tests {
             .join(name)
     }
 
+    fn read(path: &Path) -> Vec<i16> {
+        hound::WavReader::open(path)
+            .unwrap()
+            .into_samples::<i16>()
+            .map(|s| s.unwrap())
+            .collect()
+    }
+
     #[test]
     fn writes_stereo_wav() {
         let path = temp_path("a/b/stereo.wav");
         let mut r = Recorder::start(&path).unwrap();
+        let t0 = Instant::now();
         for i in 0..50 {
-            assert!(r.push(&[i as i16; 160], &[-(i as i16); 160]));
-            // Let the writer keep up; the channel holds 150 frames anyway.
+            let at = t0 + Duration::from_millis(20 * i);
+            assert!(r.push(at, &[i as i16; 160], &[-(i as i16); 160]));
         }
         let s = r.stop().unwrap();
         assert_eq!(s.path, path);
         assert_eq!(s.duration_ms, 1000);
-        let mut reader = hound::WavReader::open(&path).unwrap();
-        let spec = reader.spec();
+        let spec = hound::WavReader::open(&path).unwrap().spec();
         assert_eq!(
             (spec.channels, spec.sample_rate, spec.bits_per_sample),
             (2, 8000, 16)
         );
-        let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
+        let samples = read(&path);
         assert_eq!(samples.len(), 50 * 160 * 2);
         assert_eq!(&samples[320 * 2..320 * 2 + 2], &[2, -2]);
         std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
-    fn drops_are_counted_and_padded() {
-        let path = temp_path("drops.wav");
+    fn forwarded_packets_and_mixed_frames_make_one_timeline() {
+        let path = temp_path("mixed-and-forwarded.wav");
         let mut r = Recorder::start(&path).unwrap();
-        // Far more than the channel holds, pushed instantly: some may drop,
-        // but the duration must still cover every pushed frame.
-        for _ in 0..2003 {
-            r.push(&[1; 160], &[2; 160]);
+        let t0 = Instant::now();
+        let ms = |m: u64| t0 + Duration::from_millis(m);
+        let pcmu = |v: i16| {
+            let mut p = [0u8; 160];
+            Codec::Pcmu.encode(&[v; 160], &mut p);
+            p
+        };
+        // 200 ms forwarded: each direction's packets, the right one 5 ms late.
+        for i in 0..10u32 {
+            let at = ms(20 * u64::from(i));
+            r.push_packet(
+                Channel::Left,
+                at,
+                1,
+                5000 + 160 * i,
+                Codec::Pcmu,
+                &pcmu(1000),
+            );
+            let at = ms(20 * u64::from(i) + 5);
+            r.push_packet(
+                Channel::Right,
+                at,
+                2,
+                77 + 160 * i,
+                Codec::Pcmu,
+                &pcmu(-1000),
+            );
         }
-        let dropped = r.dropped_frames();
-        assert_eq!(dropped % BATCH_FRAMES as u64, 0);
-        assert!(dropped < 2000);
+        // Then 200 ms mixed (hold: the agent hears music, not recorded).
+        for i in 0..10u64 {
+            r.push(ms(200 + 20 * i), &[2000; 160], &[0; 160]);
+        }
         let s = r.stop().unwrap();
-        assert_eq!(s.duration_ms, 2003 * 20);
+        assert_eq!(s.duration_ms, 400);
+        let samples = read(&path);
+        let at = |ms: usize| (samples[ms * 16], samples[ms * 16 + 1]);
+        assert!((at(50).0 - 1000).abs() < 40 && (at(50).1 + 1000).abs() < 40);
+        assert_eq!(at(300), (2000, 0));
         std::fs::remove_file(&path).unwrap();
     }
 
@@ -372,20 +512,17 @@ mod tests {
         let mut r = Recorder::start(&path).unwrap();
         // What a kill -9 would leave: the file as it is on disk, unfinalized.
         assert_eq!(hound::WavReader::open(&path).unwrap().duration(), 0);
-        for i in 0..150 {
-            r.push(&[i as i16; 160], &[0; 160]);
-            std::thread::sleep(Duration::from_millis(10));
+        for i in 0..100 {
+            r.push(Instant::now(), &[i as i16; 160], &[0; 160]);
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(100));
-        let on_disk = hound::WavReader::open(&path).unwrap();
-        let seconds = f64::from(on_disk.duration()) / 8000.0;
+        std::thread::sleep(Duration::from_millis(300));
+        let seconds = f64::from(hound::WavReader::open(&path).unwrap().duration()) / 8000.0;
         assert!(
             (0.5..=3.0).contains(&seconds),
-            "header covers {seconds} s of the 3 s pushed"
+            "the header on disk covers {seconds} s of the 2 s pushed"
         );
-        let samples: Vec<i16> = on_disk.into_samples::<i16>().map(|s| s.unwrap()).collect();
-        assert_eq!(samples[0], 0);
-        assert_eq!(samples[160 * 2], 1);
+        assert_eq!(read(&path)[0], 0);
         r.stop().unwrap();
         std::fs::remove_file(&path).unwrap();
     }
@@ -407,8 +544,10 @@ mod tests {
             .collect();
         assert_eq!(writers(), 1, "one writer thread for 50 recordings");
         for mut r in recs {
-            r.push(&[3; 160], &[4; 160]);
-            assert_eq!(r.stop().unwrap().duration_ms, 20);
+            r.push(Instant::now(), &[3; 160], &[4; 160]);
+            // The frame sits where it was mixed, a few ms after the start.
+            let ms = r.stop().unwrap().duration_ms;
+            assert!((20..=200).contains(&ms), "{ms} ms");
         }
     }
 

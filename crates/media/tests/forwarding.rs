@@ -177,3 +177,80 @@ async fn a_mixing_room_puts_reordered_packets_back_in_order() {
         "played in order: {levels:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_call_is_forwarded_and_its_recording_spans_a_hold() {
+    let e = engine(42300).await;
+    let (a, a_port, b, b_port) = bridged_pair(&e).await;
+    let room = e.leg_room(a).unwrap();
+    let (pa, pb) = (phone().await, phone().await);
+    e.set_remote(a, pa.addr, Codec::Pcmu, None);
+    e.set_remote(b, pb.addr, Codec::Pcmu, None);
+    let dir = std::env::temp_dir().join(format!("sb-fwd-rec-{}", std::process::id()));
+    let path = dir.join("a.wav");
+    let rec = e.start_recording(a, &path).unwrap();
+    send_tone(
+        &pa,
+        leg_addr(a_port),
+        Codec::Pcmu,
+        440.0,
+        Duration::from_millis(2000),
+    );
+    send_tone(
+        &pb,
+        leg_addr(b_port),
+        Codec::Pcmu,
+        1000.0,
+        Duration::from_millis(2000),
+    );
+    sleep(Duration::from_millis(700)).await;
+    let before_hold = e.stats(a).unwrap().playout.packets + e.stats(b).unwrap().playout.packets;
+    // Hold B for half a second, then back.
+    let hold = e.create_room();
+    e.set_music(hold, Some("default"));
+    e.join(hold, b);
+    sleep(Duration::from_millis(500)).await;
+    e.join(room, b);
+    sleep(Duration::from_millis(700)).await;
+    let summary = e.stop_recording(rec).unwrap();
+    assert_eq!(
+        before_hold, 0,
+        "recorded, yet nothing was decoded for mixing"
+    );
+    assert!(
+        (1800..=2100).contains(&summary.duration_ms),
+        "{} ms",
+        summary.duration_ms
+    );
+    let samples: Vec<i16> = hound::WavReader::open(&path)
+        .unwrap()
+        .into_samples::<i16>()
+        .map(|s| s.unwrap())
+        .collect();
+    let channel = |c: usize, from_ms: usize, to_ms: usize| -> Vec<i16> {
+        samples[from_ms * 16..to_ms * 16]
+            .iter()
+            .skip(c)
+            .step_by(2)
+            .copied()
+            .collect()
+    };
+    let left = channel(0, 100, 1800);
+    assert!(
+        tone_fraction(&left, 440.0) > 0.8,
+        "A's own voice throughout"
+    );
+    assert!(
+        tone_fraction(&channel(1, 100, 600), 1000.0) > 0.8,
+        "B before the hold"
+    );
+    assert!(
+        rms(&channel(1, 850, 1100)) < 50.0,
+        "nothing from B on hold (music is not recorded)"
+    );
+    assert!(
+        tone_fraction(&channel(1, 1350, 1800), 1000.0) > 0.8,
+        "B after the hold"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -24,6 +24,7 @@ use crate::g711::Codec;
 use crate::jitter::JitterBuffer;
 use crate::recorder::Recorder;
 use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
+use crate::timeline::Channel;
 use crate::{Frame, FRAME_SAMPLES};
 
 /// A new source only replaces the latched one after this much silence from
@@ -232,6 +233,27 @@ impl Leg {
         rx.route = route;
     }
 
+    /// Give a forwarded packet this leg sent to its recorders (left channel).
+    fn record_sent(&self, pkt: &RtpPacket<'_>, now: Instant) {
+        let mut tx = lock(&self.tx);
+        if tx.recorders.is_empty() {
+            return;
+        }
+        if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
+            let source = self.id << 32 | u64::from(pkt.ssrc);
+            for (_, r) in tx.recorders.iter_mut() {
+                r.push_packet(
+                    Channel::Left,
+                    now,
+                    source,
+                    pkt.timestamp,
+                    codec,
+                    pkt.payload,
+                );
+            }
+        }
+    }
+
     /// Counters for `MediaEngine::stats`.
     pub(crate) fn stats(&self) -> LegStats {
         let (packets_in, bytes_in, last_source, playout) = {
@@ -311,6 +333,9 @@ impl Leg {
                 };
                 drop(rx);
                 to.forward_from(self.id, &pkt, is_event, now, pcm);
+                if !is_event {
+                    self.record_sent(&pkt, now);
+                }
             }
             Route::Mix if !is_event => {
                 if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
@@ -457,7 +482,7 @@ impl Leg {
         tx.ticks_since_audio = tx.ticks_since_audio.saturating_add(u32::from(!sent));
         let (left, right) = recording;
         for (_, r) in tx.recorders.iter_mut() {
-            r.push(left, right);
+            r.push(now, left, right);
         }
     }
 }

@@ -5,6 +5,9 @@
 //! events pass through with the receiver's payload type. No decoding, no
 //! mixing, no tick: the receive task of the sending leg does the work, on
 //! whichever runtime thread it runs, so the relay uses every core.
+//! Recorded calls forward too: each packet's payload is also handed to the
+//! recorders (decoded and placed on the recording's timeline by the
+//! recording writer thread, off this path).
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +17,7 @@ use super::tick::FORWARD_VISIT_EVERY;
 use crate::forward::Forward;
 use crate::g711::Codec;
 use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
+use crate::timeline::Channel;
 use crate::FRAME_SAMPLES;
 
 /// Largest payload forwarded (larger datagrams are not G.711 audio).
@@ -82,6 +86,15 @@ impl Leg {
         if self.socket.try_send_to(&buf[..len], addr).is_ok() {
             tx.packets_out += 1;
             tx.ticks_since_audio = 0;
+        }
+        if !is_event && !tx.recorders.is_empty() {
+            // What this leg hears, as the other party sent it (right channel).
+            if let Some(src) = Codec::from_payload_type(pkt.payload_type) {
+                let source = from << 32 | u64::from(pkt.ssrc);
+                for (_, r) in tx.recorders.iter_mut() {
+                    r.push_packet(Channel::Right, now, source, pkt.timestamp, src, pkt.payload);
+                }
+            }
         }
     }
 
