@@ -11,6 +11,7 @@ mod leg;
 mod ports;
 mod relay;
 mod room;
+mod rtcp_loop;
 mod tick;
 
 use std::collections::{HashMap, VecDeque};
@@ -42,6 +43,9 @@ pub type RecordingId = u64;
 
 /// Default RTP inactivity timeout.
 pub const DEFAULT_RTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Mean time between RTCP reports per leg (RFC 3550's 5 s minimum).
+pub const DEFAULT_RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Tick period: one 20 ms frame.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -111,7 +115,7 @@ pub enum MediaEvent {
 }
 
 /// Per-leg counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LegStats {
     /// RTP packets accepted.
     pub packets_in: u64,
@@ -123,6 +127,9 @@ pub struct LegStats {
     pub last_source: Option<SocketAddr>,
     /// What the jitter buffer saw while the leg's audio was mixed.
     pub playout: crate::jitter::JitterStats,
+    /// Loss, jitter, round trip and MOS, from our receive statistics and
+    /// the phone's RTCP reports.
+    pub quality: crate::quality::Quality,
 }
 
 /// Handle to the engine; cheap to clone, all clones share one engine.
@@ -151,6 +158,7 @@ pub(crate) struct Inner {
     pub(crate) state: Mutex<State>,
     next_id: AtomicU64,
     pub(crate) rtp_timeout_ms: AtomicU64,
+    rtcp_interval_ms: AtomicU64,
 }
 
 /// Topology, guarded by one mutex; never held across I/O or `.await`.
@@ -273,6 +281,7 @@ impl MediaEngine {
             state: Mutex::new(State::default()),
             next_id: AtomicU64::new(1),
             rtp_timeout_ms: AtomicU64::new(DEFAULT_RTP_TIMEOUT.as_millis() as u64),
+            rtcp_interval_ms: AtomicU64::new(DEFAULT_RTCP_INTERVAL.as_millis() as u64),
         });
         tokio::spawn(tick_loop(Arc::downgrade(&inner)));
         Ok(MediaEngine { inner })
@@ -302,9 +311,11 @@ impl MediaEngine {
         let (rtp, rtcp) = self.inner.ports.bind_pair(self.inner.bind_ip)?;
         let id = self.next_id();
         let leg = Arc::new(Leg::new(id, rtp)?);
+        let interval = Duration::from_millis(self.inner.rtcp_interval_ms.load(Ordering::Relaxed));
         let task = tokio::spawn(leg::receive_loop(
             leg.clone(),
             rtcp,
+            interval,
             self.inner.events.clone(),
         ));
         leg.set_task(task);
@@ -495,6 +506,30 @@ impl MediaEngine {
         Ok(id)
     }
 
+    /// Pause or resume a running recording (while a customer keys a card
+    /// number): the paused time is silence in the file. Returns false for
+    /// an unknown or finished recording.
+    pub fn set_recording_paused(&self, rec: RecordingId, paused: bool) -> bool {
+        let leg = {
+            let st = lock(&self.inner.state);
+            match st.recordings.get(&rec) {
+                Some(RecState::Active(leg)) => match st.legs.get(leg) {
+                    Some(e) => e.leg.clone(),
+                    None => return false,
+                },
+                _ => return false,
+            }
+        };
+        let mut tx = lock(&leg.tx);
+        match tx.recorders.iter_mut().find(|(id, _)| *id == rec) {
+            Some((_, r)) => {
+                r.set_paused(paused);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Stop a recording, finalize its WAV and return where and how long it
     /// is. Idempotent: later calls (and calls after `destroy_leg` stopped
     /// it) return the same summary; unknown ids return `None`.
@@ -538,6 +573,14 @@ impl MediaEngine {
         self.inner
             .rtp_timeout_ms
             .store(timeout.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Mean interval between RTCP reports of legs created from now on
+    /// (default 5 s; each report is sent after 0.5-1.5 times it).
+    pub fn set_rtcp_interval(&self, interval: Duration) {
+        self.inner
+            .rtcp_interval_ms
+            .store(interval.as_millis().max(1) as u64, Ordering::Relaxed);
     }
 
     /// Number of live legs.

@@ -24,7 +24,9 @@ pub mod g711;
 pub mod jitter;
 pub mod mixer;
 pub mod music;
+pub mod quality;
 pub mod recorder;
+pub mod rtcp;
 pub mod rtp;
 pub mod timeline;
 

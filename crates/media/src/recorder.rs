@@ -114,6 +114,8 @@ pub struct Recorder {
     /// Place of the next mixed frame on the mixed line.
     mixed_ts: u32,
     dropped: u64,
+    /// While set, audio is not kept: the file gets silence for that time.
+    paused: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -160,12 +162,24 @@ impl Recorder {
             },
             mixed_ts: 0,
             dropped: 0,
+            paused: false,
         })
     }
 
     /// File being written.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Pause or resume keeping audio (a customer keying a card number):
+    /// the paused time is silence in the file, the timeline goes on.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// True while paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused
     }
 
     /// Frames (or packets) dropped so far because the writer fell behind.
@@ -176,6 +190,11 @@ impl Recorder {
     /// Queue one mixed frame, mixed at `at`, without blocking; returns false
     /// if audio had to be dropped because the writer fell behind.
     pub fn push(&mut self, at: Instant, left: &Frame, right: &Frame) -> bool {
+        let (left, right) = if self.paused {
+            (&SILENCE, &SILENCE)
+        } else {
+            (left, right)
+        };
         let b = &mut self.batch;
         if b.len == 0 {
             b.at = at;
@@ -203,6 +222,9 @@ impl Recorder {
         codec: Codec,
         payload: &[u8],
     ) -> bool {
+        if self.paused {
+            return true;
+        }
         let len = payload.len().min(MAX_PAYLOAD);
         let mut p = Box::new(Packet {
             channel,
@@ -334,7 +356,7 @@ fn write_loop(rx: Receiver<Msg>) {
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if last_sweep.elapsed() >= Duration::from_millis(200) {
-            // Write out what is due even for recordings that got no audio.
+            // Write out what is due, in 200 ms pieces (not per packet).
             last_sweep = Instant::now();
             for f in open.values_mut() {
                 f.write_due();
@@ -358,14 +380,12 @@ impl Open {
                 self.place(ch, at, frame);
             }
         }
-        self.write_due();
     }
 
     fn packet(&mut self, p: &Packet, pcm: &[i16]) {
         let now = position(self.start, p.at);
         let pos = self.timeline.position(p.channel, p.source, p.ts, now);
         self.place(p.channel, pos, pcm);
-        self.write_due();
     }
 
     fn place(&mut self, ch: Channel, pos: u64, samples: &[i16]) {
@@ -549,6 +569,29 @@ mod tests {
             let ms = r.stop().unwrap().duration_ms;
             assert!((20..=200).contains(&ms), "{ms} ms");
         }
+    }
+
+    #[test]
+    fn a_paused_recording_keeps_time_but_not_audio() {
+        let path = temp_path("paused.wav");
+        let mut r = Recorder::start(&path).unwrap();
+        let t0 = Instant::now();
+        for i in 0..30u64 {
+            r.set_paused((10..20).contains(&i));
+            r.push(
+                t0 + Duration::from_millis(20 * i),
+                &[700; 160],
+                &[-700; 160],
+            );
+        }
+        assert!(!r.is_paused());
+        assert_eq!(r.stop().unwrap().duration_ms, 600);
+        let samples = read(&path);
+        let at = |ms: usize| (samples[ms * 16], samples[ms * 16 + 1]);
+        assert_eq!(at(100), (700, -700));
+        assert_eq!(at(300), (0, 0), "card digits are not in the file");
+        assert_eq!(at(500), (700, -700));
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

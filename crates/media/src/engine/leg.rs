@@ -22,6 +22,7 @@ use crate::dtmf::DtmfDetector;
 use crate::forward::OutStream;
 use crate::g711::Codec;
 use crate::jitter::JitterBuffer;
+use crate::quality::{Quality, ReceiveStats, RemoteReport};
 use crate::recorder::Recorder;
 use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
 use crate::timeline::Channel;
@@ -64,6 +65,12 @@ pub(crate) struct RxState {
     pub(crate) bytes_in: u64,
     pub(crate) last_source: Option<SocketAddr>,
     got_first_packet: bool,
+    /// RFC 3550 statistics of what the phone sends.
+    pub(crate) receive: ReceiveStats,
+    /// The phone's last report about our stream.
+    pub(crate) remote_report: Option<RemoteReport>,
+    /// Where the phone's RTCP comes from (symmetric RTCP), once seen.
+    pub(crate) rtcp_peer: Option<SocketAddr>,
     /// Last packet, or when the timeout was (re)armed.
     pub(crate) last_activity: Instant,
     pub(crate) timeout_reported: bool,
@@ -108,6 +115,8 @@ pub(crate) struct TxState {
     /// Ticks since the last audio packet went out (saturating).
     pub(crate) ticks_since_audio: u32,
     pub(crate) packets_out: u64,
+    /// Payload octets sent (for sender reports).
+    pub(crate) octets_out: u64,
     pub(crate) recorders: Vec<(RecordingId, Recorder)>,
     /// Digits relayed from other legs, waiting to be sent as RFC 4733 events.
     dtmf_queue: [u8; DTMF_QUEUE],
@@ -159,7 +168,7 @@ pub(crate) struct Leg {
     pub(crate) local_port: u16,
     pub(crate) socket: UdpSocket,
     /// Origin of the arrival clock fed to the jitter buffer.
-    created: Instant,
+    pub(crate) created: Instant,
     pub(crate) rx: Mutex<RxState>,
     pub(crate) tx: Mutex<TxState>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -190,6 +199,9 @@ impl Leg {
                 bytes_in: 0,
                 last_source: None,
                 got_first_packet: false,
+                receive: ReceiveStats::default(),
+                remote_report: None,
+                rtcp_peer: None,
                 last_activity: now,
                 timeout_reported: false,
                 quiet_ticks: u32::MAX,
@@ -201,6 +213,7 @@ impl Leg {
                 sent_last_tick: false,
                 ticks_since_audio: u32::MAX,
                 packets_out: 0,
+                octets_out: 0,
                 recorders: Vec::new(),
                 dtmf_queue: [0; DTMF_QUEUE],
                 dtmf_queued: 0,
@@ -256,13 +269,14 @@ impl Leg {
 
     /// Counters for `MediaEngine::stats`.
     pub(crate) fn stats(&self) -> LegStats {
-        let (packets_in, bytes_in, last_source, playout) = {
+        let (packets_in, bytes_in, last_source, playout, quality) = {
             let rx = lock(&self.rx);
             (
                 rx.packets_in,
                 rx.bytes_in,
                 rx.last_source,
                 rx.jitter.stats(),
+                Quality::of(&rx.receive, rx.remote_report),
             )
         };
         LegStats {
@@ -271,6 +285,7 @@ impl Leg {
             bytes_in,
             last_source,
             playout,
+            quality,
         }
     }
 
@@ -307,6 +322,9 @@ impl Leg {
         rx.packets_in += 1;
         rx.bytes_in += data.len() as u64;
         rx.last_source = Some(from);
+        let arrival = (now.duration_since(self.created).as_micros() * 8 / 1000) as u32;
+        rx.receive
+            .on_packet(pkt.ssrc, pkt.sequence, pkt.timestamp, arrival);
         if !rx.got_first_packet {
             rx.got_first_packet = true;
             events[0] = Some(MediaEvent::FirstPacket { leg: self.id, from });
@@ -341,7 +359,6 @@ impl Leg {
                 if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
                     // Decode with the packet's own codec: PCMU in, PCMA out is fine.
                     let n = codec.decode(pkt.payload, pcm);
-                    let arrival = (now.duration_since(self.created).as_micros() * 8 / 1000) as u32;
                     rx.jitter.push(pkt.ssrc, pkt.timestamp, arrival, &pcm[..n]);
                 }
             }
@@ -449,6 +466,7 @@ impl Leg {
                         .is_ok()
                     {
                         tx.packets_out += 1;
+                        tx.octets_out += 4;
                         sent = true;
                     }
                 }
@@ -471,6 +489,7 @@ impl Leg {
                     Ok(_) => {
                         tx.stream.sent();
                         tx.packets_out += 1;
+                        tx.octets_out += FRAME_SAMPLES as u64;
                         tx.ticks_since_audio = 0;
                         sent = true;
                     }
@@ -488,17 +507,15 @@ impl Leg {
 }
 
 /// Receive loop of one leg: RTP on its port, handled as it arrives, every
-/// queued datagram per wake-up; RTCP on port+1 read and ignored by a task
-/// of its own (it wakes once every few seconds, not per RTP packet).
+/// queued datagram per wake-up; RTCP on port+1 by a task of its own (it
+/// wakes once every few seconds, not per RTP packet).
 pub(crate) async fn receive_loop(
     leg: Arc<Leg>,
     rtcp: UdpSocket,
+    rtcp_interval: Duration,
     events: broadcast::Sender<MediaEvent>,
 ) {
-    let rtcp_task = tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        while rtcp.recv_from(&mut buf).await.is_ok() {}
-    });
+    let rtcp_task = tokio::spawn(super::rtcp_loop::run(leg.clone(), rtcp, rtcp_interval));
     let _rtcp_guard = AbortOnDrop(rtcp_task);
     let mut buf = [0u8; MAX_DATAGRAM];
     let mut pcm = [0i16; MAX_DATAGRAM];

@@ -85,6 +85,7 @@ impl Leg {
         }
         if self.socket.try_send_to(&buf[..len], addr).is_ok() {
             tx.packets_out += 1;
+            tx.octets_out += pkt.payload.len() as u64;
             tx.ticks_since_audio = 0;
         }
         if !is_event && !tx.recorders.is_empty() {

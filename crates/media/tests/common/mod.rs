@@ -104,6 +104,9 @@ pub async fn collect(sock: Arc<UdpSocket>, dur: Duration) -> Vec<Received> {
     while let Ok(r) = timeout_at(deadline, sock.recv_from(&mut buf)).await {
         let Ok((n, from)) = r else { continue };
         let p = RtpPacket::parse(&buf[..n]).expect("engine sends valid RTP");
+        if p.is_rtcp() {
+            continue; // a report meant for port+1 that landed on this phone
+        }
         let codec = Codec::from_payload_type(p.payload_type).expect("G.711");
         let mut pcm = vec![0i16; p.payload.len()];
         codec.decode(p.payload, &mut pcm);
