@@ -6,7 +6,7 @@
 //! while the call is mixed (hold, conference), batched by 100 ms. Both go,
 //! with `try_send`, to one writer thread shared by every recording (no
 //! thread per call), which decodes, places the audio on the recording's
-//! [`Timeline`] by time, and writes the WAV 300 ms behind the wall clock.
+//! [`Timeline`] by time, and writes the WAV 500 ms behind the wall clock.
 //! If the disk stalls and the channel fills, audio is dropped (counted) and
 //! its place stays silent, so the timeline stays correct.
 //!
@@ -68,15 +68,28 @@ struct Batch {
 }
 
 /// One forwarded packet for one channel.
+#[derive(Clone, Copy)]
 struct Packet {
     channel: Channel,
     at: Instant,
     source: u64,
     ts: u32,
     codec: Codec,
-    len: usize,
+    len: u16,
     payload: [u8; MAX_PAYLOAD],
 }
+
+/// Forwarded packets of both channels, sent to the writer together (one
+/// message per [`PACKET_BATCH`] packets or [`PACKET_BATCH_AGE`]).
+struct Packets {
+    len: usize,
+    items: [Packet; PACKET_BATCH],
+}
+
+/// Forwarded packets per message to the writer (100 ms of both directions).
+const PACKET_BATCH: usize = 10;
+/// A partial batch older than this goes out at the next packet or visit.
+pub const PACKET_BATCH_AGE: Duration = Duration::from_millis(100);
 
 type Wav = WavWriter<BufWriter<File>>;
 
@@ -84,7 +97,7 @@ type Wav = WavWriter<BufWriter<File>>;
 enum Msg {
     Open(u64, Box<Wav>, Instant),
     Frames(u64, Box<Batch>),
-    Packet(u64, Box<Packet>),
+    Packets(u64, Box<Packets>),
     /// Finish the file at the given end; the reply carries the samples
     /// written per channel.
     Close(u64, Instant, Sender<Result<u64, MediaError>>),
@@ -116,6 +129,8 @@ pub struct Recorder {
     dropped: u64,
     /// While set, audio is not kept: the file gets silence for that time.
     paused: bool,
+    /// Forwarded packets not yet handed to the writer.
+    packets: Option<Box<Packets>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -163,6 +178,7 @@ impl Recorder {
             mixed_ts: 0,
             dropped: 0,
             paused: false,
+            packets: None,
         })
     }
 
@@ -226,17 +242,52 @@ impl Recorder {
             return true;
         }
         let len = payload.len().min(MAX_PAYLOAD);
-        let mut p = Box::new(Packet {
+        let mut p = Packet {
             channel,
             at,
             source,
             ts,
             codec,
-            len,
+            len: len as u16,
             payload: [0; MAX_PAYLOAD],
-        });
+        };
         p.payload[..len].copy_from_slice(&payload[..len]);
-        self.send(Msg::Packet(self.id, p), 1)
+        let batch = self.packets.get_or_insert_with(|| {
+            Box::new(Packets {
+                len: 0,
+                items: [p; PACKET_BATCH],
+            })
+        });
+        batch.items[batch.len] = p;
+        batch.len += 1;
+        if batch.len == PACKET_BATCH
+            || at.saturating_duration_since(batch.items[0].at) >= PACKET_BATCH_AGE
+        {
+            return self.send_packets();
+        }
+        true
+    }
+
+    /// Hand forwarded packets waiting longer than [`PACKET_BATCH_AGE`] to
+    /// the writer (the tick calls this for calls that went quiet).
+    pub fn flush_due(&mut self, now: Instant) {
+        if self
+            .packets
+            .as_ref()
+            .is_some_and(|b| now.saturating_duration_since(b.items[0].at) >= PACKET_BATCH_AGE)
+        {
+            self.send_packets();
+        }
+    }
+
+    fn send_packets(&mut self) -> bool {
+        match self.packets.take() {
+            Some(b) => {
+                let n = b.len as u64;
+                self.send(Msg::Packets(self.id, b), n)
+            }
+            None => true,
+        }
     }
 
     fn send(&mut self, msg: Msg, frames: u64) -> bool {
@@ -268,6 +319,9 @@ impl Recorder {
     }
 
     fn finish(&mut self) -> Result<RecordingSummary, MediaError> {
+        if let (Some(tx), Some(b)) = (self.tx, self.packets.take()) {
+            let _ = tx.send(Msg::Packets(self.id, b));
+        }
         if self.batch.len > 0 {
             if let Some(tx) = self.tx {
                 // Last partial batch; blocking is fine here (not on the tick).
@@ -299,6 +353,9 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         // Finalize without waiting for the result.
+        if let (Some(tx), Some(b)) = (self.tx, self.packets.take()) {
+            let _ = tx.send(Msg::Packets(self.id, b));
+        }
         if let Some(tx) = self.tx.take() {
             let (reply, _) = channel();
             let _ = tx.send(Msg::Close(self.id, Instant::now(), reply));
@@ -339,10 +396,12 @@ fn write_loop(rx: Receiver<Msg>) {
                     f.frames(&batch);
                 }
             }
-            Ok(Msg::Packet(id, p)) => {
+            Ok(Msg::Packets(id, batch)) => {
                 if let Some(f) = open.get_mut(&id) {
-                    let n = p.codec.decode(&p.payload[..p.len], &mut pcm);
-                    f.packet(&p, &pcm[..n]);
+                    for p in &batch.items[..batch.len] {
+                        let n = p.codec.decode(&p.payload[..usize::from(p.len)], &mut pcm);
+                        f.packet(p, &pcm[..n]);
+                    }
                 }
             }
             Ok(Msg::Close(id, end, reply)) => {

@@ -16,8 +16,10 @@
 
 use std::collections::VecDeque;
 
-/// Audio is written this many samples (300 ms) behind the newest position.
-pub const DELAY: u64 = 2400;
+/// Audio is written this many samples (500 ms) behind the wall clock: the
+/// recorder batches forwarded packets up to 100 ms and the tick flushes
+/// quiet calls' batches every 200 ms, so everything has arrived by then.
+pub const DELAY: u64 = 4000;
 /// Largest distance (samples, 1 s) between a source's timestamps and the
 /// wall clock before it is anchored anew.
 pub const MAX_DRIFT: i64 = 8000;

@@ -117,6 +117,9 @@ impl Leg {
             (rx.dest(), rx.check_timeout(now, timeout))
         };
         let mut tx = lock(&self.tx);
+        for (_, r) in tx.recorders.iter_mut() {
+            r.flush_due(now);
+        }
         tx.ticks_since_audio = tx.ticks_since_audio.saturating_add(FORWARD_VISIT_EVERY);
         if tx.ticks_since_audio < KEEPALIVE_TICKS {
             return timed_out;
