@@ -7,6 +7,8 @@
 //!   concurrent calls, with and without recording, and a 10-party conference.
 //! - `relay`: the RTP relay with real SIP calls and an external generator,
 //!   beside rtpengine in the same run (see `relay.rs`).
+//! - `soak`: calls with media at a steady rate for a long time: failed calls
+//!   and memory at the start and the end (see `soak.rs`).
 //! - `overload` and `memory`: offered load above the sustainable rate, and
 //!   memory after many calls (see `load.rs`).
 
@@ -23,6 +25,7 @@ mod relay;
 mod rtpengine;
 mod rtpgen;
 mod sip;
+mod soak;
 
 /// Bench options.
 #[derive(Args, Debug)]
@@ -84,6 +87,18 @@ enum What {
         #[arg(long)]
         no_anchor: bool,
     },
+    /// Calls with RTP both ways at a steady rate for a long time: failures and memory.
+    Soak {
+        /// Calls per second.
+        #[arg(long, default_value_t = 20)]
+        rate: u32,
+        /// Seconds per call.
+        #[arg(long, default_value_t = 10)]
+        hold: u32,
+        /// Minutes of load.
+        #[arg(long, default_value_t = 30)]
+        minutes: u32,
+    },
     /// RTP relay and conference capacity.
     Media {
         /// Concurrent relayed calls.
@@ -117,6 +132,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             seconds,
         }) => load::overload(rate, factor, seconds),
         Some(What::Memory { calls, rate }) => load::memory(calls, rate),
+        Some(What::Soak {
+            rate,
+            hold,
+            minutes,
+        }) => soak::soak(rate, hold, minutes),
         None => {
             media(100, 5).await?;
             sip::sip(100, 3200, 10, true)
