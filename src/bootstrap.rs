@@ -33,7 +33,7 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
                     a.name.clone()
                 },
                 password_hash: switchboard_center::password::hash(&a.password),
-                sip_password: a.sip_password.clone(),
+                sip_ha1: switchboard_web::sip_ha1(&a.username, &cfg.server.realm, &a.sip_password),
                 role,
                 groups: Vec::new(),
             })
@@ -69,16 +69,55 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
         input.dialer_ratio = c.dialer_ratio.unwrap_or(input.dialer_ratio);
         input.max_attempts = c.max_attempts.unwrap_or(input.max_attempts);
         input.retry_delay_secs = c.retry_delay_secs.unwrap_or(input.retry_delay_secs);
+        input.default_country = c.default_country.clone();
+        if let Some(h) = &c.calling_hours {
+            serde_json::from_value::<switchboard_center::CallingHours>(h.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|x| x.validate())
+                .map_err(|m| anyhow::anyhow!("campaign {}: calling_hours: {m}", c.name))?;
+            input.calling_hours = Some(h.clone());
+        }
         let row = storage
             .create_campaign(&input)
             .await
             .with_context(|| format!("creating campaign {}", c.name))?;
+        if c.dtmf_clear {
+            storage.set_campaign_dtmf_clear(&row.id, true).await?;
+        }
         for u in &c.agents {
             let a = storage
                 .get_agent_by_username(u)
                 .await?
                 .with_context(|| format!("campaign {}: unknown agent {u}", c.name))?;
             storage.add_campaign_agent(&row.id, &a.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Hash SIP passwords left in clear by an older version (migration 0003), and
+/// warn about agents whose HA1s were computed for another realm (their phones
+/// cannot authenticate until an admin sets their SIP password again).
+pub async fn secure_sip_passwords(storage: &Storage, realm: &str) -> anyhow::Result<()> {
+    let converted = storage
+        .hash_clear_sip_passwords(|user, pw| switchboard_web::sip_ha1(user, realm, pw))
+        .await
+        .context("hashing clear SIP passwords")?;
+    if converted > 0 {
+        tracing::info!(
+            converted,
+            realm,
+            "SIP passwords stored as digest HA1s, clear copies removed"
+        );
+    }
+    for a in storage.list_agents().await? {
+        if a.enabled && a.sip_ha1.realm != realm {
+            tracing::warn!(
+                agent = a.username,
+                stored_realm = a.sip_ha1.realm,
+                realm,
+                "SIP credentials were set for another realm: set this agent's sip_password again"
+            );
         }
     }
     Ok(())
@@ -97,6 +136,12 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening database {}", cfg.server.database))?;
     seed(&storage, &cfg).await?;
+    secure_sip_passwords(&storage, &cfg.server.realm).await?;
+    // Before anything writes: close the calls, recordings, agent states and
+    // callback claims a previous run left open (kill -9, crash, power loss).
+    crate::recovery::recover(&storage)
+        .await
+        .context("recovering from the previous run")?;
     let reset = storage.reset_dialing_contacts().await?;
     if reset > 0 {
         tracing::info!(
@@ -157,13 +202,21 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             })
             .collect(),
     );
+    let dnc = switchboard_web::dnc_entries(&storage.list_dnc().await?);
+    switch.handle_request(clock.now(), switchboard_center::EngineRequest::SetDnc(dnc));
     tokio::spawn(crate::memory::trim_loop());
+    // Flushes go through the driver, so they are ordered after the storage
+    // writes of every request it answered before (see `driver::run`).
+    let (flush_tx, flush_rx) = tokio::sync::mpsc::channel(64);
     let engine_task = tokio::spawn(crate::driver::run(
         switch,
         clock,
-        inbound,
-        req_rx,
-        media_events,
+        crate::driver::Inputs {
+            inbound,
+            requests: req_rx,
+            flushes: flush_rx,
+            media_events,
+        },
         out,
         sink.clone(),
     ));
@@ -179,13 +232,16 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         events: Arc::new(move || sink2.subscribe()),
         data_dir: cfg.server.data_dir.clone(),
         login_failures: Default::default(),
-        flush: {
-            let sink = sink.clone();
-            Arc::new(move || {
-                let sink = sink.clone();
-                Box::pin(async move { sink.flush().await })
+        sip_realm: cfg.server.realm.clone(),
+        flush: Arc::new(move || {
+            let flush_tx = flush_tx.clone();
+            Box::pin(async move {
+                let (done, wait) = tokio::sync::oneshot::channel();
+                if flush_tx.send(done).await.is_ok() {
+                    let _ = wait.await;
+                }
             })
-        },
+        }),
     };
     let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
         .await

@@ -56,6 +56,16 @@ pub struct ServerConfig {
     /// Digest algorithms challenged, most preferred first (`MD5`, `SHA-256`).
     /// MD5 alone by default: many phones abort on a challenge they cannot answer.
     pub digest_algorithms: Vec<String>,
+    /// SIP requests one source IP may send per second before it is banned
+    /// (0: no limit). Trunks are never limited.
+    pub sip_requests_per_second: u32,
+    /// Failed SIP authentications from one source IP per minute before it is banned (0: no limit).
+    pub sip_auth_failures_per_source: u32,
+    /// Failed SIP authentications for one extension per minute before its
+    /// credentials are refused for the rest of the minute (0: no limit).
+    pub sip_auth_failures_per_user: u32,
+    /// How long a banned source gets no answer at all (seconds).
+    pub sip_ban_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +84,10 @@ impl Default for ServerConfig {
             music_dir: None,
             digest_algorithms: vec!["MD5".into()],
             rtp_timeout_secs: 60,
+            sip_requests_per_second: 500,
+            sip_auth_failures_per_source: 20,
+            sip_auth_failures_per_user: 10,
+            sip_ban_secs: 600,
         }
     }
 }
@@ -161,9 +175,18 @@ pub struct CampaignSeed {
     /// Dialer: attempts per contact.
     #[serde(default)]
     pub max_attempts: Option<i64>,
+    /// ISO 3166 country (e.g. `ES`) for national numbers of imported contacts.
+    #[serde(default)]
+    pub default_country: Option<String>,
+    /// When contacts may be called, in their local time (see `CallingHours`).
+    #[serde(default)]
+    pub calling_hours: Option<serde_json::Value>,
     /// Dialer: seconds before retrying an unanswered contact.
     #[serde(default)]
     pub retry_delay_secs: Option<i64>,
+    /// Show the digits customers key (DTMF) to consoles and logs; masked by default (PCI DSS).
+    #[serde(default)]
+    pub dtmf_clear: bool,
 }
 
 fn default_kind() -> String {

@@ -37,6 +37,16 @@ pub fn switch_config(cfg: &Config, sip_port: u16) -> SwitchConfig {
                 password: t.password.clone(),
             })
             .collect(),
+        nonce_secret: rand::random(),
+        abuse: switchboard_switch::AbuseLimits {
+            requests_per_window: cfg.server.sip_requests_per_second,
+            rate_window_ms: 1_000,
+            auth_failures_per_source: cfg.server.sip_auth_failures_per_source,
+            auth_failures_per_user: cfg.server.sip_auth_failures_per_user,
+            auth_window_ms: 60_000,
+            ban_ms: cfg.server.sip_ban_secs.saturating_mul(1_000),
+            ..Default::default()
+        },
     }
 }
 
@@ -117,6 +127,9 @@ impl MediaControl for MediaDriver {
             .start_recording(leg, path)
             .map_err(|e| format!("cannot record to {}: {e}", path.display()))
     }
+    fn set_recording_paused(&mut self, rec: MediaRecording, paused: bool) -> bool {
+        self.0.set_recording_paused(rec, paused)
+    }
     fn stop_recording(&mut self, rec: MediaRecording) -> Option<u64> {
         self.0.stop_recording(rec).map(|s| s.duration_ms)
     }
@@ -131,16 +144,30 @@ const OVERLOAD_ON: Duration = Duration::from_millis(100);
 /// Delay under which new calls are accepted again.
 const OVERLOAD_OFF: Duration = Duration::from_millis(20);
 
+/// What the driver listens to.
+pub struct Inputs {
+    /// SIP datagrams and stream messages.
+    pub inbound: mpsc::Receiver<Inbound>,
+    /// API requests.
+    pub requests: mpsc::Receiver<EngineRequest>,
+    /// "Tell me when every storage write so far is applied" (the web layer,
+    /// before reading back what a request it made wrote). Handled here, in
+    /// order with requests: a request's writes leave the switch before the
+    /// next input is taken, so they are queued before the flush marker even
+    /// when its reply reached the caller first.
+    pub flushes: mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
+    /// Media engine events.
+    pub media_events: broadcast::Receiver<switchboard_switch::MediaEvent>,
+}
+
 /// Run the switch until its inputs close.
-pub async fn run(
-    mut switch: Switch,
-    clock: Clock,
-    mut inbound: mpsc::Receiver<Inbound>,
-    mut requests: mpsc::Receiver<EngineRequest>,
-    mut media_events: broadcast::Receiver<switchboard_switch::MediaEvent>,
-    out: Outbound,
-    sink: EventSink,
-) {
+pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound, sink: EventSink) {
+    let Inputs {
+        mut inbound,
+        mut requests,
+        mut flushes,
+        mut media_events,
+    } = inputs;
     loop {
         let deadline = tokio::time::Instant::from_std(clock.instant(switch.poll_timeout()));
         tokio::select! {
@@ -163,6 +190,13 @@ pub async fn run(
                 Some(r) => switch.handle_request(clock.now(), r),
                 None => break,
             },
+            Some(done) = flushes.recv() => {
+                let applied = sink.flush_marker();
+                tokio::spawn(async move {
+                    let _ = applied.await;
+                    let _ = done.send(());
+                });
+            }
             e = media_events.recv() => {
                 if let Ok(e) = e {
                     switch.handle_media_event(clock.now(), e);

@@ -50,6 +50,14 @@ impl EventSink {
         }
     }
 
+    /// Queue a flush marker now; the receiver completes once every write
+    /// queued before it is applied.
+    pub fn flush_marker(&self) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = self.db.send(DbOp::Flush(tx));
+        rx
+    }
+
     /// Queue a storage write.
     pub fn store(&self, op: StoreOp) {
         let _ = self.db.send(DbOp::Store(op));

@@ -8,8 +8,10 @@ mod config;
 mod driver;
 mod events;
 mod memory;
+mod recovery;
 mod scheduler;
 mod transport;
+mod wav_repair;
 
 use std::path::PathBuf;
 

@@ -6,7 +6,12 @@
 //!   due within five minutes (once per entry per server run);
 //! - the progressive dialer: for each active dialer campaign, keep
 //!   `ready agents × ratio` contact calls in flight; answered contacts enter
-//!   the campaign's queue and go to a free agent.
+//!   the campaign's queue and go to a free agent;
+//! - numbers the switch refuses as do-not-call: the contact is done, the
+//!   callback cancelled (the switch logged the refusal);
+//! - contacts outside their campaign's calling hours (in their own zone) wait:
+//!   the contact is retried at the next window (the attempt not counted), the
+//!   callback is moved to it.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -25,6 +30,23 @@ async fn ask<T>(
     let (tx, rx) = oneshot::channel();
     engine.send(make(tx)).await.ok()?;
     rx.await.ok()
+}
+
+/// Whether the switch refused a call because the number is on the do-not-call list.
+fn refused_dnc(e: &ApiError) -> bool {
+    e.status == 409 && e.message.contains("do-not-call list")
+}
+
+/// Whether the switch refused a call as outside the campaign's calling hours.
+fn closed_hours(e: &ApiError) -> bool {
+    e.status == 409 && e.message.contains("outside the calling hours")
+}
+
+/// The next moment a contact in `zone` may be called for `campaign`.
+fn next_window(campaign: &switchboard_storage::CampaignRow, zone: Option<&str>) -> Option<i64> {
+    let hours: switchboard_center::CallingHours =
+        serde_json::from_value(campaign.calling_hours.clone()?).ok()?;
+    hours.next_open(switchboard_storage::now_ms(), zone)
 }
 
 /// How long before a personal callback its reminder is sent.
@@ -82,23 +104,33 @@ async fn callbacks(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
     };
     for entry in due {
         let campaign = match &entry.campaign_id {
-            Some(id) => storage
-                .get_campaign(id)
-                .await
-                .ok()
-                .flatten()
-                .map(|c| c.name),
+            Some(id) => storage.get_campaign(id).await.ok().flatten(),
             None => None,
         };
-        let Some(campaign) = campaign else {
+        let Some(camp) = campaign else {
             tracing::warn!(id = entry.id, "global callback without campaign");
             continue;
         };
-        let (number, contact_id) = (entry.phone.clone(), entry.contact_id.clone());
+        let timezone = match &entry.contact_id {
+            Some(id) => storage
+                .get_contact(id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|c| c.timezone),
+            None => None,
+        };
+        let (campaign, number, contact_id) = (
+            camp.name.clone(),
+            entry.phone.clone(),
+            entry.contact_id.clone(),
+        );
+        let zone = timezone.clone();
         match ask(engine, |reply| EngineRequest::DialerCall {
             campaign,
             number,
             contact_id,
+            timezone: zone,
             reply,
         })
         .await
@@ -107,6 +139,18 @@ async fn callbacks(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
                 let call = Some(v.call_id);
                 tracing::info!(id = entry.id, ?call, "global callback placed");
                 let _ = storage.mark_agenda_done(&entry.id, call.as_deref()).await;
+            }
+            Some(Err(e)) if refused_dnc(&e) => {
+                // Logged by the switch as a refused call; the callback will never be placed.
+                tracing::warn!(id = entry.id, e.message, "global callback cancelled");
+                let _ = storage.cancel_agenda(&entry.id).await;
+            }
+            Some(Err(e)) if closed_hours(&e) => {
+                // Waits for the next window of the contact's calling hours.
+                let next = next_window(&camp, timezone.as_deref());
+                tracing::info!(id = entry.id, e.message, ?next, "global callback waits");
+                let at = next.unwrap_or(switchboard_storage::now_ms() + 3_600_000);
+                let _ = storage.reschedule_agenda(&entry.id, at).await;
             }
             Some(Err(e)) => tracing::error!(id = entry.id, e.message, "global callback failed"),
             None => return,
@@ -172,15 +216,17 @@ async fn dialer(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
             }
         };
         for contact in contacts {
-            let (campaign, number, contact_id) = (
+            let (campaign, number, contact_id, timezone) = (
                 c.name.clone(),
                 contact.phone.clone(),
                 Some(contact.id.clone()),
+                contact.timezone.clone(),
             );
             match ask(engine, |reply| EngineRequest::DialerCall {
                 campaign,
                 number,
                 contact_id,
+                timezone,
                 reply,
             })
             .await
@@ -190,6 +236,16 @@ async fn dialer(storage: &Storage, engine: &mpsc::Sender<EngineRequest>) {
                     phone = contact.phone,
                     "dialer call placed"
                 ),
+                Some(Err(e)) if refused_dnc(&e) => {
+                    // Logged by the switch; the contact is not dialled again.
+                    let done = switchboard_storage::ContactStatus::Done;
+                    let _ = storage.set_contact_status(&contact.id, done, None).await;
+                }
+                Some(Err(e)) if closed_hours(&e) => {
+                    // Not an attempt: back in the list until its next window.
+                    let next = next_window(&c, contact.timezone.as_deref());
+                    let _ = storage.release_contact(&contact.id, next).await;
+                }
                 Some(Err(e)) => {
                     tracing::error!(campaign = c.name, e.message, "dialer call refused")
                 }

@@ -141,7 +141,16 @@ fn call_action_errors_on_a_live_call() {
     );
     lab.refused(
         404,
-        "start or stop",
+        "start, stop, pause or resume",
+        "POST",
+        &call("recording/rewind"),
+        None,
+        &ta,
+    );
+    // Pausing a recording the call does not have: refused with the reason.
+    lab.refused(
+        409,
+        "not being recorded",
         "POST",
         &call("recording/pause"),
         None,

@@ -327,3 +327,121 @@ fn auto_recording_campaign_refuses_and_unstopped_recording_runs_to_end() {
         "recording stopped by the call's end: {kinds:?}"
     );
 }
+
+/// Pausing the recording while a customer keys a card number: on an
+/// auto-recorded call the agent pauses, then resumes; the WAV is silent on
+/// both channels for exactly that span (placed by the server's event times)
+/// and holds both parties before and after; the log shows the pause; a
+/// call that is not recorded refuses a pause with 409.
+#[test]
+fn recording_paused_during_card_entry_is_silence_in_the_file() {
+    let _g = serial();
+    let dir = TestDir::new("actions_rec_pause");
+    let lab = Lab::start(
+        &dir,
+        vec![
+            campaign("cards", "5002", &["1001"], true),
+            campaign("plain", "5003", &["1001"], false),
+        ],
+    );
+    let (a, ta) = lab.agent(&dir, "1001", A_HZ, true);
+    let cust = lab.customer(&dir);
+
+    let id = customer_calls(&lab, &cust, "5002", &a, &ta);
+    sleep(2.0);
+    let v = lab.ok(
+        "POST",
+        &format!("/api/calls/{id}/recording/pause"),
+        None,
+        &ta,
+    );
+    assert_eq!(
+        (v["recording"].as_bool(), v["recording_paused"].as_bool()),
+        (Some(true), Some(true)),
+        "{v}"
+    );
+    sleep(2.5);
+    let v = lab.ok(
+        "POST",
+        &format!("/api/calls/{id}/recording/resume"),
+        None,
+        &ta,
+    );
+    assert_eq!(v["recording_paused"], false, "{v}");
+    sleep(2.0);
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    a.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&ta, &id);
+    lab.assert_log_order(
+        &ta,
+        &id,
+        &[
+            "RECORDING_STARTED",
+            "RECORDING_PAUSED",
+            "RECORDING_RESUMED",
+            "HANGUP",
+        ],
+    );
+    let at = |kind: &str| -> i64 {
+        let e = lab.wait_log(&ta, &id, kind);
+        e["at"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{kind} without time: {e}"))
+    };
+    let (paused_at, resumed_at) = (at("RECORDING_PAUSED"), at("RECORDING_RESUMED"));
+    let recs = wait_until(T, std::time::Duration::from_millis(200), || {
+        let r = recordings_of(&lab, &ta, "", &id);
+        (r.len() == 1 && r[0]["ended_at"].is_i64()).then_some(r)
+    })
+    .expect("one finished recording");
+    let started = recs[0]["started_at"].as_i64().unwrap();
+    let p = fetch_wav(&lab, &dir, recs[0]["id"].as_str().unwrap(), &ta);
+    let s = read_stereo(&p);
+    let (p0, r0, end) = (
+        (paused_at - started) as f64 / 1000.0,
+        (resumed_at - started) as f64 / 1000.0,
+        s.left.duration(),
+    );
+    assert!(
+        (2.5..=3.2).contains(&(r0 - p0)),
+        "paused for {:.2} s",
+        r0 - p0
+    );
+    for (ch, hz, who) in [
+        (&s.left, CUSTOMER_HZ, "customer"),
+        (&s.right, A_HZ, "agent"),
+    ] {
+        assert!(
+            tone_heard_between(ch, hz, 0.5, p0 - 0.3, 0.8),
+            "{who} recorded before the pause (0.5-{p0:.2} s): {}",
+            describe(ch)
+        );
+        assert!(
+            mostly_silence(ch, p0 + 0.3, r0 - 0.3, 0.95),
+            "{who} channel silent while paused ({p0:.2}-{r0:.2} s): {}",
+            describe(ch)
+        );
+        assert!(
+            tone_heard_between(ch, hz, r0 + 0.4, end - 0.3, 0.8),
+            "{who} recorded again after resuming ({r0:.2}-{end:.2} s): {}",
+            describe(ch)
+        );
+    }
+
+    // A call that is not being recorded refuses a pause.
+    sleep(1.1);
+    let id2 = customer_calls(&lab, &cust, "5003", &a, &ta);
+    lab.refused(
+        409,
+        "not being recorded",
+        "POST",
+        &format!("/api/calls/{id2}/recording/pause"),
+        None,
+        &ta,
+    );
+    lab.action(&ta, &id2, "hangup", None);
+    cust.wait_event("CALL_CLOSED", T);
+    a.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&ta, &id2);
+}

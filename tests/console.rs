@@ -504,6 +504,52 @@ fn admin_views_and_contact_import() {
     b.wait_text("#contacts-results", "+34911234567", T);
     assert!(b.text("#contacts-results").contains("city: Madrid"));
 
+    // A file as a Spanish-locale spreadsheet saves it (Windows-1252, `;`) is
+    // sent as its bytes: the server reads it as Windows-1252.
+    let file = dir.path().join("clientes.csv");
+    // Big enough (3,000 rows, ~120 KB) for the browser to report upload progress.
+    let mut bytes =
+        b"Nombre;Tel\xe9fono;Ciudad\r\nJos\xe9 Mu\xf1oz;+34 600 12 34 56;M\xe1laga\r\n".to_vec();
+    for i in 0..3000 {
+        bytes.extend_from_slice(format!("Cliente {i};+34 611 {:06};Sevilla\r\n", i).as_bytes());
+    }
+    std::fs::write(&file, bytes).expect("write the file");
+    b.type_text("#import-list", "invierno");
+    b.send_keys("#import-file", &file.display().to_string());
+    // Record what the progress bar and its status show during the upload.
+    b.exec(
+        "window.__importProgress = []; \
+         const note = () => window.__importProgress.push([ \
+           document.querySelector('#import-progress').hidden, \
+           document.querySelector('#import-progress').value, \
+           document.querySelector('#import-status').textContent]); \
+         new MutationObserver(note).observe(document.querySelector('#import-progress'), {attributes: true}); \
+         new MutationObserver(note).observe(document.querySelector('#import-status'), {childList: true, characterData: true, subtree: true});",
+        vec![],
+    );
+    b.click("#import-submit");
+    b.wait_text("#import-result", "Read as windows-1252", T);
+    let progress = b.exec("return window.__importProgress", vec![]);
+    let shown = progress.as_array().cloned().unwrap_or_default();
+    assert!(
+        shown
+            .iter()
+            .any(|p| p[0] == false && p[2].as_str().is_some_and(|t| t.starts_with("Sending"))),
+        "the progress bar and 'Sending … KB' showed during the upload: {progress}"
+    );
+    assert!(
+        shown.iter().any(|p| p[1] == 100),
+        "the bar reached 100%: {progress}"
+    );
+    assert!(
+        !b.is_displayed("#import-progress"),
+        "and is hidden once done"
+    );
+    b.type_text("#contacts-q", "Muñoz");
+    b.click("#contacts-search");
+    b.wait_text("#contacts-results", "José Muñoz", T);
+    assert!(b.text("#contacts-results").contains("Ciudad: Málaga"));
+
     // Tablet width: tables scroll inside their cards, the page does not.
     b.set_window_size(768, 1024);
     std::thread::sleep(Duration::from_millis(300));
@@ -586,6 +632,17 @@ fn agent_console_live_call_actions() {
     assert_eq!(b.text("#btn-record"), "Stop recording");
     b.wait_visible("#call-recording", T);
 
+    // Pause the recording (a card number), then resume it.
+    b.wait_visible("#btn-record-pause", T);
+    assert_eq!(b.text("#btn-record-pause"), "Pause recording");
+    b.click("#btn-record-pause");
+    b.wait_attr("#btn-record-pause", "aria-pressed", "true", T);
+    assert_eq!(b.text("#btn-record-pause"), "Resume recording");
+    b.wait_text("#call-recording", "Recording paused", T);
+    b.click("#btn-record-pause");
+    b.wait_attr("#btn-record-pause", "aria-pressed", "false", T);
+    assert_eq!(b.text("#call-recording").trim(), "Recording");
+
     // Tag the recording.
     b.click("#btn-tag");
     b.wait_visible("#tag-text", T);
@@ -596,6 +653,7 @@ fn agent_console_live_call_actions() {
     b.wait_hidden("#tag-form", T);
     b.click("#btn-record");
     b.wait_attr("#btn-record", "aria-pressed", "false", T);
+    b.wait_hidden("#btn-record-pause", T);
 
     // Consultative transfer to 1003, then a three-way conference.
     b.click("#btn-transfer");
@@ -633,7 +691,10 @@ fn agent_console_live_call_actions() {
         !b.is_enabled("#agenda-kind-global"),
         "global callbacks are for dialer campaigns"
     );
-    assert!(b.value("#agenda-tz").len() == 6, "default time zone offset");
+    assert!(
+        !b.value("#agenda-tz").is_empty(),
+        "default time zone: the browser's (an IANA name)"
+    );
     b.type_text("#agenda-reason", "wants the manager's answer");
     b.type_text("#disposition-note", "escalated");
     b.screenshot_full("disposition-agenda");

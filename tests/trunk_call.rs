@@ -143,6 +143,29 @@ fn customer_from_trunk_basic_call_signalling() {
     a.wait_event("CALL_CLOSED", T);
 }
 
+/// A customer's phone offering video (before audio) and no telephone-event:
+/// the answer keeps the offer's layout with the video stream refused
+/// (`m=video 0`) and answers no telephone-event (sipp checks the 200's body).
+#[test]
+fn customer_offering_video_gets_audio_only_in_the_offer_layout() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_in_video");
+    let customer_port = free_port();
+    let s = server(&dir, free_port(), customer_port);
+    let a = start_agent(&dir, &s, "1001", None, true);
+    let cp = customer_port.to_string();
+    let run = Sipp::run(
+        dir.path(),
+        "customer_video",
+        "uac_video_offer.xml",
+        Some(&format!("127.0.0.1:{}", s.sip_port)),
+        &["-p", &cp, "-s", "1001", "-m", "1", "-d", "1000"],
+        Duration::from_secs(30),
+    );
+    run.assert_ok();
+    a.wait_event("CALL_ESTABLISHED", T);
+}
+
 /// The same INVITE from an address that is NOT the trunk's inbound_from is
 /// not accepted without authentication.
 #[test]
@@ -299,6 +322,9 @@ fn agent_sipp_repeated_calls_to_trunk() {
             "1001",
             "-ap",
             "secret1001",
+            // The digest `uri` must be the Request-URI (sipp defaults to host:port; it adds `sip:`).
+            "-auth_uri",
+            &format!("5551234@127.0.0.1:{}", s.sip_port),
             "-m",
             "20",
             "-l",

@@ -49,6 +49,9 @@ fn caller(
             &uac.to_string_lossy(),
             "-s",
             "5551234",
+            // The digest `uri` must be the Request-URI (sipp defaults to host:port; it adds `sip:`).
+            "-auth_uri",
+            &format!("5551234@127.0.0.1:{port}"),
             "-i",
             "127.0.0.1",
             "-p",

@@ -166,6 +166,8 @@ pub(super) fn start_switchboard(dir: &Path, uas_port: u16) -> anyhow::Result<(Ch
     std::fs::create_dir_all(dir)?;
     let cfg = format!(
         "[server]\nsip_addr = \"127.0.0.1:0\"\nhttp_addr = \"127.0.0.1:0\"\ndatabase = \"sqlite://{db}\"\ndata_dir = \"{data}\"\nrtp_port_min = 46000\nrtp_port_max = 59999\n\
+         # every sipp peer is one source on 127.0.0.1: no per-source rate limit\n\
+         sip_requests_per_second = 0\n\
          [[agents]]\nusername = \"1001\"\npassword = \"pw1001\"\nsip_password = \"secret1001\"\n\
          [[trunks]]\nname = \"sipp\"\naddress = \"127.0.0.1:{uas_port}\"\n",
         db = dir.join("bench.db").display(),
@@ -258,6 +260,9 @@ fn steps(
                 &scenario.to_string_lossy(),
                 "-s",
                 "5551234",
+                // The digest `uri` must be the Request-URI (sipp defaults to host:port; it adds `sip:`).
+                "-auth_uri",
+                &format!("5551234@127.0.0.1:{port}"),
                 "-i",
                 "127.0.0.1",
                 "-p",

@@ -423,6 +423,14 @@ impl Server {
         code
     }
 
+    /// SIGKILL the process, as a crash or `kill -9` would (nothing is
+    /// flushed or closed), and reap it. `restart()` then starts it again.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_child(&mut child);
+        }
+    }
+
     /// Stop and start again on the same directory / database.
     /// Keeps the previous SIP and HTTP ports (so registered peers and clients
     /// keep working) unless the options fixed other ports.

@@ -12,11 +12,23 @@ pub struct AgentInfo {
     pub username: String,
     /// Display name.
     pub name: String,
-    /// SIP digest password.
+    /// Digest HA1s of the phone's SIP password (never the password itself).
     #[serde(skip)]
-    pub sip_password: String,
+    pub sip_ha1: SipHa1,
     /// agent | supervisor | admin.
     pub role: String,
+}
+
+/// The stored form of a SIP password: `H(username:realm:password)` per
+/// digest algorithm, valid for one realm only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SipHa1 {
+    /// Realm the HA1s were computed for.
+    pub realm: String,
+    /// MD5 HA1 (32 hex digits).
+    pub md5: String,
+    /// SHA-256 HA1 (64 hex digits).
+    pub sha256: String,
 }
 
 /// What an agent is doing.

@@ -29,6 +29,13 @@ pub struct CampaignInfo {
     pub acw_secs: u64,
     /// Member agents (usernames).
     pub agents: Vec<String>,
+    /// Show the digits customers key (DTMF) to consoles and logs; masked
+    /// (`*` per digit) unless set, as PCI DSS asks.
+    #[serde(default)]
+    pub dtmf_clear: bool,
+    /// When contacts may be called (dialer, callbacks; manual calls warn); None: any time.
+    #[serde(default)]
+    pub calling_hours: Option<crate::CallingHours>,
 }
 
 /// Parse a campaign's overflow target: `agent:NAME`, `number:N` or `campaign:NAME`.

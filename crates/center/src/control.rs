@@ -6,7 +6,7 @@ use switchboard_call::{Command, Target};
 use tokio::sync::oneshot;
 
 use crate::views::{ActionReply, CallView, Snapshot, TagReply};
-use crate::{AgentInfo, AgentPresence, AgentStatus, CampaignInfo};
+use crate::{AgentInfo, AgentPresence, AgentStatus, CampaignInfo, DncEntry};
 
 /// An API error: HTTP status and a message for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +66,9 @@ pub enum EngineRequest {
         campaign: Option<String>,
         /// Contact being called, if any.
         contact_id: Option<String>,
+        /// The contact's IANA zone: a campaign call outside its calling hours is
+        /// placed with an `OUTSIDE_HOURS` warning in the call's event log.
+        timezone: Option<String>,
         /// Reply: the new call.
         reply: Reply<CallView>,
     },
@@ -88,6 +91,19 @@ pub enum EngineRequest {
         call: String,
         /// Start or stop.
         start: bool,
+        /// Reply: the call now.
+        reply: Reply<CallView>,
+    },
+    /// Pause (true) or resume (false) the running recording segment, e.g.
+    /// while a customer keys a card number: the paused span is silence in
+    /// the file. Refused (409) when the call is not being recorded.
+    RecordingPause {
+        /// Who.
+        actor: Actor,
+        /// Call.
+        call: String,
+        /// Pause or resume.
+        pause: bool,
         /// Reply: the call now.
         reply: Reply<CallView>,
     },
@@ -116,7 +132,15 @@ pub enum EngineRequest {
         number: String,
         /// Contact id.
         contact_id: Option<String>,
+        /// The contact's IANA zone (for the campaign's calling hours).
+        timezone: Option<String>,
         /// Reply: the new call.
         reply: Reply<CallView>,
     },
+    /// The whole do-not-call list (at start).
+    SetDnc(Vec<DncEntry>),
+    /// A number added to the do-not-call list.
+    AddDnc(DncEntry),
+    /// A number taken off the do-not-call list (`reason` ignored).
+    RemoveDnc(DncEntry),
 }

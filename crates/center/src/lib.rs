@@ -7,14 +7,18 @@ pub mod agenda;
 mod agent;
 mod campaign;
 mod control;
+mod dnc;
+mod hours;
 pub mod password;
 pub mod schemas;
 pub mod views;
 
 pub use acd::{Acd, Decision, QueueConfig, Strategy};
-pub use agent::{AgentInfo, AgentPresence, AgentStatus};
+pub use agent::{AgentInfo, AgentPresence, AgentStatus, SipHa1};
 pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};
+pub use dnc::{dnc_key, dnc_national, DncEntry};
+pub use hours::CallingHours;
 pub use views::{
     ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, QueueView,
     QueuedCall, Snapshot, TagReply, TransferView,

@@ -147,6 +147,10 @@ struct CampaignInfoDoc {
     acw_secs: u64,
     /// Member agents (usernames).
     agents: Vec<String>,
+    /// Digits keyed in its calls shown in clear (otherwise `*` per digit).
+    dtmf_clear: bool,
+    /// When contacts may be called (dialer, callbacks; manual calls warn); null: any time.
+    calling_hours: Option<crate::CallingHours>,
 }
 
 /// `impl ToSchema for $ty` by its mirror `$doc`.
@@ -208,7 +212,7 @@ mod tests {
             id: "a1".into(),
             username: "1001".into(),
             name: "Ann".into(),
-            sip_password: "secret".into(),
+            sip_ha1: Default::default(),
             role: "agent".into(),
         };
         let p = AgentPresence {
@@ -235,6 +239,8 @@ mod tests {
             overflow_target: None,
             acw_secs: 0,
             agents: vec![],
+            dtmf_clear: false,
+            calling_hours: None,
         };
         assert_eq!(keys(json!(c)), properties::<CampaignInfo>());
     }

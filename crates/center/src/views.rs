@@ -117,6 +117,8 @@ pub struct CallView {
     pub transfer: Option<TransferView>,
     /// A recording segment is running.
     pub recording: bool,
+    /// The running segment is paused (its file gets silence until resumed).
+    pub recording_paused: bool,
     /// The campaign records every call.
     pub auto_recording: bool,
     /// Music on hold class.
@@ -239,6 +241,19 @@ pub struct Snapshot {
     pub music_classes: Vec<String>,
     /// Inbound queues.
     pub queues: Vec<QueueView>,
+    /// SIP abuse counters (request rate and failed-authentication limits).
+    pub sip_security: SipSecurity,
+}
+
+/// SIP abuse counters of the switch (for supervisors and `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SipSecurity {
+    /// Sources banned right now (silently dropped).
+    pub banned_sources: u64,
+    /// Datagrams dropped from banned sources since start.
+    pub dropped_requests: u64,
+    /// Failed digest authentications since start.
+    pub auth_failures: u64,
 }
 
 /// A live event, published to WebSockets as `{"type": ..., ...}`.

@@ -1,9 +1,20 @@
 //! HTTP digest authentication for SIP (RFC 3261 §22, RFC 7616 for SHA-256,
 //! RFC 8760 for its use in SIP): server-side challenges and verification,
 //! and the client-side answer used towards trunks that challenge us.
+//!
+//! The server checks answers against stored HA1s (never passwords), with
+//! nonces that carry their issue time under an HMAC ([`NonceKey`]), `qop=auth`
+//! nonce counts that refuse a replayed header ([`NonceCounts`]), the `uri`
+//! parameter against the Request-URI, and the realm.
+
+mod nonce;
 
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
+
+pub use nonce::{CountCheck, NonceCounts, NonceKey, NonceStamp};
+
+use crate::Uri;
 
 /// Digest hash algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,39 +86,64 @@ impl DigestParams {
     }
 }
 
-/// Server-side nonce issuing and response verification. Nonces are
-/// stateless: `timestamp:hash(secret:timestamp)`, valid for `nonce_ttl_secs`.
-#[derive(Debug, Clone)]
+/// Nonces the server tracks at most (see [`NonceCounts`]).
+pub const MAX_TRACKED_NONCES: usize = 65_536;
+
+/// How long a nonce is accepted before `stale=true` (ms).
+pub const NONCE_TTL_MS: u64 = 300_000;
+
+/// Server-side challenges and verification. Nonces carry their issue time
+/// and an HMAC ([`NonceKey`]), so validating one needs no state; the only
+/// state is the highest nonce count seen per live nonce, which refuses a
+/// replayed `Authorization` header.
+#[derive(Debug)]
 pub struct DigestServer {
     realm: String,
     algorithms: Vec<Algorithm>,
-    secret: String,
-    nonce_ttl_secs: u64,
+    key: NonceKey,
+    nonce_ttl_ms: u64,
+    issued: u64,
+    counts: NonceCounts,
 }
 
 /// Outcome of checking credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthOutcome {
     /// Valid credentials for this user.
     Ok,
-    /// No (usable) credentials: challenge again with 401/407.
+    /// No usable credentials (absent, malformed, another realm, a nonce we
+    /// did not issue): challenge again with 401/407.
     Missing,
-    /// Nonce too old: challenge again with `stale=true`.
+    /// Nonce too old (or forgotten): challenge again with `stale=true`.
     Stale,
-    /// Wrong password (or tampered response): answer 403.
+    /// Wrong password, unknown user or tampered response: answer 403.
     Wrong,
+    /// Right credentials for another Request-URI (`uri` parameter differs).
+    UriMismatch,
+    /// A nonce count already used with this nonce: a replayed header.
+    Replayed,
+}
+
+/// The request a digest answer must be for.
+#[derive(Debug, Clone, Copy)]
+pub struct Challenged<'a> {
+    /// Method of the request.
+    pub method: &'a str,
+    /// Its Request-URI.
+    pub uri: &'a Uri,
 }
 
 impl DigestServer {
-    /// A verifier for `realm` using a random secret.
-    pub fn new(realm: &str) -> DigestServer {
-        use rand::Rng;
-        let secret: u128 = rand::thread_rng().gen();
+    /// A verifier for `realm` whose nonces are keyed with `secret` (inject a
+    /// random secret per process; tests pass a fixed one).
+    pub fn new(realm: &str, secret: [u8; 32]) -> DigestServer {
         DigestServer {
             realm: realm.to_string(),
             algorithms: vec![Algorithm::Md5],
-            secret: format!("{secret:032x}"),
-            nonce_ttl_secs: 300,
+            key: NonceKey::new(secret, realm),
+            nonce_ttl_ms: NONCE_TTL_MS,
+            issued: 0,
+            counts: NonceCounts::new(MAX_TRACKED_NONCES),
         }
     }
 
@@ -121,6 +157,12 @@ impl DigestServer {
         self
     }
 
+    /// Bound the nonce-count record to `n` nonces (default [`MAX_TRACKED_NONCES`]).
+    pub fn with_max_tracked_nonces(mut self, n: usize) -> DigestServer {
+        self.counts = NonceCounts::new(n);
+        self
+    }
+
     /// Parse an algorithm name (`MD5`, `SHA-256`).
     pub fn algorithm(name: &str) -> Option<Algorithm> {
         Algorithm::from_name(name)
@@ -131,19 +173,13 @@ impl DigestServer {
         &self.realm
     }
 
-    fn nonce_at(&self, ts: u64) -> String {
-        format!(
-            "{ts:x}.{}",
-            &Algorithm::Md5.hash(&format!("{}:{ts}", self.secret))[..16]
-        )
-    }
-
     /// `WWW-Authenticate` values, one per algorithm offered (RFC 8760: most
-    /// preferred first). By default only MD5 is offered: common phones
-    /// (baresip/libre 1.0, older desk phones) abort on any challenge whose
-    /// algorithm they do not know, even when an MD5 one is also present.
-    pub fn challenges(&self, now_secs: u64, stale: bool) -> Vec<String> {
-        let nonce = self.nonce_at(now_secs);
+    /// preferred first), sharing one fresh nonce. By default only MD5 is
+    /// offered: common phones (baresip/libre 1.0, older desk phones) abort
+    /// on any challenge whose algorithm they do not know.
+    pub fn challenges(&mut self, now_ms: u64, stale: bool) -> Vec<String> {
+        self.issued += 1;
+        let nonce = self.key.mint(now_ms, self.issued);
         self.algorithms
             .iter()
             .map(|a| {
@@ -162,8 +198,16 @@ impl DigestServer {
         DigestParams::parse(header).and_then(|p| p.get("username").map(str::to_string))
     }
 
-    /// Verify an Authorization header for `method` against the user's password.
-    pub fn verify(&self, header: &str, method: &str, password: &str, now_secs: u64) -> AuthOutcome {
+    /// Verify an `Authorization` header for `req`; `ha1_of` gives the stored
+    /// HA1 of a user for an algorithm (`None`: unknown user). A valid answer
+    /// records its nonce count, so the same header is refused the next time.
+    pub fn verify(
+        &mut self,
+        header: &str,
+        req: Challenged<'_>,
+        now_ms: u64,
+        ha1_of: impl FnOnce(&str, Algorithm) -> Option<String>,
+    ) -> AuthOutcome {
         let Some(p) = DigestParams::parse(header) else {
             return AuthOutcome::Missing;
         };
@@ -178,30 +222,97 @@ impl DigestServer {
         if p.get("realm") != Some(self.realm.as_str()) {
             return AuthOutcome::Missing;
         }
-        let alg = match p.get("algorithm") {
-            None => Algorithm::Md5,
-            Some(a) => match Algorithm::from_name(a) {
-                Some(a) => a,
-                None => return AuthOutcome::Missing,
-            },
-        };
-        let Some(ts) = nonce
-            .split_once('.')
-            .and_then(|(t, _)| u64::from_str_radix(t, 16).ok())
-        else {
+        let Some(alg) = Algorithm::from_name(p.get("algorithm").unwrap_or("MD5")) else {
             return AuthOutcome::Missing;
         };
-        if self.nonce_at(ts) != nonce {
+        let Some(stamp) = self.key.check(nonce) else {
             return AuthOutcome::Missing;
-        }
-        let expected = response(alg, user, &self.realm, password, method, uri, nonce, &p);
-        if !expected.eq_ignore_ascii_case(resp) {
+        };
+        let nc = match p.get("qop") {
+            None => 1, // RFC 2069 style: the nonce is good for one request
+            Some(q) if q.eq_ignore_ascii_case("auth") => {
+                match p
+                    .get("nc")
+                    .filter(|n| n.len() == 8)
+                    .and_then(|n| u32::from_str_radix(n, 16).ok())
+                {
+                    Some(nc) if p.get("cnonce").is_some() => nc,
+                    _ => return AuthOutcome::Missing,
+                }
+            }
+            Some(_) => return AuthOutcome::Missing,
+        };
+        // An unknown user costs the same work as a wrong password (no timing hint).
+        let ha1 = ha1_of(user, alg).filter(|h| !h.is_empty());
+        let expected = response_from_ha1(
+            alg,
+            ha1.as_deref().unwrap_or("unknown-user"),
+            req.method,
+            uri,
+            nonce,
+            &p,
+        );
+        let matches = eq_constant_time(expected.as_bytes(), resp.to_ascii_lowercase().as_bytes());
+        if ha1.is_none() || !matches {
             return AuthOutcome::Wrong;
         }
-        if now_secs.saturating_sub(ts) > self.nonce_ttl_secs {
+        if !same_uri(uri, req.uri) {
+            return AuthOutcome::UriMismatch;
+        }
+        if now_ms.saturating_sub(stamp.issued_ms) > self.nonce_ttl_ms {
             return AuthOutcome::Stale;
         }
-        AuthOutcome::Ok
+        self.expire(now_ms);
+        match self.counts.accept(stamp, nc) {
+            CountCheck::Fresh => AuthOutcome::Ok,
+            CountCheck::Replayed => AuthOutcome::Replayed,
+            CountCheck::Forgotten => AuthOutcome::Stale,
+        }
+    }
+
+    /// Forget the nonce counts of nonces that have expired.
+    pub fn expire(&mut self, now_ms: u64) {
+        self.counts.expire(now_ms.saturating_sub(self.nonce_ttl_ms));
+    }
+
+    /// Nonces whose counts are being tracked.
+    pub fn tracked_nonces(&self) -> usize {
+        self.counts.len()
+    }
+}
+
+/// HA1 of RFC 7616 §3.4.2: `H(username:realm:password)`, what the server
+/// stores instead of the password.
+pub fn ha1(alg: Algorithm, user: &str, realm: &str, password: &str) -> String {
+    alg.hash(&format!("{user}:{realm}:{password}"))
+}
+
+/// Does the digest's `uri` name the Request-URI? Compared as URIs (so
+/// `sip:a@h` and `sip:a@h:5060` differ, but case in the scheme does not).
+fn same_uri(digest_uri: &str, request_uri: &Uri) -> bool {
+    digest_uri == request_uri.to_string() || Uri::parse(digest_uri).is_ok_and(|u| &u == request_uri)
+}
+
+fn eq_constant_time(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn response_from_ha1(
+    alg: Algorithm,
+    ha1: &str,
+    method: &str,
+    uri: &str,
+    nonce: &str,
+    p: &DigestParams,
+) -> String {
+    let ha2 = alg.hash(&format!("{method}:{uri}"));
+    match p.get("qop") {
+        Some(qop) if qop.eq_ignore_ascii_case("auth") => {
+            let nc = p.get("nc").unwrap_or("");
+            let cnonce = p.get("cnonce").unwrap_or("");
+            alg.hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}"))
+        }
+        _ => alg.hash(&format!("{ha1}:{nonce}:{ha2}")),
     }
 }
 
@@ -216,16 +327,7 @@ fn response(
     nonce: &str,
     p: &DigestParams,
 ) -> String {
-    let ha1 = alg.hash(&format!("{user}:{realm}:{password}"));
-    let ha2 = alg.hash(&format!("{method}:{uri}"));
-    match p.get("qop") {
-        Some(qop) if qop.eq_ignore_ascii_case("auth") => {
-            let nc = p.get("nc").unwrap_or("");
-            let cnonce = p.get("cnonce").unwrap_or("");
-            alg.hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}"))
-        }
-        _ => alg.hash(&format!("{ha1}:{nonce}:{ha2}")),
-    }
+    response_from_ha1(alg, &ha1(alg, user, realm, password), method, uri, nonce, p)
 }
 
 /// Client side: answer a `WWW-Authenticate`/`Proxy-Authenticate` challenge.
@@ -266,55 +368,4 @@ pub fn answer_challenge(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc2617_style_vector() {
-        // RFC 2617 §3.5 example values (MD5, qop=auth).
-        let p = DigestParams::parse(
-            "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/dir/index.html\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", response=\"6629fae49393a05397450978507c4ef1\"",
-        )
-        .unwrap();
-        let r = response(
-            Algorithm::Md5,
-            "Mufasa",
-            "testrealm@host.com",
-            "Circle Of Life",
-            "GET",
-            "/dir/index.html",
-            "dcd98b7102dd2f0e8b11d0f600bfb0c093",
-            &p,
-        );
-        assert_eq!(r, "6629fae49393a05397450978507c4ef1");
-    }
-
-    #[test]
-    fn server_round_trip_both_algorithms() {
-        let s =
-            DigestServer::new("switchboard").with_algorithms(&[Algorithm::Sha256, Algorithm::Md5]);
-        assert_eq!(s.challenges(1000, false).len(), 2);
-        for ch in s.challenges(1000, false) {
-            let auth = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "1001", "pw").unwrap();
-            assert_eq!(s.verify(&auth, "REGISTER", "pw", 1001), AuthOutcome::Ok);
-            assert_eq!(s.verify(&auth, "REGISTER", "bad", 1001), AuthOutcome::Wrong);
-            assert_eq!(
-                s.verify(&auth, "REGISTER", "pw", 99_999),
-                AuthOutcome::Stale
-            );
-            assert_eq!(DigestServer::username(&auth).as_deref(), Some("1001"));
-        }
-        assert_eq!(
-            s.verify("Basic abc", "REGISTER", "pw", 1),
-            AuthOutcome::Missing
-        );
-        let forged = DigestServer::new("switchboard")
-            .challenges(1000, false)
-            .remove(0);
-        let auth = answer_challenge(&forged, "REGISTER", "sip:x", "1001", "pw").unwrap();
-        assert_eq!(
-            s.verify(&auth, "REGISTER", "pw", 1000),
-            AuthOutcome::Missing
-        );
-    }
-}
+mod tests;

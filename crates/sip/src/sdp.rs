@@ -56,6 +56,22 @@ pub struct AudioSdp {
     pub dtmf_pt: Option<u8>,
     /// Direction (media-level, else session-level, else sendrecv).
     pub direction: Direction,
+    /// Every m= line of the description, in order (audio included), so an
+    /// answer can keep the offer's layout (RFC 3264 §6).
+    pub media: Vec<MediaLine>,
+    /// Index of the audio stream in `media`.
+    pub audio_index: usize,
+}
+
+/// One m= line: media kind, transport protocol and formats, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaLine {
+    /// `audio`, `video`, `application`...
+    pub kind: String,
+    /// `RTP/AVP`, `RTP/SAVP`, `UDP/TLS/RTP/SAVPF`...
+    pub proto: String,
+    /// The format list (payload types), as written.
+    pub formats: String,
 }
 
 impl AudioSdp {
@@ -72,6 +88,8 @@ impl AudioSdp {
         let mut payloads = Vec::new();
         let mut dtmf_pt = None;
         let mut rtpmap: Vec<(u8, String)> = Vec::new();
+        let mut media = Vec::new();
+        let mut audio_index = 0;
         for line in text.lines() {
             let line = line.trim_end_matches('\r');
             let Some((k, v)) = line.split_once('=') else {
@@ -80,11 +98,26 @@ impl AudioSdp {
             match k {
                 "m" => {
                     in_audio = false;
+                    let mut fields = v.split_whitespace();
+                    let kind = fields.next().unwrap_or_default().to_string();
+                    let _port = fields.next();
+                    let proto = fields.next().unwrap_or("RTP/AVP").to_string();
+                    let formats = fields.collect::<Vec<_>>().join(" ");
+                    media.push(MediaLine {
+                        kind,
+                        proto,
+                        formats: if formats.is_empty() {
+                            "0".into()
+                        } else {
+                            formats
+                        },
+                    });
                     if seen_audio {
                         continue;
                     }
                     let mut it = v.split_whitespace();
                     if it.next() == Some("audio") {
+                        audio_index = media.len() - 1;
                         in_audio = true;
                         seen_audio = true;
                         port = it
@@ -158,6 +191,8 @@ impl AudioSdp {
             payloads,
             dtmf_pt,
             direction,
+            media,
+            audio_index,
         })
     }
 
@@ -182,15 +217,59 @@ pub fn build(
     dtmf_pt: Option<u8>,
     dir: Direction,
 ) -> Vec<u8> {
+    build_in_layout(
+        &[],
+        0,
+        addr,
+        port,
+        session_id,
+        version,
+        payloads,
+        dtmf_pt,
+        dir,
+    )
+}
+
+/// Build our SDP keeping the peer's m= line layout (`layout`, audio at
+/// `audio_index`): every stream but audio is refused with port 0, in its
+/// place, as an answer must (RFC 3264 §6) and later offers keep
+/// (RFC 3264 §8). An empty layout gives a single audio stream.
+#[allow(clippy::too_many_arguments)]
+pub fn build_in_layout(
+    layout: &[MediaLine],
+    audio_index: usize,
+    addr: IpAddr,
+    port: u16,
+    session_id: u64,
+    version: u64,
+    payloads: &[u8],
+    dtmf_pt: Option<u8>,
+    dir: Direction,
+) -> Vec<u8> {
     let ipv = if addr.is_ipv6() { "IP6" } else { "IP4" };
+    let mut s = format!(
+        "v=0\r\no=switchboard {session_id} {version} IN {ipv} {addr}\r\ns=switchboard\r\nc=IN {ipv} {addr}\r\nt=0 0\r\n"
+    );
+    let audio = audio_stream(port, payloads, dtmf_pt, dir);
+    if layout.is_empty() {
+        s.push_str(&audio);
+    }
+    for (i, m) in layout.iter().enumerate() {
+        if i == audio_index {
+            s.push_str(&audio);
+        } else {
+            s.push_str(&format!("m={} 0 {} {}\r\n", m.kind, m.proto, m.formats));
+        }
+    }
+    s.into_bytes()
+}
+
+fn audio_stream(port: u16, payloads: &[u8], dtmf_pt: Option<u8>, dir: Direction) -> String {
     let mut pts: Vec<String> = payloads.iter().map(|p| p.to_string()).collect();
     if let Some(d) = dtmf_pt {
         pts.push(d.to_string());
     }
-    let mut s = format!(
-        "v=0\r\no=switchboard {session_id} {version} IN {ipv} {addr}\r\ns=switchboard\r\nc=IN {ipv} {addr}\r\nt=0 0\r\nm=audio {port} RTP/AVP {}\r\n",
-        pts.join(" ")
-    );
+    let mut s = format!("m=audio {port} RTP/AVP {}\r\n", pts.join(" "));
     for p in payloads {
         match p {
             0 => s.push_str("a=rtpmap:0 PCMU/8000\r\n"),
@@ -205,7 +284,7 @@ pub fn build(
     }
     s.push_str("a=ptime:20\r\n");
     s.push_str(&format!("a={}\r\n", dir.as_str()));
-    s.into_bytes()
+    s
 }
 
 #[cfg(test)]
@@ -239,5 +318,63 @@ mod tests {
     fn zero_address_means_hold() {
         let a = AudioSdp::parse(b"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
         assert_eq!(a.direction, Direction::SendOnly);
+    }
+
+    #[test]
+    fn an_answer_keeps_the_offer_layout_and_refuses_video() {
+        let offer = b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+m=video 5002 RTP/AVP 96 97\r\na=rtpmap:96 H264/90000\r\n\
+m=audio 5000 RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\n\
+m=application 5004 UDP/BFCP *\r\n";
+        let o = AudioSdp::parse(offer).unwrap();
+        assert_eq!((o.port, o.audio_index, o.media.len()), (5000, 1, 3));
+        assert_eq!(o.dtmf_pt, None);
+        let ip: IpAddr = "198.51.100.7".parse().unwrap();
+        let ans = build_in_layout(
+            &o.media,
+            o.audio_index,
+            ip,
+            40000,
+            9,
+            2,
+            &[8],
+            o.dtmf_pt,
+            Direction::SendRecv,
+        );
+        let text = String::from_utf8(ans.clone()).unwrap();
+        let m: Vec<&str> = text.lines().filter(|l| l.starts_with("m=")).collect();
+        assert_eq!(
+            m,
+            [
+                "m=video 0 RTP/AVP 96 97",
+                "m=audio 40000 RTP/AVP 8",
+                "m=application 0 UDP/BFCP *"
+            ]
+        );
+        assert!(
+            !text.contains("telephone-event"),
+            "not offered, not answered"
+        );
+        let back = AudioSdp::parse(&ans).unwrap();
+        assert_eq!(
+            (back.port, back.payloads.clone(), back.audio_index),
+            (40000, vec![8], 1)
+        );
+        // A plain audio offer gets a plain audio answer.
+        let plain = build_in_layout(
+            &[],
+            0,
+            ip,
+            40000,
+            9,
+            2,
+            &[0],
+            Some(101),
+            Direction::SendOnly,
+        );
+        assert_eq!(AudioSdp::parse(&plain).unwrap().media.len(), 1);
+        assert!(String::from_utf8(plain)
+            .unwrap()
+            .contains("telephone-event/8000"));
     }
 }

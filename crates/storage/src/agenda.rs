@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::util::{decode_all, get_enum, new_id, now_ms, str_enum};
+use crate::util::{decode_all, expect_one, get_enum, new_id, now_ms, str_enum};
 use crate::{col, Result, Storage, StorageError};
 
 str_enum! {
@@ -63,6 +63,8 @@ pub struct AgendaRow {
     pub created_at: i64,
     /// Call that completed it.
     pub call_id: Option<String>,
+    /// Call whose disposition scheduled it.
+    pub origin_call_id: Option<String>,
 }
 
 /// Fields of a new agenda entry.
@@ -86,6 +88,9 @@ pub struct NewAgenda {
     /// Reason.
     #[serde(default)]
     pub reason: String,
+    /// Call whose disposition scheduled it.
+    #[serde(default)]
+    pub origin_call_id: Option<String>,
 }
 
 fn default_tz() -> String {
@@ -94,7 +99,7 @@ fn default_tz() -> String {
 
 pub(crate) const COLUMNS: &str =
     "id, kind, agent_id, contact_id, campaign_id, phone, scheduled_at, \
-                                  tz, reason, status, fired_at, created_at, call_id";
+                                  tz, reason, status, fired_at, created_at, call_id, origin_call_id";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<AgendaRow> {
     Ok(AgendaRow {
@@ -111,6 +116,7 @@ pub(crate) fn decode(row: &AnyRow) -> Result<AgendaRow> {
         fired_at: col(row, "fired_at")?,
         created_at: col(row, "created_at")?,
         call_id: col(row, "call_id")?,
+        origin_call_id: col(row, "origin_call_id")?,
     })
 }
 
@@ -140,10 +146,12 @@ impl Storage {
             fired_at: None,
             created_at: now_ms(),
             call_id: None,
+            origin_call_id: entry.origin_call_id.clone(),
         };
         sqlx::query(
             "INSERT INTO agenda (id, kind, agent_id, contact_id, campaign_id, phone, scheduled_at, \
-             tz, reason, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             tz, reason, status, created_at, origin_call_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&row.id)
         .bind(row.kind.as_str())
@@ -156,6 +164,7 @@ impl Storage {
         .bind(&row.reason)
         .bind(row.status.as_str())
         .bind(row.created_at)
+        .bind(row.origin_call_id.clone())
         .execute(self.pool())
         .await?;
         Ok(row)
@@ -284,6 +293,21 @@ impl Storage {
     /// Entries already done or cancelled give [`StorageError::Conflict`].
     pub async fn mark_agenda_done(&self, id: &str, call_id: Option<&str>) -> Result<()> {
         self.close_agenda(id, AgendaStatus::Done, call_id).await
+    }
+
+    /// Puts a fired entry back to `pending` at a new time (a global callback
+    /// due outside its campaign's calling hours waits for the next window;
+    /// the agenda shows the new time).
+    pub async fn reschedule_agenda(&self, id: &str, at: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE agenda SET status = 'pending', scheduled_at = $1, fired_at = NULL \
+             WHERE id = $2 AND status IN ('pending', 'fired')",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        expect_one(done.rows_affected(), "open agenda entry", id)
     }
 
     /// Cancels an entry. Entries already done or cancelled give

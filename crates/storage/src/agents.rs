@@ -1,5 +1,6 @@
 //! Agents (users): login name doubling as SIP extension, password hash for
-//! the web login, plain SIP digest password, role, groups, soft delete.
+//! the web login, SIP digest HA1s (never the SIP password), role, groups,
+//! soft delete.
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -34,8 +35,9 @@ pub struct AgentRow {
     /// Never serialized to JSON.
     #[serde(skip_serializing, default)]
     pub password_hash: String,
-    /// Plain SIP digest password (needed to check digest responses).
-    pub sip_password: String,
+    /// Digest HA1s of the SIP password. Never serialized to JSON.
+    #[serde(skip_serializing, default)]
+    pub sip_ha1: SipHa1,
     /// Role.
     pub role: AgentRole,
     /// Groups the agent belongs to.
@@ -55,8 +57,8 @@ pub struct NewAgent {
     pub display_name: String,
     /// Argon2 PHC string of the web password.
     pub password_hash: String,
-    /// Plain SIP digest password.
-    pub sip_password: String,
+    /// Digest HA1s of the SIP password.
+    pub sip_ha1: SipHa1,
     /// Role.
     pub role: AgentRole,
     /// Groups (names must not contain commas).
@@ -72,8 +74,8 @@ pub struct AgentUpdate {
     pub display_name: Option<String>,
     /// New Argon2 PHC string.
     pub password_hash: Option<String>,
-    /// New SIP password.
-    pub sip_password: Option<String>,
+    /// New SIP password, as its digest HA1s.
+    pub sip_ha1: Option<SipHa1>,
     /// New role.
     pub role: Option<AgentRole>,
     /// Enable or disable.
@@ -82,8 +84,21 @@ pub struct AgentUpdate {
     pub groups: Option<Vec<String>>,
 }
 
-const COLUMNS: &str = "id, username, display_name, password_hash, sip_password, role, \
-                       agent_groups, enabled, created_at";
+/// Columns [`decode`] reads.
+pub(crate) const COLUMNS: &str = "id, username, display_name, password_hash, sip_realm, \
+                       sip_ha1_md5, sip_ha1_sha256, role, agent_groups, enabled, created_at";
+
+/// A SIP password as stored: `H(username:realm:password)` per digest
+/// algorithm (RFC 7616 §3.4.2), valid for the realm it was computed in.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SipHa1 {
+    /// Realm the HA1s were computed for.
+    pub realm: String,
+    /// MD5 HA1, 32 hex digits.
+    pub md5: String,
+    /// SHA-256 HA1, 64 hex digits.
+    pub sha256: String,
+}
 
 pub(crate) fn decode(row: &AnyRow) -> Result<AgentRow> {
     let groups: String = col(row, "agent_groups")?;
@@ -92,7 +107,11 @@ pub(crate) fn decode(row: &AnyRow) -> Result<AgentRow> {
         username: col(row, "username")?,
         display_name: col(row, "display_name")?,
         password_hash: col(row, "password_hash")?,
-        sip_password: col(row, "sip_password")?,
+        sip_ha1: SipHa1 {
+            realm: col(row, "sip_realm")?,
+            md5: col(row, "sip_ha1_md5")?,
+            sha256: col(row, "sip_ha1_sha256")?,
+        },
         role: get_enum(row, "role")?,
         groups: split_groups(&groups),
         enabled: get_bool(row, "enabled")?,
@@ -136,21 +155,24 @@ impl Storage {
             username: username.to_string(),
             display_name: agent.display_name.clone(),
             password_hash: agent.password_hash.clone(),
-            sip_password: agent.sip_password.clone(),
+            sip_ha1: agent.sip_ha1.clone(),
             role: agent.role,
             groups: split_groups(&join_groups(&agent.groups)?),
             enabled: true,
             created_at: now_ms(),
         };
         sqlx::query(
-            "INSERT INTO agents (id, username, display_name, password_hash, sip_password, role, \
-             agent_groups, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO agents (id, username, display_name, password_hash, sip_password, \
+             sip_realm, sip_ha1_md5, sip_ha1_sha256, role, agent_groups, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&row.id)
         .bind(&row.username)
         .bind(&row.display_name)
         .bind(&row.password_hash)
-        .bind(&row.sip_password)
+        .bind(&row.sip_ha1.realm)
+        .bind(&row.sip_ha1.md5)
+        .bind(&row.sip_ha1.sha256)
         .bind(row.role.as_str())
         .bind(join_groups(&row.groups)?)
         .bind(bool_int(row.enabled))
@@ -203,8 +225,11 @@ impl Storage {
         if let Some(v) = &update.password_hash {
             sets.push(format!("password_hash = {}", sql.arg(v.clone())));
         }
-        if let Some(v) = &update.sip_password {
-            sets.push(format!("sip_password = {}", sql.arg(v.clone())));
+        if let Some(v) = &update.sip_ha1 {
+            sets.push(format!("sip_realm = {}", sql.arg(v.realm.clone())));
+            sets.push(format!("sip_ha1_md5 = {}", sql.arg(v.md5.clone())));
+            sets.push(format!("sip_ha1_sha256 = {}", sql.arg(v.sha256.clone())));
+            sets.push("sip_password = ''".to_string());
         }
         if let Some(v) = update.role {
             sets.push(format!("role = {}", sql.arg(v.as_str())));
@@ -225,6 +250,41 @@ impl Storage {
         self.get_agent(id)
             .await?
             .ok_or_else(|| StorageError::NotFound(format!("agent {id}")))
+    }
+
+    /// Replaces every SIP password still stored in clear (rows written before
+    /// migration 0003) by its HA1s, computed by `hash(username, password)`,
+    /// and empties the clear column. Returns how many rows were converted.
+    /// Run at start, with the configured realm; a no-op once done.
+    pub async fn hash_clear_sip_passwords(
+        &self,
+        hash: impl Fn(&str, &str) -> SipHa1,
+    ) -> Result<usize> {
+        let rows =
+            sqlx::query("SELECT id, username, sip_password FROM agents WHERE sip_password <> ''")
+                .fetch_all(self.pool())
+                .await?;
+        let mut tx = self.begin_write().await?;
+        for row in &rows {
+            let (id, user, clear): (String, String, String) = (
+                col(row, "id")?,
+                col(row, "username")?,
+                col(row, "sip_password")?,
+            );
+            let h = hash(&user, &clear);
+            sqlx::query(
+                "UPDATE agents SET sip_realm = $1, sip_ha1_md5 = $2, sip_ha1_sha256 = $3, \
+                 sip_password = '' WHERE id = $4",
+            )
+            .bind(&h.realm)
+            .bind(&h.md5)
+            .bind(&h.sha256)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
     }
 
     /// Soft-deletes an agent (sets `enabled` to false) and drops its sessions.

@@ -71,6 +71,10 @@ pub struct CampaignRow {
     pub retry_delay_secs: i64,
     /// Whether the campaign takes/makes calls.
     pub active: bool,
+    /// ISO 3166 country (e.g. `ES`) used to read national numbers of imported contacts.
+    pub default_country: Option<String>,
+    /// Calling hours (JSON, checked by the web layer); `None`: any time.
+    pub calling_hours: Option<serde_json::Value>,
     /// Disposition names in display order.
     pub dispositions: Vec<String>,
     /// Creation time, unix ms.
@@ -108,6 +112,10 @@ pub struct CampaignInput {
     pub retry_delay_secs: i64,
     /// Active (default true).
     pub active: bool,
+    /// Country for national numbers of imported contacts (ISO 3166 code, e.g. `ES`).
+    pub default_country: Option<String>,
+    /// Calling hours: `{"zone": ..., "days": {"mon-fri": "09:00-21:00"}, "holidays": [...]}`.
+    pub calling_hours: Option<serde_json::Value>,
     /// Disposition names in display order.
     pub dispositions: Vec<String>,
 }
@@ -128,6 +136,8 @@ impl Default for CampaignInput {
             max_attempts: 3,
             retry_delay_secs: 3600,
             active: true,
+            default_country: None,
+            calling_hours: None,
             dispositions: Vec::new(),
         }
     }
@@ -141,6 +151,22 @@ impl CampaignInput {
             kind,
             ..Default::default()
         }
+    }
+
+    /// The default country, upper-cased, `None` when unset or blank.
+    fn country(&self) -> Option<String> {
+        self.default_country
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_ascii_uppercase)
+    }
+
+    fn hours_json(&self) -> Option<String> {
+        self.calling_hours
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(|v| v.to_string())
     }
 
     fn validate(&self) -> Result<()> {
@@ -157,6 +183,9 @@ impl CampaignInput {
             || self.retry_delay_secs < 0
         {
             return bad("timers and attempts must be >= 0");
+        }
+        if let Some(c) = self.country() {
+            crate::import::country_id(&c)?;
         }
         validate_dispositions(&self.dispositions)
     }
@@ -182,7 +211,7 @@ fn ratio_to_permille(r: f64) -> i64 {
 
 const COLUMNS: &str = "id, name, kind, did, auto_recording, music_class, strategy, \
     queue_timeout_secs, overflow_target, acw_secs, dialer_ratio_permille, max_attempts, \
-    retry_delay_secs, active, created_at";
+    retry_delay_secs, active, default_country, calling_hours_json, created_at";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<CampaignRow> {
     Ok(CampaignRow {
@@ -200,6 +229,9 @@ pub(crate) fn decode(row: &AnyRow) -> Result<CampaignRow> {
         max_attempts: col(row, "max_attempts")?,
         retry_delay_secs: col(row, "retry_delay_secs")?,
         active: get_bool(row, "active")?,
+        default_country: col(row, "default_country")?,
+        calling_hours: col::<Option<String>>(row, "calling_hours_json")?
+            .and_then(|j| serde_json::from_str(&j).ok()),
         dispositions: Vec::new(),
         created_at: col(row, "created_at")?,
     })
@@ -247,8 +279,8 @@ impl Storage {
         sqlx::query(
             "INSERT INTO campaigns (id, name, kind, did, auto_recording, music_class, strategy, \
              queue_timeout_secs, overflow_target, acw_secs, dialer_ratio_permille, max_attempts, \
-             retry_delay_secs, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             retry_delay_secs, active, created_at, default_country, calling_hours_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&id)
         .bind(input.name.trim())
@@ -265,6 +297,8 @@ impl Storage {
         .bind(input.retry_delay_secs)
         .bind(bool_int(input.active))
         .bind(now_ms())
+        .bind(input.country())
+        .bind(input.hours_json())
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_msg(e, input))?;
@@ -283,7 +317,8 @@ impl Storage {
             "UPDATE campaigns SET name = $1, kind = $2, did = $3, auto_recording = $4, \
              music_class = $5, strategy = $6, queue_timeout_secs = $7, overflow_target = $8, \
              acw_secs = $9, dialer_ratio_permille = $10, max_attempts = $11, \
-             retry_delay_secs = $12, active = $13 WHERE id = $14",
+             retry_delay_secs = $12, active = $13, default_country = $14, \
+             calling_hours_json = $15 WHERE id = $16",
         )
         .bind(input.name.trim())
         .bind(input.kind.as_str())
@@ -298,6 +333,8 @@ impl Storage {
         .bind(input.max_attempts)
         .bind(input.retry_delay_secs)
         .bind(bool_int(input.active))
+        .bind(input.country())
+        .bind(input.hours_json())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -421,9 +458,9 @@ impl Storage {
     /// Members of a campaign, ordered by username.
     pub async fn list_campaign_agents(&self, campaign_id: &str) -> Result<Vec<AgentRow>> {
         let rows = sqlx::query(
-            "SELECT a.id, a.username, a.display_name, a.password_hash, a.sip_password, a.role, \
-             a.agent_groups, a.enabled, a.created_at FROM agents a \
-             JOIN campaign_agents ca ON ca.agent_id = a.id \
+            "SELECT a.id, a.username, a.display_name, a.password_hash, a.sip_realm, \
+             a.sip_ha1_md5, a.sip_ha1_sha256, a.role, a.agent_groups, a.enabled, a.created_at \
+             FROM agents a JOIN campaign_agents ca ON ca.agent_id = a.id \
              WHERE ca.campaign_id = $1 ORDER BY a.username",
         )
         .bind(campaign_id)

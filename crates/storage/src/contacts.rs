@@ -1,5 +1,5 @@
-//! Contacts and contact lists: all-or-nothing CSV import, search, dialer
-//! claiming and per-contact history.
+//! Contacts and contact lists: search, dialer claiming and per-contact
+//! history (the import is in [`crate::import`]).
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -7,10 +7,8 @@ use sqlx::any::AnyRow;
 use crate::agenda::{self, AgendaRow};
 use crate::calls::{self, CallRow};
 use crate::dispositions::{self, DispositionRow};
-use crate::util::{
-    decode_all, expect_one, get_enum, get_json, like_contains, new_id, now_ms, str_enum, Sql,
-};
-use crate::{col, csv, Result, Storage, StorageError};
+use crate::util::{decode_all, expect_one, get_enum, get_json, like_contains, str_enum, Sql};
+use crate::{col, Result, Storage, StorageError};
 
 str_enum! {
     /// Where a contact is in the dialing cycle.
@@ -37,12 +35,14 @@ pub struct ContactRow {
     pub list_id: String,
     /// Campaign that dials it, if any.
     pub campaign_id: Option<String>,
-    /// Phone number: 3-20 digits, optional leading `+`.
+    /// Phone number: E.164 (`+34600123456`), or digits as dialled when imported without a country.
     pub phone: String,
     /// Name (may be empty).
     pub name: String,
     /// Other CSV columns: JSON object of column name to string value.
     pub extra: serde_json::Value,
+    /// The contact's IANA time zone (e.g. `Europe/Madrid`), if known.
+    pub timezone: Option<String>,
     /// Dialing status.
     pub status: ContactStatus,
     /// Dial attempts made.
@@ -64,27 +64,6 @@ pub struct ContactListRow {
     pub created_at: i64,
     /// Number of contacts in the list.
     pub contact_count: i64,
-}
-
-/// One rejected CSV row.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ImportError {
-    /// 1-based line of the file where the row starts (the header is line 1).
-    pub line: usize,
-    /// Why it was rejected.
-    pub reason: String,
-}
-
-/// Outcome of [`Storage::import_contacts_csv`]: either every row was
-/// imported (`errors` empty) or none was (`imported` is 0).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ImportReport {
-    /// List the contacts went into; `None` when nothing was imported.
-    pub list_id: Option<String>,
-    /// Number of contacts inserted.
-    pub imported: usize,
-    /// Every rejected row, in file order.
-    pub errors: Vec<ImportError>,
 }
 
 /// Filter for [`Storage::search_contacts`]; every field optional.
@@ -117,10 +96,7 @@ pub struct ContactHistory {
 }
 
 const COLUMNS: &str = "id, list_id, campaign_id, phone, name, extra_json, status, attempts, \
-                       next_attempt_at, created_at";
-
-/// Rows per multi-row INSERT during import (9 parameters each).
-const IMPORT_BATCH: usize = 200;
+                       next_attempt_at, created_at, timezone";
 
 fn decode(row: &AnyRow) -> Result<ContactRow> {
     Ok(ContactRow {
@@ -130,6 +106,7 @@ fn decode(row: &AnyRow) -> Result<ContactRow> {
         phone: col(row, "phone")?,
         name: col(row, "name")?,
         extra: get_json(row, "extra_json")?,
+        timezone: col(row, "timezone")?,
         status: get_enum(row, "status")?,
         attempts: col(row, "attempts")?,
         next_attempt_at: col(row, "next_attempt_at")?,
@@ -153,177 +130,7 @@ pub(crate) fn phone_problem(phone: &str) -> Option<String> {
     }
 }
 
-/// A validated CSV row ready to insert.
-struct ParsedContact {
-    phone: String,
-    name: String,
-    extra: String,
-}
-
-/// Validates the whole CSV; returns the rows, or every error found.
-fn parse_contacts(csv_text: &str) -> std::result::Result<Vec<ParsedContact>, Vec<ImportError>> {
-    let records = csv::parse(csv_text);
-    let err = |line: usize, reason: String| ImportError { line, reason };
-    let Some(header) = records.first() else {
-        return Err(vec![err(1, "missing header row".into())]);
-    };
-    if let Some(e) = &header.error {
-        return Err(vec![err(header.line, format!("header: {e}"))]);
-    }
-    let names: Vec<String> = header.fields.iter().map(|h| h.trim().to_string()).collect();
-    let mut errors = Vec::new();
-    for (i, n) in names.iter().enumerate() {
-        if names[..i].iter().any(|m| m.eq_ignore_ascii_case(n)) {
-            errors.push(err(header.line, format!("duplicate column {n:?}")));
-        }
-    }
-    let find = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
-    let Some(phone_idx) = find("phone") else {
-        errors.push(err(header.line, "header has no \"phone\" column".into()));
-        return Err(errors);
-    };
-    let name_idx = find("name");
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut out = Vec::with_capacity(records.len().saturating_sub(1));
-    for rec in &records[1..] {
-        if let Some(e) = &rec.error {
-            errors.push(err(rec.line, e.clone()));
-            continue;
-        }
-        if rec.fields.len() != names.len() {
-            errors.push(err(
-                rec.line,
-                format!(
-                    "has {} fields, header has {}",
-                    rec.fields.len(),
-                    names.len()
-                ),
-            ));
-            continue;
-        }
-        let phone = rec.fields[phone_idx].trim().to_string();
-        if let Some(problem) = phone_problem(&phone) {
-            errors.push(err(rec.line, problem));
-            continue;
-        }
-        let mut extra = serde_json::Map::new();
-        for (i, value) in rec.fields.iter().enumerate() {
-            if i != phone_idx && Some(i) != name_idx && !names[i].is_empty() {
-                extra.insert(names[i].clone(), serde_json::Value::String(value.clone()));
-            }
-        }
-        out.push(ParsedContact {
-            phone,
-            name: name_idx
-                .map(|i| rec.fields[i].trim().to_string())
-                .unwrap_or_default(),
-            extra: serde_json::Value::Object(extra).to_string(),
-        });
-    }
-    if out.is_empty() && errors.is_empty() {
-        errors.push(err(header.line + 1, "no contacts after the header".into()));
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
 impl Storage {
-    /// Imports contacts from CSV text into the list named `list_name`
-    /// (created if missing, appended to otherwise), optionally assigned to a
-    /// campaign.
-    ///
-    /// The first row is the header and needs a `phone` column
-    /// (case-insensitive); a `name` column is optional; every other column
-    /// goes into the contact's `extra` JSON object. Every row is validated
-    /// first: if any is bad, nothing is imported and the report lists each
-    /// bad row with its line number. Otherwise all rows are inserted in one
-    /// transaction. An unknown `campaign_id` gives [`StorageError::NotFound`].
-    pub async fn import_contacts_csv(
-        &self,
-        list_name: &str,
-        campaign_id: Option<&str>,
-        csv_text: &str,
-    ) -> Result<ImportReport> {
-        let list_name = list_name.trim();
-        if list_name.is_empty() {
-            return Err(StorageError::Invalid("empty contact list name".into()));
-        }
-        if let Some(cid) = campaign_id {
-            if self.get_campaign(cid).await?.is_none() {
-                return Err(StorageError::NotFound(format!("campaign {cid}")));
-            }
-        }
-        let contacts = match parse_contacts(csv_text) {
-            Ok(c) => c,
-            Err(errors) => {
-                return Ok(ImportReport {
-                    list_id: None,
-                    imported: 0,
-                    errors,
-                })
-            }
-        };
-
-        let now = now_ms();
-        let mut tx = self.begin_write().await?;
-        let existing = sqlx::query("SELECT id FROM contact_lists WHERE name = $1")
-            .bind(list_name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let list_id = match existing {
-            Some(row) => col::<String>(&row, "id")?,
-            None => {
-                let id = new_id();
-                sqlx::query("INSERT INTO contact_lists (id, name, created_at) VALUES ($1, $2, $3)")
-                    .bind(&id)
-                    .bind(list_name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                id
-            }
-        };
-        for chunk in contacts.chunks(IMPORT_BATCH) {
-            let mut sql = Sql::new(
-                "INSERT INTO contacts (id, list_id, campaign_id, phone, name, extra_json, status, \
-                 attempts, created_at) VALUES ",
-            );
-            let mut tuples = Vec::with_capacity(chunk.len());
-            for c in chunk {
-                let ph = [
-                    sql.arg(new_id()),
-                    sql.arg(list_id.clone()),
-                    sql.arg(campaign_id.map(str::to_string)),
-                    sql.arg(c.phone.clone()),
-                    sql.arg(c.name.clone()),
-                    sql.arg(c.extra.clone()),
-                    sql.arg(ContactStatus::New.as_str()),
-                    sql.arg(0i64),
-                    sql.arg(now),
-                ];
-                tuples.push(format!("({})", ph.join(", ")));
-            }
-            sql.push(&tuples.join(", "));
-            sql.query().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        tracing::info!(
-            list = list_name,
-            count = contacts.len(),
-            "contacts imported"
-        );
-        Ok(ImportReport {
-            list_id: Some(list_id),
-            imported: contacts.len(),
-            errors: Vec::new(),
-        })
-    }
-
     /// Every contact list with its size, ordered by name.
     pub async fn list_contact_lists(&self) -> Result<Vec<ContactListRow>> {
         let rows = sqlx::query(
@@ -405,6 +212,21 @@ impl Storage {
                 .execute(self.pool())
                 .await?;
         expect_one(done.rows_affected(), "contact", id)
+    }
+
+    /// Gives back a contact claimed for dialing but not dialled (outside its
+    /// calling hours): `retry` at `next_attempt_at`, the attempt not counted.
+    pub async fn release_contact(&self, id: &str, next_attempt_at: Option<i64>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE contacts SET status = 'retry', next_attempt_at = $1, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+             WHERE id = $2 AND status = 'dialing'",
+        )
+        .bind(next_attempt_at)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        expect_one(done.rows_affected(), "dialing contact", id)
     }
 
     /// After a restart, contacts left `dialing` by calls that no longer

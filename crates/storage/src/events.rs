@@ -34,6 +34,12 @@ pub mod event_kind {
     pub const RECORDING_STARTED: &str = "RECORDING_STARTED";
     /// Recording stopped.
     pub const RECORDING_STOPPED: &str = "RECORDING_STOPPED";
+    /// Recording paused (the paused span is silence in the file).
+    pub const RECORDING_PAUSED: &str = "RECORDING_PAUSED";
+    /// Recording resumed after a pause.
+    pub const RECORDING_RESUMED: &str = "RECORDING_RESUMED";
+    /// The server stopped during the call; closed when it restarted.
+    pub const INTERRUPTED: &str = "INTERRUPTED";
     /// A tag was added.
     pub const TAG: &str = "TAG";
     /// A disposition was set.

@@ -23,13 +23,18 @@ pub mod agenda;
 pub mod agent_state;
 pub mod agents;
 pub mod calls;
+mod campaign_dtmf;
 pub mod campaigns;
 pub mod contacts;
 mod csv;
 pub mod dispositions;
+pub mod dnc;
 pub mod events;
+pub mod exports;
+pub mod import;
 pub mod pause_reasons;
 pub mod recordings;
+pub mod recovery;
 pub mod registrations;
 pub mod reports;
 pub mod sessions;
@@ -39,18 +44,19 @@ mod tests;
 
 pub use agenda::{AgendaKind, AgendaRow, AgendaStatus, NewAgenda};
 pub use agent_state::AgentStateRow;
-pub use agents::{AgentRole, AgentRow, AgentUpdate, NewAgent};
+pub use agents::{AgentRole, AgentRow, AgentUpdate, NewAgent, SipHa1};
 pub use calls::{CallDirection, CallQuery, CallRow, NewCall};
 pub use campaigns::{CampaignInput, CampaignKind, CampaignRow, QueueStrategy};
-pub use contacts::{
-    ContactHistory, ContactListRow, ContactQuery, ContactRow, ContactStatus, ImportError,
-    ImportReport,
-};
+pub use contacts::{ContactHistory, ContactListRow, ContactQuery, ContactRow, ContactStatus};
 pub use dispositions::{DispositionRow, NewDisposition};
+pub use dnc::{DncImportReport, DncRow};
 pub use error::{Result, StorageError};
 pub use events::{event_kind, CallEventRow};
+pub use exports::{CallExport, ContactExport, DispositionExport, ExportFilter};
+pub use import::{ImportColumns, ImportDuplicate, ImportError, ImportOptions, ImportReport};
 pub use pause_reasons::PauseReasonRow;
 pub use recordings::{NewRecording, NewTag, RecordingQuery, RecordingRow, TagRow};
+pub use recovery::{CallbackRecovery, Interrupted, OpenRecording};
 pub use registrations::RegistrationRow;
 pub use reports::{AgentReport, CallStats, CampaignReport};
 pub use sessions::SessionRow;
@@ -76,8 +82,9 @@ impl Storage {
     /// Accepted URLs: `sqlite://relative/or/absolute.db`, `sqlite:name.db`,
     /// `sqlite::memory:` (a private in-memory database held by a single
     /// connection, for tests), and `postgres://` / `postgresql://`.
-    /// SQLite files are put in WAL mode with foreign keys on and a 10 s busy
-    /// timeout.
+    /// SQLite files are put in WAL mode with foreign keys on, a 10 s busy
+    /// timeout and `synchronous = FULL` (each commit synced to disk; the
+    /// [`Storage::batch_writer`] handle uses `NORMAL`).
     pub async fn connect(url: &str) -> Result<Storage> {
         Storage::open(url, false).await
     }
@@ -131,13 +138,22 @@ impl Storage {
         // (and is replaced) instead of costing a round trip on every write.
         let mut options = AnyPoolOptions::new().test_before_acquire(false);
         if sqlite {
-            options = options.after_connect(|conn, _meta| {
+            // In WAL mode every commit survives a crash or kill -9 of the
+            // server. synchronous=NORMAL (the storage writer's batches: CDRs,
+            // call events, agent states) adds no fsync per commit, so an OS
+            // crash or power loss may lose the last commits, which restart
+            // recovery closes like any interrupted call. synchronous=FULL (every
+            // other handle: logins, claims of callbacks and contacts,
+            // dispositions, admin changes) syncs each commit, so a decision such
+            // as "this callback fired" is on disk before the call is placed.
+            let pragmas = if writer {
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;"
+            } else {
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;"
+            };
+            options = options.after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    // synchronous=NORMAL in WAL mode: a commit survives an application
-                    // crash (only an OS crash may lose the last commits), without an
-                    // fsync per transaction.
-                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
-                        .await?;
+                    conn.execute(pragmas).await?;
                     Ok(())
                 })
             });

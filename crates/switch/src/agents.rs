@@ -69,9 +69,23 @@ impl Agents {
         self.map.contains_key(username)
     }
 
-    /// SIP password of an agent.
-    pub fn sip_password(&self, username: &str) -> Option<String> {
-        self.map.get(username).map(|p| p.info.sip_password.clone())
+    /// Stored HA1 of an agent's SIP password for `algorithm`, if it was
+    /// computed for `realm` (credentials set under another realm cannot match).
+    pub fn sip_ha1(
+        &self,
+        username: &str,
+        realm: &str,
+        algorithm: switchboard_sip::digest::Algorithm,
+    ) -> Option<String> {
+        let h = &self.map.get(username)?.info.sip_ha1;
+        if h.realm != realm {
+            return None;
+        }
+        let v = match algorithm {
+            switchboard_sip::digest::Algorithm::Md5 => &h.md5,
+            switchboard_sip::digest::Algorithm::Sha256 => &h.sha256,
+        };
+        (!v.is_empty()).then(|| v.clone())
     }
 
     /// Presence of one agent.

@@ -59,9 +59,11 @@ impl Switch {
                 target,
                 campaign,
                 contact_id,
+                timezone,
                 reply,
             } => {
-                let _ = reply.send(self.api_dial(&actor, target, campaign, contact_id));
+                let zone = timezone.as_deref();
+                let _ = reply.send(self.api_dial(&actor, target, campaign, contact_id, zone));
             }
             EngineRequest::CallCommand {
                 actor,
@@ -81,6 +83,21 @@ impl Switch {
                 let res = self
                     .check_actor(&actor, &call)
                     .and_then(|_| self.api_recording(&actor, &call, start));
+                let _ = reply.send(res);
+            }
+            EngineRequest::RecordingPause {
+                actor,
+                call,
+                pause,
+                reply,
+            } => {
+                let res = self
+                    .check_actor(&actor, &call)
+                    .and_then(|_| self.pause_recording(&call, pause, &actor.username))
+                    .and_then(|_| {
+                        self.publish_call(&call);
+                        self.live_call(&call)
+                    });
                 let _ = reply.send(res);
             }
             EngineRequest::Tag {
@@ -103,10 +120,15 @@ impl Switch {
                 campaign,
                 number,
                 contact_id,
+                timezone,
                 reply,
             } => {
-                let _ = reply.send(self.dialer_call(&campaign, &number, contact_id));
+                let res = self.dialer_call(&campaign, &number, contact_id, timezone.as_deref());
+                let _ = reply.send(res);
             }
+            EngineRequest::SetDnc(entries) => self.dnc.set(entries),
+            EngineRequest::AddDnc(entry) => self.dnc.add(entry),
+            EngineRequest::RemoveDnc(entry) => self.dnc.remove(&entry),
         }
     }
 
@@ -121,6 +143,14 @@ impl Switch {
             campaigns: self.campaigns.clone(),
             music_classes: self.media.music_classes(),
             queues: self.queue_views(),
+            sip_security: {
+                let s = self.abuse.stats(self.now);
+                switchboard_center::views::SipSecurity {
+                    banned_sources: s.banned_sources as u64,
+                    dropped_requests: s.dropped,
+                    auth_failures: s.auth_failures,
+                }
+            },
         }
     }
 
@@ -161,6 +191,10 @@ impl Switch {
                 phase: t.phase,
             }),
             recording: e.recording.is_some(),
+            recording_paused: e
+                .recording
+                .as_ref()
+                .is_some_and(|r| r.paused_since.is_some()),
             auto_recording: e.auto_recording,
             music_class: c.music().to_string(),
             muted: c.plan().muted.clone(),
@@ -257,6 +291,7 @@ impl Switch {
         target: Target,
         campaign: Option<String>,
         contact_id: Option<String>,
+        timezone: Option<&str>,
     ) -> Result<CallView, ApiError> {
         if let Some(why) = self.agents.unavailable_reason(&actor.username) {
             return Err(ApiError::new(409, format!("cannot place a call: {why}")));
@@ -271,6 +306,7 @@ impl Switch {
             ));
         }
         self.check_target(&target)?;
+        let mut warning = None;
         let camp = match &campaign {
             Some(name) => {
                 let c = self
@@ -285,6 +321,14 @@ impl Switch {
                         403,
                         format!("you are not a member of campaign {name}"),
                     ));
+                }
+                if let Target::Number(n) = &target {
+                    let refused =
+                        self.dnc_refusal(n, &c, contact_id.clone(), Some(&actor.username));
+                    if let Some(refused) = refused {
+                        return Err(refused);
+                    }
+                    warning = crate::dnc::outside_hours(&c, n, timezone, self.now);
                 }
                 Some(c)
             }
@@ -316,7 +360,12 @@ impl Switch {
             camp.as_ref(),
             self.now,
         );
-        self.start_call(&id, entry, contact_id, actions)
+        let view = self.start_call(&id, entry, contact_id, actions)?;
+        if let Some(w) = warning {
+            // Placed all the same (the agent decided), with the warning logged.
+            self.log_call(&id, "OUTSIDE_HOURS", &w.message, Some(&actor.username));
+        }
+        Ok(view)
     }
 
     fn api_recording(
@@ -368,11 +417,11 @@ impl Switch {
         let base = e
             .recording
             .as_ref()
-            .map(|r| r.2)
+            .map(|r| r.started_at)
             .or(e.answered_at)
             .unwrap_or(e.started_at);
         let offset = now.saturating_sub(base);
-        let rec = e.recording.as_ref().map(|r| r.1.clone());
+        let rec = e.recording.as_ref().map(|r| r.key.clone());
         self.sink.store(crate::StoreOp::Tag {
             call: call.to_string(),
             recording_key: rec.clone(),
@@ -392,16 +441,24 @@ impl Switch {
         })
     }
 
-    /// Place a dialer call to a contact: answered calls enter the campaign queue.
+    /// Place a dialer call to a contact (not on the do-not-call list, inside
+    /// the campaign's calling hours): answered calls enter the campaign queue.
     fn dialer_call(
         &mut self,
         campaign: &str,
         number: &str,
         contact_id: Option<String>,
+        timezone: Option<&str>,
     ) -> Result<CallView, ApiError> {
         let Some(c) = self.campaign(campaign).cloned() else {
             return Err(ApiError::new(404, format!("unknown campaign {campaign}")));
         };
+        if let Some(refused) = self.dnc_refusal(number, &c, contact_id.clone(), None) {
+            return Err(refused);
+        }
+        if let Some(closed) = crate::dnc::outside_hours(&c, number, timezone, self.now) {
+            return Err(closed);
+        }
         self.call_counter += 1;
         let id = format!("{:x}-{}", self.now, self.call_counter);
         let (call, actions) = Call::dialer(

@@ -24,6 +24,11 @@ pub struct SwitchConfig {
     pub recordings_dir: PathBuf,
     /// Trunks to the outside world; numbers go out through the first one.
     pub trunks: Vec<Trunk>,
+    /// Secret keying the digest nonces' HMAC (the binary draws a random one
+    /// per process; the switch never reads randomness itself for it).
+    pub nonce_secret: [u8; 32],
+    /// Request rate and failed-authentication limits.
+    pub abuse: crate::AbuseLimits,
 }
 
 impl SwitchConfig {

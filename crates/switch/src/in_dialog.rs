@@ -87,6 +87,8 @@ impl Switch {
                     let was_held = !l.remote_direction.receives();
                     l.remote_direction = offer.direction;
                     l.codec_pt = offer.g711().unwrap_or(l.codec_pt);
+                    l.dtmf_pt = offer.dtmf_pt;
+                    l.remote_media = (offer.media.clone(), offer.audio_index);
                     if !offer.addr.is_unspecified() {
                         self.media.set_remote(
                             media,
@@ -158,13 +160,17 @@ impl Switch {
         let ip = self.cfg.public_ip();
         let l = self.legs.get_mut(&leg).expect("leg exists");
         l.sdp_version += 1;
-        sdp::build(
+        // telephone-event only if the peer offered (or answered) it.
+        let (layout, audio_index) = &l.remote_media;
+        sdp::build_in_layout(
+            layout,
+            *audio_index,
             ip,
             l.rtp_port,
             l.sdp_session,
             l.sdp_version,
             &[l.codec_pt],
-            Some(l.dtmf_pt.unwrap_or(101)),
+            l.dtmf_pt,
             dir,
         )
     }

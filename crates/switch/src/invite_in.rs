@@ -122,6 +122,7 @@ impl Switch {
             party: caller_id.clone(),
             agent: caller.clone(),
             remote_direction: offer.direction,
+            remote_media: (offer.media.clone(), offer.audio_index),
             ring_deadline: None,
             trunk_auth: None,
         };

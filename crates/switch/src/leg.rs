@@ -3,7 +3,7 @@
 
 use switchboard_call::LegId;
 use switchboard_sip::builder::new_branch;
-use switchboard_sip::sdp::Direction;
+use switchboard_sip::sdp::{Direction, MediaLine};
 use switchboard_sip::{Dialog, Request};
 
 /// Whether we received or placed the INVITE.
@@ -71,6 +71,10 @@ pub struct Leg {
     pub agent: Option<String>,
     /// Direction the peer last asked for (hold from the phone).
     pub remote_direction: Direction,
+    /// The m= lines of the peer's last description and where audio is
+    /// in them: our descriptions keep that layout, refusing the other
+    /// streams (video...) with port 0. Empty: plain audio.
+    pub remote_media: (Vec<MediaLine>, usize),
     /// Ring deadline for outgoing legs (ms).
     pub ring_deadline: Option<u64>,
     /// Trunk credentials (user, password) to answer a challenge once.

@@ -12,10 +12,12 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+mod abuse;
 mod actions;
 mod agents;
 mod api;
 mod config;
+mod dnc;
 mod in_dialog;
 mod invite_in;
 mod leg;
@@ -34,10 +36,12 @@ use std::collections::HashMap;
 use switchboard_call::{Call, LegId};
 use switchboard_sip::{Message, Peer, TransactionLayer, TxEvent, TxKey};
 
+pub use abuse::{AbuseLimits, AbuseStats};
 pub use config::{SwitchConfig, Trunk};
 pub use leg::{Leg, LegState, Side};
 pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom};
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
+pub use records::ActiveRecording;
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 
 /// How often expired registrations are swept from the registrar's memory (ms);
@@ -69,6 +73,12 @@ pub struct SwitchStats {
     pub ring_timers: usize,
     /// Contacts of dialer/console calls.
     pub contacts_of_calls: usize,
+    /// SIP sources banned right now (request rate or failed authentications).
+    pub banned_sources: usize,
+    /// Datagrams dropped from banned sources since start.
+    pub dropped_requests: u64,
+    /// Failed digest authentications since start.
+    pub auth_failures: u64,
 }
 
 /// What an outstanding client transaction is for.
@@ -89,8 +99,8 @@ pub struct CallEntry {
     pub campaign: Option<String>,
     /// Whether the campaign records automatically.
     pub auto_recording: bool,
-    /// Active recording: (media recording id, storage id, started ms).
-    pub recording: Option<(u64, String, u64)>,
+    /// The recording segment being written, if any.
+    pub recording: Option<ActiveRecording>,
     /// Recording segments so far.
     pub segments: u32,
     /// Direction for the CDR.
@@ -144,6 +154,8 @@ pub struct Switch {
     now: u64,
     tl: TransactionLayer,
     registrar: registrar::Registrar,
+    /// Request rate and failed-authentication limits.
+    abuse: abuse::Abuse,
     media: Box<dyn MediaControl>,
     legs: HashMap<LegId, Leg>,
     /// Legs of each call (an index over `legs`).
@@ -159,6 +171,8 @@ pub struct Switch {
     pending_events: Vec<(String, switchboard_call::Event)>,
     campaigns: Vec<CampaignInfo>,
     contact_of_call: HashMap<String, Option<String>>,
+    /// Numbers the switch must not call.
+    dnc: dnc::DncList,
     /// When the slow housekeeping (agents, queues, registrations) last ran.
     last_housekeeping: u64,
     /// The call whose events or actions are being handled (to end it alone
@@ -186,8 +200,14 @@ impl Switch {
             .iter()
             .filter_map(|a| switchboard_sip::digest::DigestServer::algorithm(a))
             .collect();
+        let trusted = cfg
+            .trunks
+            .iter()
+            .flat_map(|t| t.inbound_from.iter().copied().chain([t.address]))
+            .collect();
         Switch {
-            registrar: registrar::Registrar::new(&cfg.realm, &algorithms),
+            registrar: registrar::Registrar::new(&cfg.realm, &algorithms, cfg.nonce_secret),
+            abuse: abuse::Abuse::new(cfg.abuse.clone(), trusted),
             cfg,
             now,
             tl: TransactionLayer::new(),
@@ -205,6 +225,7 @@ impl Switch {
             pending_events: Vec::new(),
             campaigns,
             contact_of_call: HashMap::new(),
+            dnc: Default::default(),
             last_housekeeping: now,
             ring_timers: Default::default(),
             current_call: None,
@@ -368,6 +389,7 @@ impl Switch {
     /// nothing is kept once calls are over.
     pub fn stats(&self) -> SwitchStats {
         let (server_transactions, client_transactions) = self.tl.len();
+        let abuse = self.abuse.stats(self.now);
         SwitchStats {
             calls: self.calls.len(),
             legs: self.legs.len(),
@@ -380,6 +402,9 @@ impl Switch {
             transaction_timers: self.tl.timer_count(),
             ring_timers: self.ring_timers.len(),
             contacts_of_calls: self.contact_of_call.len(),
+            banned_sources: abuse.banned_sources,
+            dropped_requests: abuse.dropped,
+            auth_failures: abuse.auth_failures,
         }
     }
 
@@ -405,8 +430,18 @@ impl Switch {
 
     fn on_inbound(&mut self, peer: Peer, data: &[u8]) {
         let now = self.now;
+        if self.abuse.drop_datagram(peer.addr, now) {
+            return; // banned: no answer at all
+        }
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(from = %peer.addr, "SIP in:\n{}", String::from_utf8_lossy(data));
+        }
+        let looks_like_request = !data.starts_with(b"SIP/");
+        if looks_like_request
+            && !data.iter().all(|b| *b == b'\r' || *b == b'\n')
+            && self.abuse.over_rate(peer.addr, now)
+        {
+            return; // over the request rate: banned from now on
         }
         match switchboard_sip::parse_message(data) {
             Ok(Message::Request(req)) => {
@@ -563,6 +598,7 @@ impl Switch {
         if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {
             self.last_housekeeping = now;
             self.registrar.expire(now);
+            self.abuse.sweep(now);
         }
     }
 
@@ -571,7 +607,15 @@ impl Switch {
             switchboard_media::MediaEvent::Dtmf { leg, digit } => {
                 if let Some(l) = self.legs.values().find(|l| l.media == leg) {
                     let call = l.call.clone();
-                    self.log_call(&call, "DTMF", &digit.to_string(), None);
+                    // PCI DSS: consoles, the call log and the server log get `*`
+                    // unless the call's campaign allows clear digits (the media
+                    // engine still relays the real digit to the other parties).
+                    let detail = if self.dtmf_clear(&call) {
+                        digit.to_string()
+                    } else {
+                        "*".to_string()
+                    };
+                    self.log_call(&call, "DTMF", &detail, None);
                 }
             }
             switchboard_media::MediaEvent::RtpTimeout { leg } => {

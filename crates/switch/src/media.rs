@@ -49,6 +49,9 @@ pub trait MediaControl: Send {
     fn destroy_room(&mut self, room: MediaRoom);
     /// Start recording a leg (left: what it sends; right: what it hears) to a WAV file.
     fn start_recording(&mut self, leg: MediaLeg, path: &Path) -> Result<MediaRecording, String>;
+    /// Pause (the file gets silence) or resume a running recording; false
+    /// when the recording is unknown or no longer running.
+    fn set_recording_paused(&mut self, rec: MediaRecording, paused: bool) -> bool;
     /// Stop a recording; its duration in ms when known.
     fn stop_recording(&mut self, rec: MediaRecording) -> Option<u64>;
     /// Names of the available music classes.

@@ -2,9 +2,23 @@
 //! updates and recordings (automatic or on demand, several segments per call).
 
 use switchboard_call::CallState;
-use switchboard_center::LiveEvent;
+use switchboard_center::{ApiError, LiveEvent};
 
 use super::Switch;
+use crate::MediaRecording;
+
+/// A recording segment being written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRecording {
+    /// The media engine's recording.
+    pub media: MediaRecording,
+    /// Key of the segment for storage writes (`call#segment`).
+    pub key: String,
+    /// When it started (ms since the epoch).
+    pub started_at: u64,
+    /// Paused since then (ms since the epoch); `None` while audio is written.
+    pub paused_since: Option<u64>,
+}
 
 impl Switch {
     /// Allocate a media leg (RTP port pair).
@@ -142,6 +156,15 @@ impl Switch {
     }
 
     /// Write a call event (persisted and published).
+    /// Whether the digits keyed in `call` may be shown (its campaign says so).
+    pub(super) fn dtmf_clear(&self, call: &str) -> bool {
+        self.calls
+            .get(call)
+            .and_then(|e| e.campaign.as_deref())
+            .and_then(|c| self.campaign(c))
+            .is_some_and(|c| c.dtmf_clear)
+    }
+
     pub(super) fn log_call(&mut self, call: &str, kind: &str, detail: &str, actor: Option<&str>) {
         let at = self.now;
         tracing::info!(call, kind, detail, actor, "call event");
@@ -210,7 +233,12 @@ impl Switch {
         });
         let e = self.calls.get_mut(call).expect("exists");
         e.segments = seg;
-        e.recording = Some((rec, key, now));
+        e.recording = Some(ActiveRecording {
+            media: rec,
+            key,
+            started_at: now,
+            paused_since: None,
+        });
         self.log_call(call, "RECORDING_STARTED", &format!("segment {seg}"), by);
         Ok(())
     }
@@ -220,15 +248,59 @@ impl Switch {
         let Some(e) = self.calls.get_mut(call) else {
             return;
         };
-        let Some((rec, key, _)) = e.recording.take() else {
+        let Some(ActiveRecording { media, key, .. }) = e.recording.take() else {
             return;
         };
-        let duration = self.media.stop_recording(rec).map(|d| d as i64);
+        let duration = self.media.stop_recording(media).map(|d| d as i64);
         self.sink.store(crate::StoreOp::RecordingStopped {
             key,
             at: self.now as i64,
             duration_ms: duration,
         });
         self.log_call(call, "RECORDING_STOPPED", why, None);
+    }
+
+    /// Pause (`true`) or resume the call's running recording segment (a
+    /// customer keys a card number): the paused span is silence in the file,
+    /// and `RECORDING_PAUSED` / `RECORDING_RESUMED` go to the call's log.
+    /// Repeating the current state changes nothing; a call not being
+    /// recorded is refused (409).
+    pub(super) fn pause_recording(
+        &mut self,
+        call: &str,
+        pause: bool,
+        by: &str,
+    ) -> Result<(), ApiError> {
+        let what = if pause { "pause" } else { "resume" };
+        let Some(e) = self.calls.get_mut(call) else {
+            return Err(ApiError::new(404, format!("no live call {call}")));
+        };
+        let Some(r) = e.recording.as_mut() else {
+            return Err(ApiError::new(
+                409,
+                format!("cannot {what} the recording: the call is not being recorded"),
+            ));
+        };
+        if r.paused_since.is_some() == pause {
+            return Ok(());
+        }
+        if !self.media.set_recording_paused(r.media, pause) {
+            return Err(ApiError::new(
+                409,
+                format!("cannot {what} the recording: it is no longer being written"),
+            ));
+        }
+        let now = self.now;
+        let since = std::mem::replace(&mut r.paused_since, pause.then_some(now));
+        let seg = e.segments;
+        if pause {
+            let detail = format!("segment {seg} paused by {by}");
+            self.log_call(call, "RECORDING_PAUSED", &detail, Some(by));
+        } else {
+            let secs = now.saturating_sub(since.unwrap_or(now)) as f64 / 1000.0;
+            let detail = format!("segment {seg} resumed by {by} after {secs:.1} s of silence");
+            self.log_call(call, "RECORDING_RESUMED", &detail, Some(by));
+        }
+        Ok(())
     }
 }

@@ -2,10 +2,21 @@
 //! proxy challenge of their INVITEs).
 
 use switchboard_sip::builder::{new_tag, response_to};
+use switchboard_sip::digest::{AuthOutcome, Challenged, DigestServer};
 use switchboard_sip::{NameAddr, Peer, Request};
 
-use super::registrar::Auth;
 use super::Switch;
+
+/// Outcome of authenticating a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    /// Send a challenge (with `stale=true` when set).
+    Challenge { stale: bool },
+    /// Refused: 403, the same answer for a wrong password, an unknown user,
+    /// a locked user and a digest for another Request-URI (a failure that
+    /// bans the source gets it too; its next requests get nothing).
+    Forbidden,
+}
 
 impl Switch {
     fn challenge(&mut self, req: &Request, from: Peer, proxy: bool, stale: bool) {
@@ -15,12 +26,15 @@ impl Switch {
             (401, "Unauthorized", "WWW-Authenticate")
         };
         let mut r = response_to(req, status, reason, Some(&new_tag()));
-        for c in self.registrar.digest.challenges(self.now / 1000, stale) {
+        for c in self.registrar.digest.challenges(self.now, stale) {
             r.headers.push(header, c);
         }
         self.tl.respond(r, from, self.now);
     }
 
+    /// Authenticate a phone's request (REGISTER with `Authorization`, INVITE
+    /// with `Proxy-Authorization`): the user, or `None` once answered. Known
+    /// and unknown extensions get the same answers, so a scanner learns nothing.
     pub(super) fn authenticate(
         &mut self,
         req: &Request,
@@ -32,26 +46,63 @@ impl Switch {
         } else {
             "Authorization"
         };
-        let agents = &self.agents;
-        match self
+        let outcome = match self.check_credentials(req, from, header) {
+            Ok(user) => return Some(user),
+            Err(o) => o,
+        };
+        match outcome {
+            Auth::Challenge { stale } => self.challenge(req, from, proxy, stale),
+            Auth::Forbidden => self.respond(req, from, 403, "Forbidden", Some(&new_tag())),
+        }
+        None
+    }
+
+    fn check_credentials(
+        &mut self,
+        req: &Request,
+        from: Peer,
+        header: &str,
+    ) -> Result<String, Auth> {
+        let value = req.header(header).ok_or(Auth::Challenge { stale: false })?;
+        let user = DigestServer::username(value).ok_or(Auth::Challenge { stale: false })?;
+        let now = self.now;
+        if self.abuse.user_locked(&user, now) {
+            tracing::info!(from = %from.addr, user, "SIP credentials of a locked user refused");
+            return Err(self.auth_failed(from, &user));
+        }
+        let (agents, realm) = (&self.agents, self.cfg.realm.as_str());
+        let challenged = Challenged {
+            method: &req.method,
+            uri: &req.uri,
+        };
+        let outcome = self
             .registrar
-            .authenticate(req, &from, header, self.now, |u| agents.sip_password(u))
-        {
-            Auth::Ok(u) => Some(u),
-            Auth::Challenge(stale) => {
-                self.challenge(req, from, proxy, stale);
-                None
+            .digest
+            .verify(value, challenged, now, |u, alg| {
+                agents.sip_ha1(u, realm, alg)
+            });
+        match outcome {
+            AuthOutcome::Ok => Ok(user),
+            AuthOutcome::Missing => Err(Auth::Challenge { stale: false }),
+            AuthOutcome::Stale => Err(Auth::Challenge { stale: true }),
+            AuthOutcome::Replayed => {
+                tracing::info!(from = %from.addr, user, "replayed digest nonce count: challenging again");
+                Err(Auth::Challenge { stale: true })
             }
-            Auth::Forbidden => {
-                tracing::info!(from = %from.addr, "wrong SIP credentials");
-                self.respond(req, from, 403, "Forbidden", Some(&new_tag()));
-                None
+            AuthOutcome::Wrong => {
+                tracing::info!(from = %from.addr, user, "wrong SIP credentials");
+                Err(self.auth_failed(from, &user))
             }
-            Auth::RateLimited => {
-                self.respond(req, from, 403, "Too Many Failed Attempts", Some(&new_tag()));
-                None
+            AuthOutcome::UriMismatch => {
+                tracing::warn!(from = %from.addr, user, uri = %req.uri, "digest answer for another Request-URI");
+                Err(self.auth_failed(from, &user))
             }
         }
+    }
+
+    fn auth_failed(&mut self, from: Peer, user: &str) -> Auth {
+        self.abuse.auth_failed(from.addr, user, self.now);
+        Auth::Forbidden
     }
 
     pub(super) fn on_register(&mut self, req: Request, from: Peer) {

@@ -1,11 +1,10 @@
 //! Registrar (RFC 3261 §10): digest-authenticated bindings of agents'
-//! extensions to contacts, with expiry, several contacts per user, and a
-//! per-source limit on failed authentications.
+//! extensions to contacts, with expiry and several contacts per user.
+//! Authentication itself is in [`crate::register`].
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
-use switchboard_sip::digest::{AuthOutcome, DigestServer};
+use switchboard_sip::digest::{Algorithm, DigestServer};
 use switchboard_sip::{NameAddr, Peer, Request, Uri};
 
 /// One contact of a registered user.
@@ -19,78 +18,19 @@ pub struct Binding {
     pub expires_at: u64,
 }
 
-/// Failed attempts allowed per source IP per minute before refusing outright.
-pub const MAX_FAILURES_PER_MINUTE: u32 = 20;
-
-/// Outcome of authenticating a request.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Auth {
-    /// Authenticated as this user.
-    Ok(String),
-    /// Send a challenge (stale nonce when the flag is set).
-    Challenge(bool),
-    /// Wrong credentials: 403.
-    Forbidden,
-    /// Too many failures from this source: 403 without checking.
-    RateLimited,
-}
-
 /// Registrar state.
 pub struct Registrar {
-    /// Digest verifier.
+    /// Digest verifier (nonces and their counts).
     pub digest: DigestServer,
     bindings: HashMap<String, Vec<Binding>>,
-    failures: HashMap<IpAddr, (u64, u32)>,
 }
 
 impl Registrar {
-    /// New registrar for a realm.
-    pub fn new(realm: &str, algorithms: &[switchboard_sip::digest::Algorithm]) -> Registrar {
+    /// New registrar for a realm, its nonces keyed with `nonce_secret`.
+    pub fn new(realm: &str, algorithms: &[Algorithm], nonce_secret: [u8; 32]) -> Registrar {
         Registrar {
-            digest: DigestServer::new(realm).with_algorithms(algorithms),
+            digest: DigestServer::new(realm, nonce_secret).with_algorithms(algorithms),
             bindings: HashMap::new(),
-            failures: HashMap::new(),
-        }
-    }
-
-    /// Authenticate a request from `peer`; `password_of` gives a user's SIP password.
-    pub fn authenticate(
-        &mut self,
-        req: &Request,
-        peer: &Peer,
-        header: &str,
-        now_ms: u64,
-        password_of: impl Fn(&str) -> Option<String>,
-    ) -> Auth {
-        let ip = peer.addr.ip();
-        let window = now_ms / 60_000;
-        if let Some((w, n)) = self.failures.get(&ip) {
-            if *w == window && *n >= MAX_FAILURES_PER_MINUTE {
-                return Auth::RateLimited;
-            }
-        }
-        let Some(value) = req.header(header) else {
-            return Auth::Challenge(false);
-        };
-        let Some(user) = DigestServer::username(value) else {
-            return Auth::Challenge(false);
-        };
-        let outcome = match password_of(&user) {
-            Some(pw) => self.digest.verify(value, &req.method, &pw, now_ms / 1000),
-            None => AuthOutcome::Wrong,
-        };
-        match outcome {
-            AuthOutcome::Ok => Auth::Ok(user),
-            AuthOutcome::Missing => Auth::Challenge(false),
-            AuthOutcome::Stale => Auth::Challenge(true),
-            AuthOutcome::Wrong => {
-                let e = self.failures.entry(ip).or_insert((window, 0));
-                if e.0 != window {
-                    *e = (window, 0);
-                }
-                e.1 += 1;
-                Auth::Forbidden
-            }
         }
     }
 
@@ -172,18 +112,19 @@ impl Registrar {
         self.bindings.get(user).cloned().unwrap_or_default()
     }
 
-    /// Drop expired bindings.
+    /// Drop expired bindings (and the counts of expired nonces).
     pub fn expire(&mut self, now_ms: u64) {
         for l in self.bindings.values_mut() {
             l.retain(|b| b.expires_at > now_ms);
         }
+        self.bindings.retain(|_, l| !l.is_empty());
+        self.digest.expire(now_ms);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_sip::digest::{answer_challenge, Algorithm};
     use switchboard_sip::{parse_message, Message, Transport};
 
     fn peer() -> Peer {
@@ -213,7 +154,7 @@ mod tests {
 
     #[test]
     fn bindings_expire_accumulate_and_wildcard_removes_all() {
-        let mut r = Registrar::new("switchboard", &[Algorithm::Md5]);
+        let mut r = Registrar::new("switchboard", &[Algorithm::Md5], [0; 32]);
         let req = register(
             &[
                 "<sip:1001@10.0.0.1:5060>",
@@ -239,78 +180,5 @@ mod tests {
         assert!(!r.is_registered("1001", 1));
         let garbage = register(&["not a uri"], None, None);
         assert_eq!(r.register("1001", &garbage, peer(), 0).unwrap_err().0, 400);
-    }
-
-    #[test]
-    fn authentication_challenges_accepts_and_rate_limits_failures() {
-        let mut r = Registrar::new("switchboard", &[Algorithm::Md5]);
-        let pw = |u: &str| (u == "1001").then(|| "secret".to_string());
-        assert_eq!(
-            r.authenticate(
-                &register(&[], None, None),
-                &peer(),
-                "Authorization",
-                1000,
-                pw
-            ),
-            Auth::Challenge(false)
-        );
-        let ch = r.digest.challenges(1, false).remove(0);
-        let good = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "1001", "secret").unwrap();
-        assert_eq!(
-            r.authenticate(
-                &register(&[], None, Some(&good)),
-                &peer(),
-                "Authorization",
-                1000,
-                pw
-            ),
-            Auth::Ok("1001".into())
-        );
-        let bad = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "1001", "wrong").unwrap();
-        for _ in 0..MAX_FAILURES_PER_MINUTE {
-            assert_eq!(
-                r.authenticate(
-                    &register(&[], None, Some(&bad)),
-                    &peer(),
-                    "Authorization",
-                    1000,
-                    pw
-                ),
-                Auth::Forbidden
-            );
-        }
-        assert_eq!(
-            r.authenticate(
-                &register(&[], None, Some(&good)),
-                &peer(),
-                "Authorization",
-                1000,
-                pw
-            ),
-            Auth::RateLimited
-        );
-        // A new minute forgives.
-        assert_eq!(
-            r.authenticate(
-                &register(&[], None, Some(&good)),
-                &peer(),
-                "Authorization",
-                61_000,
-                pw
-            ),
-            Auth::Ok("1001".into())
-        );
-        let unknown = answer_challenge(&ch, "REGISTER", "sip:127.0.0.1", "9999", "x").unwrap();
-        assert_eq!(
-            r.authenticate(
-                &register(&[], None, Some(&unknown)),
-                &peer(),
-                "Authorization",
-                61_000,
-                pw
-            ),
-            Auth::Forbidden
-        );
     }
 }

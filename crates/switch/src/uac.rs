@@ -83,6 +83,7 @@ impl Switch {
             party: to_user.to_string(),
             agent,
             remote_direction: sdp::Direction::SendRecv,
+            remote_media: (Vec::new(), 0),
             ring_deadline: Some(ring_deadline),
             trunk_auth: None,
         };
@@ -194,6 +195,7 @@ impl Switch {
             l.codec_pt = ans.g711().unwrap_or(0);
             l.dtmf_pt = ans.dtmf_pt;
             l.remote_direction = ans.direction;
+            l.remote_media = (ans.media.clone(), ans.audio_index);
             self.media
                 .set_remote(l.media, ans.socket_addr(), codec(l.codec_pt), ans.dtmf_pt);
             self.media.set_sending(l.media, ans.direction.receives());

@@ -21,6 +21,7 @@ fn switch(agents: &[&'static str], campaigns: Vec<CampaignInfo>, ready: &[&str])
         agents: agents.to_vec(),
         campaigns,
         ring_timeout_secs: 20,
+        ..Setup::default()
     });
     for a in ready {
         h.set_state(a, AgentStatus::Ready);

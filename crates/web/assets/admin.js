@@ -2,7 +2,7 @@
 // timers, dispositions, members), pause reasons, contact CSV import and
 // contact search.
 
-import { get, post, put, del, qs, ApiError } from './api.js';
+import { get, post, put, del, qs, ApiError, getToken } from './api.js';
 import {
   $, h, replaceChildren, announce, showError, clearError, run, openDialog, dialogError, confirmDialog,
   fmtDateTime,
@@ -287,29 +287,67 @@ function fillCampaignSelects() {
   }
 }
 
+/** POST `blob` as raw bytes (the file as the spreadsheet saved it, any
+ * encoding) with upload progress `onProgress(0..1)`; resolves to the JSON
+ * answer or rejects with an ApiError like the other calls. */
+function upload(path, blob, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', 'text/csv');
+    const token = getToken();
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) onProgress(ev.loaded / ev.total); };
+    xhr.upload.onload = () => onProgress(1);
+    xhr.onerror = () => reject(new ApiError(0, 'cannot reach the server'));
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = xhr.responseText; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data?.error || `${xhr.status} error`, data));
+    };
+    xhr.send(blob);
+  });
+}
+
 async function importContacts(e) {
   e.preventDefault();
   const out = $('#import-result');
   replaceChildren(out);
   const list = $('#import-list').value.trim();
   if (!list) { showError('Enter the contact list name.'); $('#import-list').focus(); return; }
+  // A file goes as the bytes the spreadsheet wrote (Windows-1252, UTF-16...):
+  // the server detects the encoding; pasted text is UTF-8.
   const file = $('#import-file').files[0];
-  let text = $('#import-text').value;
-  if (file) {
-    try { text = await file.text(); } catch (err) { showError(`Cannot read ${file.name}: ${err.message}`); return; }
-  }
-  if (!text.trim()) { showError('Choose a CSV file or paste the CSV text.'); $('#import-file').focus(); return; }
+  const text = $('#import-text').value;
+  const body = file || new Blob([text], { type: 'text/csv' });
+  if (!file && !text.trim()) { showError('Choose a CSV file or paste the CSV text.'); $('#import-file').focus(); return; }
   const btn = $('#import-submit');
   if (btn.dataset.busy) return;
   btn.dataset.busy = '1';
   btn.setAttribute('aria-busy', 'true');
+  const bar = $('#import-progress');
+  const status = $('#import-status');
+  const kb = Math.max(1, Math.round(body.size / 1024));
+  bar.hidden = false;
+  bar.value = 0;
+  status.textContent = `Sending ${kb} KB…`;
   try {
-    const r = await post(`/api/contacts/import${qs({ list, campaign: $('#import-campaign').value })}`, text,
-      { raw: true, contentType: 'text/csv' });
+    const r = await upload(`/api/contacts/import${qs({ list, campaign: $('#import-campaign').value })}`, body, (f) => {
+      bar.value = Math.round(f * 100);
+      status.textContent = f < 1 ? `Sending ${kb} KB… ${Math.round(f * 100)}%` : 'Checking every line and importing…';
+    });
     const n = r.report?.imported ?? 0;
+    const dups = r.report?.duplicates ?? [];
     clearError();
     announce(`Imported ${n} contacts into list ${list}`);
-    replaceChildren(out, h('p', { class: 'ok', id: 'import-ok' }, `Imported ${n} contacts into list "${list}".`));
+    const read = r.report?.encoding ? ` Read as ${r.report.encoding}, "${r.report.delimiter === '\t' ? 'tab' : r.report.delimiter}" separated.` : '';
+    replaceChildren(out, h('p', { class: 'ok', id: 'import-ok' }, `Imported ${n} contacts into list "${list}".${read}`),
+      dups.length ? h('p', { id: 'import-duplicates' },
+        `${dups.length} duplicate${dups.length === 1 ? '' : 's'} skipped: `,
+        dups.slice(0, 20).map((d) => `line ${d.line} (${d.phone}${d.first_line ? `, as line ${d.first_line}` : ', already in the list'})`).join('; '),
+        dups.length > 20 ? '…' : '') : null);
   } catch (err) {
     let report = null;
     if (err instanceof ApiError && err.status === 422) {
@@ -327,6 +365,8 @@ async function importContacts(e) {
   } finally {
     delete btn.dataset.busy;
     btn.removeAttribute('aria-busy');
+    bar.hidden = true;
+    status.textContent = '';
   }
 }
 

@@ -5,7 +5,7 @@
 import { get, post, qs, serverNow } from './api.js';
 import {
   $, h, replaceChildren, setEnabled, announce, showError, run, openDialog, dialogError,
-  confirmDialog, fmtDuration, fmtDateTime, fmtTime, fmtInOffset, browserOffset, allOffsets,
+  confirmDialog, fmtDuration, fmtDateTime, fmtTime, fmtInOffset, browserZone, zoneNames, allOffsets,
   statusLabel, callStateLabel, targetLabel,
 } from './dom.js';
 import { store, on, emit, involves, campaignByName, campaignById } from './store.js';
@@ -102,7 +102,10 @@ export function renderCall() {
     } else {
       tr.hidden = true;
     }
-    $('#call-recording').hidden = !c.recording;
+    const indicator = $('#call-recording');
+    indicator.hidden = !c.recording;
+    indicator.lastChild.textContent = c.recording_paused ? ' Recording paused' : ' Recording';
+    indicator.classList.toggle('paused', !!c.recording_paused);
     renderParties(c);
     renderContact(c);
     renderCallLog(c);
@@ -222,6 +225,13 @@ function renderActions(c) {
     hint.textContent = '';
     setEnabled(rec, ctl && ANSWERED.includes(st), ctl ? 'Recording starts once the call is answered' : noCtl);
   }
+  // Pause while the customer keys a card number: the file gets silence until resumed.
+  const pause = btn('btn-record-pause');
+  const paused = !!c?.recording_paused;
+  pause.hidden = !recording;
+  pause.textContent = paused ? 'Resume recording' : 'Pause recording';
+  pause.setAttribute('aria-pressed', paused ? 'true' : 'false');
+  setEnabled(pause, ctl && recording, ctl ? 'The call is not being recorded' : noCtl);
 
   const out = btn('btn-call-out');
   setEnabled(out, !c, 'Finish the current call first');
@@ -373,8 +383,11 @@ function fillDispositionOptions(cand) {
   const two = (n) => String(n).padStart(2, '0');
   $('#agenda-date').value = `${t.getFullYear()}-${two(t.getMonth() + 1)}-${two(t.getDate())}`;
   $('#agenda-time').value = `${two(t.getHours())}:00`;
-  $('#agenda-tz').value = browserOffset(t);
+  $('#agenda-tz').value = browserZone(t);
   $('#agenda-reason').value = '';
+  $('#disposition-dnc').checked = false;
+  // Only a campaign call's number can go on the campaign's do-not-call list.
+  $('#disposition-dnc-field').hidden = !camp;
   onDispositionChange();
   const err = $('#disposition-form .dialog-error');
   err.hidden = true;
@@ -400,13 +413,19 @@ async function submitDisposition(ev) {
   if (!callId) return fail('There is no call to disposition.');
   if (!name) return fail('Choose a disposition.', $('#disposition-select'));
   const body = { disposition: name, note: $('#disposition-note').value };
+  if ($('#disposition-dnc').checked) {
+    if (name === 'Agenda') return fail('A callback and the do-not-call list contradict each other: choose one.', $('#disposition-dnc'));
+    body.dnc = true;
+  }
   if (name === 'Agenda') {
     const date = $('#agenda-date').value;
     const time = $('#agenda-time').value;
     const tz = $('#agenda-tz').value.trim();
     if (!date) return fail('Choose the callback date.', $('#agenda-date'));
     if (!time) return fail('Choose the callback time.', $('#agenda-time'));
-    if (!/^[+-]\d{2}:\d{2}$/.test(tz)) return fail('Write the time zone as +HH:MM or -HH:MM.', $('#agenda-tz'));
+    if (!/^[+-]\d{2}:\d{2}$/.test(tz) && !/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+)*$/.test(tz)) {
+      return fail('Write the time zone as a name such as Europe/Madrid, or as +HH:MM.', $('#agenda-tz'));
+    }
     body.agenda = {
       kind: $('#agenda-kind-global').checked ? 'global' : 'personal',
       at: `${date}T${time}`,
@@ -494,6 +513,19 @@ function bindActions() {
     });
   });
 
+  $('#btn-record-pause').addEventListener('click', (e) => {
+    const c = currentCall();
+    if (!c) return;
+    const pause = !c.recording_paused;
+    run(e.currentTarget, () => post(callPath(c, `recording/${pause ? 'pause' : 'resume'}`)),
+      pause ? 'Recording paused: nothing is recorded until you resume' : 'Recording resumed').then((r) => {
+      const known = r && store.calls.get(r.call_id);
+      if (known) known.recording_paused = !!r.recording_paused;
+      adopt(r);
+      renderCall();
+    });
+  });
+
   $('#btn-tag').addEventListener('click', () => {
     const form = $('#tag-form');
     form.hidden = !form.hidden;
@@ -526,7 +558,7 @@ function bindActions() {
   $('#disposition-select').addEventListener('change', onDispositionChange);
   $('#disposition-call').addEventListener('change', () => { shownCandidate = null; renderDisposition(); });
   $('#disposition-skip').addEventListener('click', skipDisposition);
-  $('#tz-offsets').replaceChildren(...allOffsets().map((o) => h('option', { value: o })));
+  $('#tz-offsets').replaceChildren(...[...zoneNames(), ...allOffsets()].map((o) => h('option', { value: o })));
 
   $('#agenda-refresh').addEventListener('click', () => loadAgenda(true));
   $('#agenda-include-done').addEventListener('change', () => loadAgenda());
@@ -812,8 +844,8 @@ function renderAgenda() {
     const due = open && a.scheduled_at <= now;
     const camp = a.campaign_id ? campaignById(a.campaign_id)?.name : '';
     return h('tr', { id: `agenda-row-${a.id}`, class: due ? 'due' : '', dataset: { status: a.status } },
-      h('td', {}, fmtInOffset(a.scheduled_at, a.tz).replace(/ \(UTC.*$/, ''),
-        h('div', { class: 'muted small' }, `UTC${a.tz || ''}`),
+      h('td', {}, fmtInOffset(a.scheduled_at, a.tz).replace(/ \(.*$/, ''),
+        h('div', { class: 'muted small' }, /^[+-]/.test(a.tz || '') ? `UTC${a.tz}` : (a.tz || '')),
         due ? h('span', { class: 'badge due-badge' }, 'Due') : null),
       h('td', {}, a.phone, camp ? h('div', { class: 'muted small' }, camp) : null),
       h('td', {}, a.reason || '—'),
@@ -906,6 +938,10 @@ export function initAgent() {
       const last = (store.events.get(id) || []).slice(-1)[0];
       if (known && involves(known, me()) && last && LEAVING.includes(last.kind)) {
         setTimeout(reconcileCalls, 300);
+      }
+      // A campaign call placed outside its calling hours: tell the agent.
+      if (known && involves(known, me()) && last && last.kind === 'OUTSIDE_HOURS') {
+        announce(`Warning: ${last.detail}`);
       }
     });
     on('agents', (u) => {

@@ -177,14 +177,44 @@ export function fmtTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
 
-/** Date/time of `ms` as seen in a fixed offset "+HH:MM" (e.g. an agenda entry's own zone). */
+/** Date/time of `ms` as seen in a zone: an IANA name ("Europe/Madrid", daylight saving
+ * included) or a fixed offset "+HH:MM" (an agenda entry's own zone). */
 export function fmtInOffset(ms, tz) {
+  const two = (n) => String(n).padStart(2, '0');
   const m = /^([+-])(\d{2}):?(\d{2})$/.exec(tz || '');
-  if (!m) return `${fmtDateTime(ms)}`;
+  if (!m) {
+    try {
+      if (tz) {
+        const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+          timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit',
+          hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+        }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+        return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} (${tz})`;
+      }
+    } catch (_) { /* unknown zone: local time below */ }
+    return `${fmtDateTime(ms)}`;
+  }
   const off = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
   const d = new Date(ms + off * 60000);
-  const two = (n) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} (UTC${tz})`;
+}
+
+/** The browser's IANA time zone ("Europe/Madrid"), or its UTC offset when unknown. */
+export function browserZone(date = new Date()) {
+  try {
+    const z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (z) return z;
+  } catch (_) { /* old browser */ }
+  return browserOffset(date);
+}
+
+/** IANA zone names the browser knows (empty when it cannot list them). */
+export function zoneNames() {
+  try {
+    return Intl.supportedValuesOf('timeZone');
+  } catch (_) {
+    return [];
+  }
 }
 
 /** The browser's current UTC offset as "+HH:MM". */

@@ -103,6 +103,11 @@ export function applyEvent(msg) {
       const call = store.calls.get(msg.call_id);
       if (call && (msg.kind === 'RECORDING_STARTED' || msg.kind === 'RECORDING_STOPPED')) {
         call.recording = msg.kind === 'RECORDING_STARTED';
+        call.recording_paused = false;
+        emit('calls', msg.call_id);
+      }
+      if (call && (msg.kind === 'RECORDING_PAUSED' || msg.kind === 'RECORDING_RESUMED')) {
+        call.recording_paused = msg.kind === 'RECORDING_PAUSED';
         emit('calls', msg.call_id);
       }
       emit('events', msg.call_id);

@@ -91,13 +91,18 @@ pub async fn dial(
         }
     };
     let actor = c.actor();
-    let (campaign, contact_id) = (b.campaign, contact.map(|c| c.id));
+    let (contact_id, timezone) = match contact {
+        Some(c) => (Some(c.id), c.timezone),
+        None => (None, None),
+    };
+    let campaign = b.campaign;
     Ok(Json(
         st.ask(|reply| EngineRequest::Dial {
             actor,
             target,
             campaign,
             contact_id,
+            timezone,
             reply,
         })
         .await?,
@@ -249,48 +254,64 @@ pub async fn transfer_step(
     command(&st, &c, id, cmd).await
 }
 
-/// Start or stop.
+/// Start, stop, pause or resume.
 #[allow(dead_code)] // documents the path parameter (parsed from its string)
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
 pub enum RecordingStep {
-    /// Start a recording segment.
+    /// Start a recording segment (on-demand campaigns; 409 when automatic).
     Start,
-    /// Stop the running segment.
+    /// Stop the running segment (on-demand campaigns; 409 when automatic).
     Stop,
+    /// Pause the running segment, e.g. while a card number is keyed: the
+    /// file gets silence until resumed (409 when the call is not being recorded).
+    Pause,
+    /// Resume a paused segment.
+    Resume,
 }
 
-/// `POST /api/calls/{id}/recording/{start|stop}`.
+/// `POST /api/calls/{id}/recording/{start|stop|pause|resume}`.
 #[utoipa::path(post, path = "/api/calls/{id}/recording/{step}", tag = "actions",
     params(("id" = String, Path, description = "Call id"),
-        ("step" = RecordingStep, Path, description = "Start or stop")),
-    responses((status = 200, description = "The call now", body = CallView),
+        ("step" = RecordingStep, Path, description = "start, stop, pause or resume")),
+    responses((status = 200, description = "The call now (`recording`, `recording_paused`)", body = CallView),
         (status = "4XX", body = ErrorBody)))]
 pub async fn recording(
     State(st): State<AppState>,
     c: Caller,
     Path((id, step)): Path<(String, String)>,
 ) -> Result<Json<CallView>, HttpError> {
-    let start = match step.as_str() {
-        "start" => true,
-        "stop" => false,
+    let actor = c.actor();
+    let call = id;
+    let view = match step.as_str() {
+        "start" | "stop" => {
+            let start = step == "start";
+            st.ask(|reply| EngineRequest::Recording {
+                actor,
+                call,
+                start,
+                reply,
+            })
+            .await?
+        }
+        "pause" | "resume" => {
+            let pause = step == "pause";
+            st.ask(|reply| EngineRequest::RecordingPause {
+                actor,
+                call,
+                pause,
+                reply,
+            })
+            .await?
+        }
         other => {
             return Err(HttpError::new(
                 404,
-                format!("unknown recording step {other:?}: start or stop"),
+                format!("unknown recording step {other:?}: start, stop, pause or resume"),
             ))
         }
     };
-    let actor = c.actor();
-    Ok(Json(
-        st.ask(|reply| EngineRequest::Recording {
-            actor,
-            call: id,
-            start,
-            reply,
-        })
-        .await?,
-    ))
+    Ok(Json(view))
 }
 
 /// Tag body.

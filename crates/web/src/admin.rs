@@ -1,5 +1,5 @@
 //! Administration: agents, campaigns (with members and disposition sets),
-//! pause reasons, contacts (CSV import, search, history), music classes.
+//! pause reasons, contacts (search, history; the import is in [`crate::import`]), music classes.
 //! Changes that affect live routing are pushed to the engine.
 
 use axum::extract::rejection::JsonRejection;
@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_center::{AgentInfo, CampaignInfo, EngineRequest};
 use switchboard_storage::{
-    AgentRole, AgentRow, AgentUpdate, CampaignInput, CampaignRow, ContactQuery, NewAgent, Storage,
-    StorageError,
+    AgentRole, AgentRow, AgentUpdate, CampaignInput, CampaignRow, ContactQuery, NewAgent, SipHa1,
+    Storage, StorageError,
 };
 
 use crate::error::bad_json;
@@ -22,8 +22,22 @@ pub fn agent_info(a: &AgentRow) -> AgentInfo {
         id: a.id.clone(),
         username: a.username.clone(),
         name: a.display_name.clone(),
-        sip_password: a.sip_password.clone(),
+        sip_ha1: switchboard_center::SipHa1 {
+            realm: a.sip_ha1.realm.clone(),
+            md5: a.sip_ha1.md5.clone(),
+            sha256: a.sip_ha1.sha256.clone(),
+        },
         role: a.role.as_str().to_string(),
+    }
+}
+
+/// What storage keeps of a SIP password: its digest HA1s in `realm`.
+pub fn sip_ha1(username: &str, realm: &str, password: &str) -> SipHa1 {
+    use switchboard_sip::digest::{ha1, Algorithm};
+    SipHa1 {
+        realm: realm.to_string(),
+        md5: ha1(Algorithm::Md5, username, realm, password),
+        sha256: ha1(Algorithm::Sha256, username, realm, password),
     }
 }
 
@@ -51,6 +65,11 @@ pub async fn campaign_info(
         overflow_target: c.overflow_target.clone(),
         acw_secs: c.acw_secs.max(0) as u64,
         agents,
+        dtmf_clear: storage.campaign_dtmf_clear(&c.id).await?,
+        calling_hours: c
+            .calling_hours
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok()),
     })
 }
 
@@ -72,7 +91,7 @@ pub struct AgentBody {
     /// Console password.
     #[serde(default)]
     password: Option<String>,
-    /// SIP digest password of the phone.
+    /// SIP digest password of the phone (stored as digest HA1s, never returned).
     #[serde(default)]
     sip_password: Option<String>,
     /// agent | supervisor | admin.
@@ -124,7 +143,7 @@ pub async fn create_agent(
             username: username.clone(),
             display_name: b.name.unwrap_or_else(|| username.clone()),
             password_hash: switchboard_center::password::hash(&password),
-            sip_password,
+            sip_ha1: sip_ha1(&username, &st.sip_realm, &sip_password),
             role: b.role.unwrap_or(AgentRole::Agent),
             groups: b.groups.unwrap_or_default(),
         })
@@ -146,6 +165,23 @@ pub async fn update_agent(
 ) -> Result<Json<Value>, HttpError> {
     c.require_admin()?;
     let Json(b) = body.map_err(bad_json)?;
+    let sip_ha1 = match b.sip_password {
+        Some(pw) if pw.len() < 4 => {
+            return Err(HttpError::new(
+                400,
+                "sip_password of at least 4 characters required",
+            ))
+        }
+        Some(pw) => {
+            let agent = st
+                .storage
+                .get_agent(&id)
+                .await?
+                .ok_or_else(|| HttpError::new(404, format!("no agent {id}")))?;
+            Some(sip_ha1(&agent.username, &st.sip_realm, &pw))
+        }
+        None => None,
+    };
     let row = st
         .storage
         .update_agent(
@@ -153,7 +189,7 @@ pub async fn update_agent(
             &AgentUpdate {
                 display_name: b.name,
                 password_hash: b.password.map(|p| switchboard_center::password::hash(&p)),
-                sip_password: b.sip_password,
+                sip_ha1,
                 role: b.role,
                 enabled: b.enabled,
                 groups: b.groups,
@@ -204,6 +240,7 @@ pub async fn campaigns(State(st): State<AppState>, _c: Caller) -> Result<Json<Va
             .collect();
         let mut v = serde_json::to_value(&c).unwrap_or_default();
         v["agents"] = json!(members);
+        v["dtmf_clear"] = json!(st.storage.campaign_dtmf_clear(&c.id).await?);
         out.push(v);
     }
     Ok(Json(json!({"campaigns": out})))
@@ -216,6 +253,16 @@ pub struct CampaignBody {
     input: CampaignInput,
     #[serde(default)]
     agents: Option<Vec<String>>,
+    /// Show the digits customers key to consoles and logs (default: masked).
+    #[serde(default)]
+    dtmf_clear: Option<bool>,
+}
+
+/// A campaign as answered by the API: the stored row plus `dtmf_clear`.
+async fn campaign_json(st: &AppState, row: &CampaignRow) -> Result<Value, HttpError> {
+    let mut v = serde_json::to_value(row).unwrap_or_default();
+    v["dtmf_clear"] = json!(st.storage.campaign_dtmf_clear(&row.id).await?);
+    Ok(v)
 }
 
 async fn save_members(
@@ -261,8 +308,12 @@ pub async fn create_campaign(
         return Err(HttpError::new(400, "a campaign needs a name"));
     }
     check_overflow(&b.input)?;
+    check_hours(&b.input)?;
     let row = st.storage.create_campaign(&b.input).await?;
     save_members(&st, &row, b.agents).await?;
+    if let Some(clear) = b.dtmf_clear {
+        st.storage.set_campaign_dtmf_clear(&row.id, clear).await?;
+    }
     let row = st.storage.get_campaign(&row.id).await?.unwrap_or(row);
     let _ = st
         .engine
@@ -270,7 +321,7 @@ pub async fn create_campaign(
             campaign_info(&st.storage, &row).await?,
         ))
         .await;
-    Ok(Json(json!({"campaign": row})))
+    Ok(Json(json!({"campaign": campaign_json(&st, &row).await?})))
 }
 
 /// `PUT /api/campaigns/{id}`.
@@ -284,15 +335,30 @@ pub async fn update_campaign(
     c.require_admin()?;
     let Json(b) = body.map_err(bad_json)?;
     check_overflow(&b.input)?;
+    check_hours(&b.input)?;
     let row = st.storage.update_campaign(&id, &b.input).await?;
     save_members(&st, &row, b.agents).await?;
+    if let Some(clear) = b.dtmf_clear {
+        st.storage.set_campaign_dtmf_clear(&row.id, clear).await?;
+    }
     let _ = st
         .engine
         .send(EngineRequest::UpsertCampaign(
             campaign_info(&st.storage, &row).await?,
         ))
         .await;
-    Ok(Json(json!({"campaign": row})))
+    Ok(Json(json!({"campaign": campaign_json(&st, &row).await?})))
+}
+
+/// Calling hours must read as [`switchboard_center::CallingHours`].
+fn check_hours(input: &CampaignInput) -> Result<(), HttpError> {
+    let Some(v) = input.calling_hours.as_ref().filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    serde_json::from_value::<switchboard_center::CallingHours>(v.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|h| h.validate())
+        .map_err(|m| HttpError::new(400, format!("calling_hours: {m}")))
 }
 
 fn check_overflow(input: &CampaignInput) -> Result<(), HttpError> {
@@ -388,44 +454,6 @@ pub async fn contact(
     Ok(Json(
         json!({"history": st.storage.contact_history(&id).await?}),
     ))
-}
-
-/// Import parameters.
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ImportQuery {
-    list: String,
-    campaign: Option<String>,
-}
-
-/// `POST /api/contacts/import?list=NAME&campaign=NAME` with the CSV as body.
-#[utoipa::path(post, path = "/api/contacts/import", tag = "admin", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8, UTF-16 or Windows-1252)"), responses((status = 200, description = "`report`: rows imported, skipped, errors", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
-pub async fn import(
-    State(st): State<AppState>,
-    c: Caller,
-    Query(q): Query<ImportQuery>,
-    body: String,
-) -> Result<Json<Value>, HttpError> {
-    c.require_supervisor()?;
-    let campaign_id = match q.campaign {
-        Some(n) => Some(st.campaign_named(&n).await?.id),
-        None => None,
-    };
-    let report = st
-        .storage
-        .import_contacts_csv(&q.list, campaign_id.as_deref(), &body)
-        .await?;
-    if !report.errors.is_empty() {
-        let n = report.errors.len();
-        return Err(HttpError {
-            status: 422,
-            message: format!(
-                "nothing imported: {n} bad line{}",
-                if n == 1 { "" } else { "s" }
-            ),
-            details: Some(json!({"report": report})),
-        });
-    }
-    Ok(Json(json!({"report": report})))
 }
 
 /// `GET /api/music-classes`.

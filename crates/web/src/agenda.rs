@@ -20,6 +20,8 @@ pub const AGENDA: &str = "Agenda";
 pub struct AgendaBody {
     kind: String,
     at: String,
+    /// IANA zone (`Europe/Madrid`, daylight saving applied) or UTC offset
+    /// (`+01:00`); default: the contact's zone.
     #[serde(default)]
     tz: Option<String>,
     #[serde(default)]
@@ -36,6 +38,10 @@ pub struct DispositionBody {
     note: String,
     #[serde(default)]
     agenda: Option<AgendaBody>,
+    /// The customer asked not to be called again: put the call's number on the
+    /// campaign's do-not-call list (campaign calls only; not with Agenda).
+    #[serde(default)]
+    dnc: bool,
 }
 
 /// `POST /api/calls/{id}/disposition`.
@@ -101,8 +107,13 @@ pub async fn disposition(
             agenda::check_global_allowed(campaign.as_ref().map(|c| c.kind.as_str()))
                 .map_err(|m| HttpError::new(409, m))?;
         }
-        let when =
-            agenda::parse_when(&a.at, a.tz.as_deref()).map_err(|m| HttpError::new(400, m))?;
+        // The zone given (the agent's browser sends its own), else the contact's.
+        let contact_tz = match &call.contact_id {
+            Some(cid) => st.storage.get_contact(cid).await?.and_then(|c| c.timezone),
+            None => None,
+        };
+        let tz = a.tz.clone().filter(|t| !t.trim().is_empty()).or(contact_tz);
+        let when = agenda::parse_when(&a.at, tz.as_deref()).map_err(|m| HttpError::new(400, m))?;
         let customer = if call.direction == CallDirection::Inbound {
             call.caller.clone()
         } else {
@@ -120,8 +131,11 @@ pub async fn disposition(
             campaign_id: call.campaign_id.clone(),
             phone,
             scheduled_at: when,
-            tz: a.tz.unwrap_or_else(|| "UTC".into()),
+            tz: tz
+                .map(|t| t.trim().to_string())
+                .unwrap_or_else(|| "UTC".into()),
             reason: a.reason,
+            origin_call_id: Some(id.clone()),
         });
     } else if b.agenda.is_some() {
         return Err(HttpError::new(
@@ -129,6 +143,22 @@ pub async fn disposition(
             format!("an agenda is only given with the {AGENDA} disposition"),
         ));
     }
+    if b.dnc && name == AGENDA {
+        return Err(HttpError::new(
+            400,
+            "a callback and the do-not-call list contradict each other: choose one",
+        ));
+    }
+    let dnc_campaign = match (&call.campaign_id, b.dnc) {
+        (Some(cid), true) => Some(cid.clone()),
+        (None, true) => {
+            return Err(HttpError::new(
+                409,
+                "only a campaign call's number can go on a do-not-call list (this call has no campaign)",
+            ))
+        }
+        (_, false) => None,
+    };
     let d = st
         .storage
         .add_disposition(&NewDisposition {
@@ -165,7 +195,44 @@ pub async fn disposition(
             json!({"text": name}),
         )
         .await;
-    Ok(Json(json!({"disposition": d, "agenda": agenda_row})))
+    let mut dnc_row = None;
+    if let Some(cid) = dnc_campaign {
+        let contact = match &call.contact_id {
+            Some(id) => st.storage.get_contact(id).await?,
+            None => None,
+        };
+        let phone = match &contact {
+            Some(c) => c.phone.clone(),
+            None if call.direction == CallDirection::Inbound => call.caller.clone(),
+            None => call.callee.clone(),
+        };
+        let reason = format!("asked on call {id}");
+        let row = st
+            .storage
+            .add_dnc(&phone, Some(&cid), &reason, Some(&c.agent.username), None)
+            .await?;
+        let entry = crate::dnc_entries(std::slice::from_ref(&row)).remove(0);
+        let _ = st
+            .engine
+            .send(switchboard_center::EngineRequest::AddDnc(entry))
+            .await;
+        if let Some(contact) = contact {
+            let done = switchboard_storage::ContactStatus::Done;
+            st.storage
+                .set_contact_status(&contact.id, done, None)
+                .await?;
+        }
+        let detail = json!({"text": format!("{} added to the do-not-call list", row.phone)});
+        let now = switchboard_storage::now_ms();
+        let _ = st
+            .storage
+            .add_event(&id, now, "DNC_ADDED", Some(&c.agent.username), detail)
+            .await;
+        dnc_row = Some(row);
+    }
+    Ok(Json(
+        json!({"disposition": d, "agenda": agenda_row, "dnc": dnc_row}),
+    ))
 }
 
 /// Agenda listing filter.
@@ -253,6 +320,7 @@ pub async fn step(
                     target,
                     campaign,
                     contact_id,
+                    timezone: None,
                     reply,
                 })
                 .await?;
@@ -271,3 +339,6 @@ pub async fn step(
     }
     Ok(Json(json!({"agenda": st.storage.get_agenda(&id).await?})))
 }
+
+#[cfg(test)]
+mod tests;

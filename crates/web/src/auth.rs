@@ -131,6 +131,7 @@ pub struct Login {
         (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn login(
     State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<Login>, JsonRejection>,
 ) -> Result<Response, HttpError> {
     let Json(body) = body.map_err(bad_json)?;
@@ -160,11 +161,19 @@ pub async fn login(
         e.1 += 1;
         return Err(HttpError::new(401, "wrong username or password"));
     };
+    // Sessions that ran out are refused anyway; drop their rows now and then.
+    st.storage.delete_expired_sessions().await?;
     let s = st.storage.create_session(&agent.id, SESSION_TTL_MS).await?;
+    // Behind a TLS-terminating proxy the cookie is for HTTPS only.
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
     let cookie = format!(
-        "sb_token={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "sb_token={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         s.token,
-        SESSION_TTL_MS / 1000
+        SESSION_TTL_MS / 1000,
+        if https { "; Secure" } else { "" }
     );
     let body = Json(json!({"token": s.token, "expires_at": s.expires_at, "agent": agent}));
     Ok(([(header::SET_COOKIE, cookie)], body).into_response())
@@ -176,7 +185,7 @@ pub async fn login(
         (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Response, HttpError> {
     st.storage.delete_session(&caller.token).await?;
-    let cookie = "sb_token=; Path=/; HttpOnly; Max-Age=0";
+    let cookie = "sb_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
     Ok(([(header::SET_COOKIE, cookie)], Json(json!({"ok": true}))).into_response())
 }
 

@@ -66,8 +66,18 @@ impl From<StorageError> for HttpError {
     }
 }
 
-/// JSON bodies that fail to parse answer 400 with serde's message.
+/// JSON bodies that fail to parse answer 400 with serde's message; a body
+/// over the size limit answers 413.
 pub fn bad_json(e: axum::extract::rejection::JsonRejection) -> HttpError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return HttpError::new(
+            413,
+            format!(
+                "request body too large (at most {} KiB)",
+                crate::hardening::API_BODY_LIMIT >> 10
+            ),
+        );
+    }
     HttpError::new(400, format!("invalid JSON body: {}", e.body_text()))
 }
 

@@ -8,7 +8,11 @@ mod agenda;
 mod auth;
 mod calls;
 mod console;
+mod dnc;
 mod error;
+mod exports;
+mod hardening;
+mod import;
 mod metrics;
 mod openapi;
 mod recordings;
@@ -20,15 +24,17 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::routing::{get, post, put, MethodRouter};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use serde_json::Value;
 use switchboard_center::{ApiError, EngineRequest};
 use switchboard_storage::Storage;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use admin::{agent_info, campaign_info};
+pub use admin::{agent_info, campaign_info, sip_ha1};
 pub use auth::Caller;
+pub use dnc::dnc_entries;
 pub use error::HttpError;
 
 /// Shared state of the HTTP layer.
@@ -47,6 +53,8 @@ pub struct AppState {
     pub flush: Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>,
     /// Failed console logins per username in the current minute (brute-force guard).
     pub login_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>>,
+    /// SIP digest realm: SIP passwords are stored as HA1s computed for it.
+    pub sip_realm: String,
 }
 
 impl AppState {
@@ -92,11 +100,11 @@ impl AppState {
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    routes()
+    let routes = routes()
         .into_iter()
         .fold(Router::new(), |r, (path, methods)| r.route(path, methods))
-        .fallback(error::not_found)
-        .with_state(state)
+        .fallback(error::not_found);
+    hardening::harden(routes).with_state(state)
 }
 
 /// Every route: path and handlers. `/openapi.json` documents each of them
@@ -127,11 +135,15 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/agenda", get(agenda::list)),
         ("/api/agenda/{id}/{step}", post(agenda::step)),
         ("/api/recordings", get(recordings::search)),
+        ("/api/recordings/export", get(recordings::export::export)),
         ("/api/recordings/{id}", get(recordings::get)),
         ("/api/recordings/{id}/audio", get(recordings::audio)),
         ("/api/contacts", get(admin::contacts)),
         ("/api/contacts/{id}", get(admin::contact)),
-        ("/api/contacts/import", post(admin::import)),
+        (
+            "/api/contacts/import",
+            post(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
+        ),
         (
             "/api/campaigns",
             get(admin::campaigns).post(admin::create_campaign),
@@ -156,6 +168,17 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/music-classes", get(admin::music_classes)),
         ("/api/reports/agents/{username}", get(reports::agent)),
         ("/api/reports/campaigns/{name}", get(reports::campaign)),
+        ("/api/dnc", get(dnc::list).post(dnc::add)),
+        (
+            "/api/dnc/import",
+            post(dnc::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
+        ),
+        ("/api/dnc/{phone}", delete(dnc::remove)),
+        ("/api/exports/calls", get(exports::calls)),
+        ("/api/exports/dispositions", get(exports::dispositions)),
+        ("/api/exports/contacts", get(exports::contacts)),
+        ("/api/exports/agents", get(exports::reports::agents)),
+        ("/api/exports/campaigns", get(exports::reports::campaigns)),
         ("/api/ws", get(ws::upgrade)),
         ("/api/metrics", get(metrics::json)),
         ("/metrics", get(metrics::prometheus)),

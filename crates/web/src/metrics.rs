@@ -1,47 +1,125 @@
 //! Supervisor metrics: live figures from the engine (calls, agents by
-//! status, queues) and today's totals from the call records, as JSON
-//! (`/api/metrics`) and in the Prometheus text format (`/metrics`).
+//! status overall and per campaign, queues) and today's totals from the
+//! call records, as JSON (`/api/metrics`) and for Prometheus (`/metrics`,
+//! encoded by the `prometheus-client` crate: the Prometheus text format, or
+//! OpenMetrics when the scraper's `Accept` asks for it).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::Serialize;
 use serde_json::{json, Value};
-use switchboard_center::EngineRequest;
+use switchboard_call::CallState;
+use switchboard_center::{EngineRequest, Snapshot};
 use switchboard_storage::{CallDirection, CallQuery};
 
 use crate::{AppState, Caller, HttpError};
 
-async fn collect(st: &AppState) -> Result<Value, HttpError> {
-    let snap = st.ask(EngineRequest::Snapshot).await?;
-    let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
-    let name = |v: Value| v.as_str().unwrap_or("unknown").to_string();
-    let (agents, calls) = (snap.agents, snap.calls);
-    for a in &agents {
-        *by_status.entry(name(json!(a.status))).or_default() += 1;
+/// The content type of the OpenMetrics text format.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The text format `/metrics` answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0 (ends with `# EOF`), for scrapers that ask for it.
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4 (the default, as before).
+    Prometheus,
+}
+
+impl Exposition {
+    /// OpenMetrics when the `Accept` header names it, else the Prometheus text format.
+    pub fn negotiate(headers: &HeaderMap) -> Exposition {
+        let accept = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        if accept
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().starts_with("application/openmetrics-text"))
+        {
+            Exposition::OpenMetrics
+        } else {
+            Exposition::Prometheus
+        }
     }
-    let registered = agents.iter().filter(|a| a.registered).count();
-    let mut by_state: BTreeMap<String, i64> = BTreeMap::new();
-    for c in &calls {
-        *by_state.entry(name(json!(c.state))).or_default() += 1;
+
+    /// The `Content-Type` of the format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Exposition::Prometheus => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        }
     }
-    let today = chrono::Utc::now()
+}
+
+/// Every agent status, so that each one has a sample (0 when nobody is in it).
+const STATUSES: [&str; 6] = [
+    "offline",
+    "ready",
+    "paused",
+    "ringing",
+    "on_call",
+    "after_call_work",
+];
+
+/// Every state of a live call, so that each one has a sample (0 when no call is in it).
+const LIVE_STATES: [CallState; 7] = [
+    CallState::Originating,
+    CallState::Ringing,
+    CallState::Connected,
+    CallState::Held,
+    CallState::Transferring,
+    CallState::Consulting,
+    CallState::Conference,
+];
+
+/// Today's call figures (calls started since midnight UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Today {
+    /// Calls started today.
+    pub calls: i64,
+    /// Of which answered.
+    pub answered: i64,
+    /// Ended without an answer.
+    pub unanswered: i64,
+    /// Inbound calls.
+    pub inbound: i64,
+    /// Outbound calls.
+    pub outbound: i64,
+    /// Calls between agents.
+    pub internal: i64,
+    /// Mean talk time of answered, finished calls (ms).
+    pub avg_talk_ms: i64,
+    /// Mean time to answer of answered calls (ms).
+    pub avg_answer_ms: i64,
+    /// Longest talk time (ms).
+    pub longest_talk_ms: i64,
+}
+
+async fn today(st: &AppState) -> Result<Today, HttpError> {
+    let midnight = chrono::Utc::now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .map(|d| d.and_utc().timestamp_millis());
     let rows = st
         .storage
         .list_calls(&CallQuery {
-            from: today,
+            from: midnight,
             limit: Some(10_000),
             ..Default::default()
         })
         .await?;
     let answered: Vec<_> = rows.iter().filter(|r| r.answered_at.is_some()).collect();
-    let ended_answered: Vec<i64> = answered
+    let talks: Vec<i64> = answered
         .iter()
         .filter_map(|r| Some(r.ended_at? - r.answered_at?))
         .collect();
@@ -49,138 +127,321 @@ async fn collect(st: &AppState) -> Result<Value, HttpError> {
         .iter()
         .filter_map(|r| Some(r.answered_at? - r.started_at))
         .collect();
-    let avg = |v: &[i64]| {
-        if v.is_empty() {
-            0
-        } else {
-            v.iter().sum::<i64>() / v.len() as i64
-        }
+    let avg = |v: &[i64]| match v.len() {
+        0 => 0,
+        n => v.iter().sum::<i64>() / n as i64,
     };
-    let count = |d: CallDirection| rows.iter().filter(|r| r.direction == d).count();
-    Ok(json!({
-        "live": {
-            "calls": calls.len(),
-            "calls_by_state": by_state,
-            "agents": agents.len(),
-            "agents_registered": registered,
-            "agents_by_status": by_status,
-            "queues": snap.queues,
-        },
-        "today": {
-            "calls": rows.len(),
-            "answered": answered.len(),
-            "unanswered": rows.iter().filter(|r| r.answered_at.is_none() && r.ended_at.is_some()).count(),
-            "inbound": count(CallDirection::Inbound),
-            "outbound": count(CallDirection::Outbound),
-            "internal": count(CallDirection::Internal),
-            "avg_talk_ms": avg(&ended_answered),
-            "avg_answer_ms": avg(&waits),
-            "longest_talk_ms": ended_answered.iter().max().copied().unwrap_or(0),
-        },
-    }))
+    let count = |d: CallDirection| rows.iter().filter(|r| r.direction == d).count() as i64;
+    Ok(Today {
+        calls: rows.len() as i64,
+        answered: answered.len() as i64,
+        unanswered: rows
+            .iter()
+            .filter(|r| r.answered_at.is_none() && r.ended_at.is_some())
+            .count() as i64,
+        inbound: count(CallDirection::Inbound),
+        outbound: count(CallDirection::Outbound),
+        internal: count(CallDirection::Internal),
+        avg_talk_ms: avg(&talks),
+        avg_answer_ms: avg(&waits),
+        longest_talk_ms: talks.iter().max().copied().unwrap_or(0),
+    })
+}
+
+/// A snake_case name of a serialized enum value (`"on_call"`).
+fn name<T: Serialize>(v: &T) -> String {
+    json!(v).as_str().unwrap_or("unknown").to_string()
 }
 
 /// `GET /api/metrics` (supervisors).
 #[utoipa::path(get, path = "/api/metrics", tag = "reports", responses((status = 200, description = "`live` figures and `today` totals (supervisors)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, HttpError> {
     c.require_supervisor()?;
-    Ok(Json(collect(&st).await?))
+    let snap = st.ask(EngineRequest::Snapshot).await?;
+    let today = today(&st).await?;
+    let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
+    for a in &snap.agents {
+        *by_status.entry(name(&a.status)).or_default() += 1;
+    }
+    let mut by_state: BTreeMap<String, i64> = BTreeMap::new();
+    for c in &snap.calls {
+        *by_state.entry(name(&c.state)).or_default() += 1;
+    }
+    Ok(Json(json!({
+        "live": {
+            "calls": snap.calls.len(),
+            "calls_by_state": by_state,
+            "agents": snap.agents.len(),
+            "agents_registered": snap.agents.iter().filter(|a| a.registered).count(),
+            "agents_by_status": by_status,
+            "queues": snap.queues,
+            "sip_security": snap.sip_security,
+        },
+        "today": today,
+    })))
 }
 
 /// `GET /metrics`: the same figures for Prometheus (supervisor token as bearer).
-#[utoipa::path(get, path = "/metrics", tag = "reports", responses((status = 200, description = "Prometheus text format (supervisor token as bearer)", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
-pub async fn prometheus(State(st): State<AppState>, c: Caller) -> Result<Response, HttpError> {
+#[utoipa::path(get, path = "/metrics", tag = "reports", responses((status = 200, description = "Prometheus text format 0.0.4, or OpenMetrics 1.0 when `Accept` names `application/openmetrics-text` (supervisor token as bearer): \
+    switchboard_calls_active{state}, switchboard_agents{status}, switchboard_agents_registered, \
+    switchboard_campaign_agents{campaign,status}, switchboard_campaign_calls_active{campaign}, \
+    switchboard_queue_waiting{campaign}, switchboard_queue_ringing{campaign}, \
+    switchboard_queue_longest_wait_ms{campaign}, switchboard_sip_banned_sources, \
+    switchboard_sip_dropped_requests, switchboard_sip_auth_failures, switchboard_today_calls, \
+    switchboard_today_answered, switchboard_today_unanswered, switchboard_today_calls_by_direction{direction}, \
+    switchboard_today_avg_talk_ms, switchboard_today_avg_answer_ms, switchboard_today_longest_talk_ms", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
+pub async fn prometheus(
+    State(st): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     c.require_supervisor()?;
-    let m = collect(&st).await?;
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, samples: Vec<(String, i64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for (labels, v) in samples {
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
-    };
-    let n = |v: &Value| v.as_i64().unwrap_or(0);
-    gauge(
-        "switchboard_calls_active",
-        "Live calls by state.",
-        labelled(&m["live"]["calls_by_state"], "state"),
-    );
-    gauge(
-        "switchboard_agents",
-        "Agents by status.",
-        labelled(&m["live"]["agents_by_status"], "status"),
-    );
-    gauge(
-        "switchboard_agents_registered",
-        "Agents whose phone is registered.",
-        vec![(String::new(), n(&m["live"]["agents_registered"]))],
-    );
-    let queues = m["live"]["queues"].as_array().cloned().unwrap_or_default();
-    gauge(
-        "switchboard_queue_waiting",
-        "Callers waiting per inbound campaign.",
-        queues
-            .iter()
-            .map(|q| {
-                (
-                    format!(
-                        "{{campaign=\"{}\"}}",
-                        esc(q["campaign"].as_str().unwrap_or(""))
-                    ),
-                    n(&q["waiting"]),
-                )
+    let snap = st.ask(EngineRequest::Snapshot).await?;
+    let today = today(&st).await?;
+    let format = Exposition::negotiate(&headers);
+    let text = render(&snap, &today, format)?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], text).into_response())
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CampaignLabel {
+    campaign: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CampaignStatusLabels {
+    campaign: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabel {
+    direction: String,
+}
+
+/// A gauge family registered under `switchboard_<name>`.
+fn family<L>(reg: &mut Registry, name: &str, help: &str) -> Family<L, Gauge>
+where
+    L: Clone + std::fmt::Debug + std::hash::Hash + Eq + EncodeLabelSet + Send + Sync + 'static,
+{
+    let f = Family::<L, Gauge>::default();
+    reg.register(name, help, f.clone());
+    f
+}
+
+/// A single gauge registered under `switchboard_<name>`, set to `v`.
+fn gauge(reg: &mut Registry, name: &str, help: &str, v: i64) {
+    let g = Gauge::<i64>::default();
+    g.set(v);
+    reg.register(name, help, g);
+}
+
+/// The figures as OpenMetrics text. Names and meanings of the metrics that
+/// were hand-written before are kept (dashboards rely on them): every metric
+/// is a gauge, the SIP counters included (they keep their names rather than
+/// gaining a `_total` suffix).
+pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<String, HttpError> {
+    let mut reg = Registry::with_prefix("switchboard");
+
+    let calls = family::<StateLabel>(&mut reg, "calls_active", "Live calls by state");
+    for state in LIVE_STATES {
+        calls
+            .get_or_create(&StateLabel {
+                state: name(&state),
             })
-            .collect(),
-    );
-    gauge(
-        "switchboard_queue_longest_wait_ms",
-        "Longest current wait per inbound campaign.",
-        queues
-            .iter()
-            .map(|q| {
-                (
-                    format!(
-                        "{{campaign=\"{}\"}}",
-                        esc(q["campaign"].as_str().unwrap_or(""))
-                    ),
-                    n(&q["longest_wait_ms"]),
-                )
-            })
-            .collect(),
-    );
-    for key in [
-        "calls",
-        "answered",
-        "unanswered",
-        "avg_talk_ms",
-        "avg_answer_ms",
-    ] {
-        gauge(
-            &format!("switchboard_today_{key}"),
-            "Today's calls (UTC day).",
-            vec![(String::new(), n(&m["today"][key]))],
-        );
+            .set(0);
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
-}
+    for c in &snap.calls {
+        calls
+            .get_or_create(&StateLabel {
+                state: name(&c.state),
+            })
+            .inc();
+    }
+    let agents = family::<StatusLabel>(&mut reg, "agents", "Agents by status");
+    let mut status_of: BTreeMap<&str, String> = BTreeMap::new();
+    for s in STATUSES {
+        agents
+            .get_or_create(&StatusLabel { status: s.into() })
+            .set(0);
+    }
+    for a in &snap.agents {
+        let status = name(&a.status);
+        agents
+            .get_or_create(&StatusLabel {
+                status: status.clone(),
+            })
+            .inc();
+        status_of.insert(a.info.username.as_str(), status);
+    }
+    gauge(
+        &mut reg,
+        "agents_registered",
+        "Agents whose phone is registered",
+        snap.agents.iter().filter(|a| a.registered).count() as i64,
+    );
 
-fn labelled(v: &Value, label: &str) -> Vec<(String, i64)> {
-    v.as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    (
-                        format!("{{{label}=\"{}\"}}", esc(k)),
-                        v.as_i64().unwrap_or(0),
-                    )
+    let members = family::<CampaignStatusLabels>(
+        &mut reg,
+        "campaign_agents",
+        "Member agents of each campaign by status (an agent in two campaigns counts in both)",
+    );
+    let campaign_calls =
+        family::<CampaignLabel>(&mut reg, "campaign_calls_active", "Live calls per campaign");
+    let waiting = family::<CampaignLabel>(
+        &mut reg,
+        "queue_waiting",
+        "Callers waiting per inbound campaign",
+    );
+    let ringing = family::<CampaignLabel>(
+        &mut reg,
+        "queue_ringing",
+        "Waiting callers being offered to an agent right now, per inbound campaign",
+    );
+    let longest = family::<CampaignLabel>(
+        &mut reg,
+        "queue_longest_wait_ms",
+        "Longest current wait per inbound campaign",
+    );
+    for k in &snap.campaigns {
+        let campaign = || CampaignLabel {
+            campaign: k.name.clone(),
+        };
+        for s in STATUSES {
+            members
+                .get_or_create(&CampaignStatusLabels {
+                    campaign: k.name.clone(),
+                    status: s.into(),
                 })
-                .collect()
-        })
-        .unwrap_or_default()
+                .set(0);
+        }
+        for agent in &k.agents {
+            if let Some(status) = status_of.get(agent.as_str()) {
+                members
+                    .get_or_create(&CampaignStatusLabels {
+                        campaign: k.name.clone(),
+                        status: status.clone(),
+                    })
+                    .inc();
+            }
+        }
+        campaign_calls.get_or_create(&campaign()).set(0);
+        if k.kind == "inbound" {
+            for f in [&waiting, &ringing, &longest] {
+                f.get_or_create(&campaign()).set(0);
+            }
+        }
+    }
+    for c in &snap.calls {
+        if let Some(k) = &c.campaign {
+            campaign_calls
+                .get_or_create(&CampaignLabel {
+                    campaign: k.clone(),
+                })
+                .inc();
+        }
+    }
+    for q in &snap.queues {
+        let label = CampaignLabel {
+            campaign: q.campaign.clone(),
+        };
+        waiting.get_or_create(&label).set(q.waiting as i64);
+        let offered = q.calls.iter().filter(|c| c.ringing.is_some()).count();
+        ringing.get_or_create(&label).set(offered as i64);
+        longest
+            .get_or_create(&label)
+            .set(i64::try_from(q.longest_wait_ms).unwrap_or(i64::MAX));
+    }
+
+    let sip = snap.sip_security;
+    for (key, help, v) in [
+        (
+            "banned_sources",
+            "SIP sources banned right now",
+            sip.banned_sources,
+        ),
+        (
+            "dropped_requests",
+            "Datagrams dropped from banned SIP sources since start",
+            sip.dropped_requests,
+        ),
+        (
+            "auth_failures",
+            "Failed SIP digest authentications since start",
+            sip.auth_failures,
+        ),
+    ] {
+        let v = i64::try_from(v).unwrap_or(i64::MAX);
+        gauge(&mut reg, &format!("sip_{key}"), help, v);
+    }
+
+    for (key, help, v) in [
+        ("calls", "Calls started today (UTC day)", today.calls),
+        (
+            "answered",
+            "Calls started today that were answered",
+            today.answered,
+        ),
+        (
+            "unanswered",
+            "Calls started today that ended unanswered",
+            today.unanswered,
+        ),
+        (
+            "avg_talk_ms",
+            "Mean talk time of today's answered, finished calls",
+            today.avg_talk_ms,
+        ),
+        (
+            "avg_answer_ms",
+            "Mean time to answer of today's answered calls",
+            today.avg_answer_ms,
+        ),
+        (
+            "longest_talk_ms",
+            "Longest talk time of today's calls",
+            today.longest_talk_ms,
+        ),
+    ] {
+        gauge(&mut reg, &format!("today_{key}"), help, v);
+    }
+    let direction = family::<DirectionLabel>(
+        &mut reg,
+        "today_calls_by_direction",
+        "Calls started today by direction",
+    );
+    for (d, v) in [
+        ("inbound", today.inbound),
+        ("outbound", today.outbound),
+        ("internal", today.internal),
+    ] {
+        direction
+            .get_or_create(&DirectionLabel {
+                direction: d.into(),
+            })
+            .set(v);
+    }
+
+    let mut out = String::new();
+    match format {
+        Exposition::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, &reg),
+        Exposition::Prometheus => {
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &reg)
+        }
+    }
+    .map_err(|e| HttpError::new(500, format!("encoding the metrics failed: {e}")))?;
+    Ok(out)
 }
 
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{actions, admin, agenda, auth, calls, console, metrics, recordings, reports, ws};
+use crate::{
+    actions, admin, agenda, auth, calls, console, dnc, exports, import, metrics, recordings,
+    reports, ws,
+};
 
 const DESCRIPTION: &str = "Contact-center call control: agents' presence and call actions \
 (call out of campaign, hold, blind and consultative transfers, conference, recording on demand, \
@@ -34,12 +37,15 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
         calls::agents, calls::set_state, calls::list, actions::dial, calls::get, calls::events,
         actions::action, actions::transfer_step, actions::recording, actions::tag,
         agenda::disposition, calls::history, agenda::list, agenda::step,
-        recordings::search, recordings::get, recordings::audio,
-        admin::contacts, admin::contact, admin::import,
+        recordings::search, recordings::export::export, recordings::get, recordings::audio,
+        admin::contacts, admin::contact, import::import,
         admin::campaigns, admin::create_campaign, admin::update_campaign, admin::next_contact,
         admin::pause_reasons, admin::create_pause_reason,
         admin::list_agents, admin::create_agent, admin::update_agent, admin::delete_agent,
         admin::music_classes, reports::agent, reports::campaign,
+        exports::calls, exports::dispositions, exports::contacts,
+        exports::reports::agents, exports::reports::campaigns,
+        dnc::list, dnc::add, dnc::remove, dnc::import,
         ws::upgrade, metrics::json, metrics::prometheus,
     ),
     components(schemas(

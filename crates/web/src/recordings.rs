@@ -131,3 +131,8 @@ pub async fn audio(
     )
         .into_response())
 }
+
+pub mod export;
+
+#[cfg(test)]
+mod tests;

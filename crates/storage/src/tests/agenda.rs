@@ -15,6 +15,7 @@ fn entry(agent: &AgentRow, kind: AgendaKind, at: i64) -> NewAgenda {
         scheduled_at: at,
         tz: "Europe/Paris".into(),
         reason: format!("at {at}"),
+        origin_call_id: None,
     }
 }
 
@@ -199,4 +200,30 @@ async fn claim_due_global_concurrent_claimers() {
     assert_eq!(r1.len() + r2.len(), 40, "every entry claimed exactly once");
     let union: HashSet<String> = r1.into_iter().chain(r2).collect();
     assert_eq!(union, all);
+}
+
+/// A global callback due outside its calling hours goes back to pending at
+/// the next window, and is claimed then (not before).
+#[tokio::test]
+async fn rescheduled_callback_waits_for_its_new_time() {
+    let db = test_db().await;
+    let a = mk_agent(&db, "r1").await;
+    let e = db
+        .add_agenda(&entry(&a, AgendaKind::Global, 1_000))
+        .await
+        .unwrap();
+    assert_eq!(db.claim_due_global(1_000, 10).await.unwrap().len(), 1);
+    db.reschedule_agenda(&e.id, 50_000).await.unwrap();
+    let row = db.get_agenda(&e.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.scheduled_at, row.fired_at),
+        (AgendaStatus::Pending, 50_000, None)
+    );
+    assert!(db.claim_due_global(49_999, 10).await.unwrap().is_empty());
+    assert_eq!(db.claim_due_global(50_000, 10).await.unwrap().len(), 1);
+    db.cancel_agenda(&e.id).await.unwrap();
+    assert!(matches!(
+        db.reschedule_agenda(&e.id, 60_000).await,
+        Err(StorageError::NotFound(_))
+    ));
 }

@@ -15,7 +15,7 @@ async fn agent_crud_and_conflict() {
             username: "1001".into(),
             display_name: "dup".into(),
             password_hash: "x".into(),
-            sip_password: "y".into(),
+            sip_ha1: SipHa1::default(),
             role: AgentRole::Admin,
             groups: vec![],
         })
@@ -43,7 +43,11 @@ async fn agent_crud_and_conflict() {
             &a.id,
             &AgentUpdate {
                 display_name: Some("Alice".into()),
-                sip_password: Some("newsip".into()),
+                sip_ha1: Some(SipHa1 {
+                    realm: "r2".into(),
+                    md5: "m2".into(),
+                    sha256: "s2".into(),
+                }),
                 role: Some(AgentRole::Supervisor),
                 groups: Some(vec!["support".into(), " vip ".into(), "support".into()]),
                 ..Default::default()
@@ -52,7 +56,9 @@ async fn agent_crud_and_conflict() {
         .await
         .unwrap();
     assert_eq!(upd.display_name, "Alice");
-    assert_eq!(upd.sip_password, "newsip");
+    assert_eq!(upd.sip_ha1.realm, "r2");
+    assert_eq!(upd.sip_ha1.md5, "m2");
+    assert_eq!(upd.sip_ha1.sha256, "s2");
     assert_eq!(upd.role, AgentRole::Supervisor);
     assert_eq!(upd.groups, vec!["support".to_string(), "vip".to_string()]);
     assert_eq!(upd.password_hash, a.password_hash);
@@ -104,11 +110,60 @@ async fn agent_crud_and_conflict() {
         .unwrap();
     assert!(re.enabled);
 
-    // The password hash never goes out as JSON.
+    // Neither the password hash nor the SIP credentials go out as JSON.
     let json = serde_json::to_value(&a).unwrap();
     assert!(json.get("password_hash").is_none());
+    assert!(json.get("sip_ha1").is_none());
+    assert!(json.get("sip_password").is_none());
     assert_eq!(json["role"], "agent");
-    assert_eq!(json["sip_password"], "sip-1001");
+    assert!(!json.to_string().contains("md5-1001"), "{json}");
+}
+
+/// Rows written before migration 0003 kept the SIP password in clear: the
+/// start-up step replaces it with its HA1s and empties the column, once.
+#[tokio::test]
+async fn clear_sip_passwords_are_hashed_once_at_start() {
+    let db = test_db().await;
+    let kept = mk_agent(&db, "1000").await;
+    sqlx::query(
+        "INSERT INTO agents (id, username, display_name, password_hash, sip_password, role, \
+         agent_groups, enabled, created_at) VALUES ('old1', '1001', 'Old', 'x', 'secret1001', \
+         'agent', '', 1, 0)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let before = db.get_agent("old1").await.unwrap().unwrap();
+    assert_eq!(
+        before.sip_ha1,
+        SipHa1::default(),
+        "not usable before the step"
+    );
+    let hash = |user: &str, pw: &str| SipHa1 {
+        realm: "switchboard".into(),
+        md5: format!("md5({user}:{pw})"),
+        sha256: format!("sha({user}:{pw})"),
+    };
+    assert_eq!(db.hash_clear_sip_passwords(hash).await.unwrap(), 1);
+    let after = db.get_agent("old1").await.unwrap().unwrap();
+    assert_eq!(after.sip_ha1.md5, "md5(1001:secret1001)");
+    assert_eq!(after.sip_ha1.sha256, "sha(1001:secret1001)");
+    assert_eq!(after.sip_ha1.realm, "switchboard");
+    let clear: String = sqlx::query_scalar("SELECT sip_password FROM agents WHERE id = 'old1'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(clear, "", "no clear password left");
+    assert_eq!(
+        db.hash_clear_sip_passwords(hash).await.unwrap(),
+        0,
+        "done once"
+    );
+    assert_eq!(
+        db.get_agent(&kept.id).await.unwrap().unwrap(),
+        kept,
+        "others untouched"
+    );
 }
 
 #[tokio::test]

@@ -163,3 +163,23 @@ async fn campaign_membership() {
         StorageError::Conflict(_)
     ));
 }
+
+/// Keyed digits are masked unless the campaign says otherwise (PCI DSS).
+#[tokio::test]
+async fn campaign_dtmf_clear_defaults_to_masked() {
+    let db = test_db().await;
+    let c = mk_campaign(&db, "survey", CampaignKind::Inbound).await;
+    assert!(
+        !db.campaign_dtmf_clear(&c.id).await.unwrap(),
+        "masked by default"
+    );
+    db.set_campaign_dtmf_clear(&c.id, true).await.unwrap();
+    assert!(db.campaign_dtmf_clear(&c.id).await.unwrap());
+    db.set_campaign_dtmf_clear(&c.id, false).await.unwrap();
+    assert!(!db.campaign_dtmf_clear(&c.id).await.unwrap());
+    assert!(matches!(
+        db.set_campaign_dtmf_clear("nope", true).await.unwrap_err(),
+        StorageError::NotFound(_)
+    ));
+    assert!(!db.campaign_dtmf_clear("nope").await.unwrap());
+}

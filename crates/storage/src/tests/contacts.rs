@@ -57,7 +57,7 @@ async fn import_good_csv() {
     // Big import crosses several insert batches.
     let mut big = String::from("phone;name\n");
     for i in 0..450 {
-        big.push_str(&format!("+1555{i:07};n{i}\n"));
+        big.push_str(&format!("+3491{i:07};n{i}\n"));
     }
     let r = db.import_contacts_csv("big", None, &big).await.unwrap();
     assert_eq!(r.imported, 450);
@@ -83,13 +83,13 @@ async fn import_good_csv() {
 async fn import_is_all_or_nothing_with_line_numbers() {
     let db = test_db().await;
     let csv = "name,phone,extra\n\
-ok,+123456,a\n\
+ok,+34600123456,a\n\
 bad letters,12ab34,b\n\
 \"multi\nline\",12,c\n\
 short,+1234\n\
 ok2,0033612345678,d\n\
 too long,123456789012345678901,e\n\
-\"bad\"quote,1234,f\n";
+\"open,1234,f\n";
     let report = db.import_contacts_csv("broken", None, csv).await.unwrap();
     assert_eq!(report.imported, 0);
     assert_eq!(report.list_id, None);
@@ -113,7 +113,7 @@ too long,123456789012345678901,e\n\
         .is_empty());
 
     let no_phone = db
-        .import_contacts_csv("x", None, "name,tel\na,123\n")
+        .import_contacts_csv("x", None, "name,city\na,Paris\n")
         .await
         .unwrap();
     assert_eq!(no_phone.errors.len(), 1);
@@ -142,11 +142,11 @@ async fn search_and_status() {
     db.import_contacts_csv(
         "l1",
         Some(&camp.id),
-        "phone,name\n+33100000001,Alice Martin\n+33100000002,Bob\n+44200000003,alice cooper\n",
+        "phone,name\n+33123456701,Alice Martin\n+33123456702,Bob\n+442079460003,alice cooper\n",
     )
     .await
     .unwrap();
-    db.import_contacts_csv("l2", None, "phone,name\n+33100000009,100% Percent_Guy\n")
+    db.import_contacts_csv("l2", None, "phone,name\n+33123456709,100% Percent_Guy\n")
         .await
         .unwrap();
 
@@ -266,7 +266,7 @@ async fn contact_history_lists_calls_dispositions_agenda() {
     let db = test_db().await;
     let agent = mk_agent(&db, "h1").await;
     let camp = mk_campaign(&db, "H", CampaignKind::Preview).await;
-    db.import_contacts_csv("l", Some(&camp.id), "phone,name\n+3311,Zoe\n")
+    db.import_contacts_csv("l", Some(&camp.id), "phone,name\n+33123456711,Zoe\n")
         .await
         .unwrap();
     let contact = db
@@ -323,6 +323,7 @@ async fn contact_history_lists_calls_dispositions_agenda() {
         scheduled_at: 90_000,
         tz: "Europe/Paris".into(),
         reason: "asked".into(),
+        origin_call_id: None,
     })
     .await
     .unwrap();
@@ -345,4 +346,40 @@ async fn contact_history_lists_calls_dispositions_agenda() {
         db.contact_history("nope").await.unwrap_err(),
         StorageError::NotFound(_)
     ));
+}
+
+/// A contact claimed outside its calling hours is given back: retry at the
+/// next window, the attempt not counted.
+#[tokio::test]
+async fn released_contact_is_retried_at_its_window_without_an_attempt() {
+    let db = test_db().await;
+    let camp = mk_campaign(&db, "Rel", CampaignKind::Dialer).await;
+    db.import_contacts_csv("rel", Some(&camp.id), "phone\n5550001\n")
+        .await
+        .unwrap();
+    let c = db
+        .claim_contacts_for_dialing(&camp.id, 1_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(c.attempts, 1);
+    db.release_contact(&c.id, Some(9_000)).await.unwrap();
+    let back = db.get_contact(&c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (back.status, back.attempts, back.next_attempt_at),
+        (ContactStatus::Retry, 0, Some(9_000))
+    );
+    assert!(db
+        .claim_contacts_for_dialing(&camp.id, 8_999, 1)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        db.claim_contacts_for_dialing(&camp.id, 9_000, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(db.release_contact("nope", None).await.is_err());
 }

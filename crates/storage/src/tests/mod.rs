@@ -8,8 +8,12 @@ mod agents;
 mod calls;
 mod campaigns;
 mod contacts;
+mod dnc;
+mod exports;
+mod imports;
 mod persistence;
 mod recordings;
+mod recovery;
 mod reports;
 
 use std::ops::Deref;
@@ -126,7 +130,11 @@ pub(crate) async fn mk_agent(db: &Storage, username: &str) -> AgentRow {
         username: username.into(),
         display_name: format!("Agent {username}"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        sip_password: format!("sip-{username}"),
+        sip_ha1: SipHa1 {
+            realm: "switchboard".into(),
+            md5: format!("md5-{username}"),
+            sha256: format!("sha256-{username}"),
+        },
         role: AgentRole::Agent,
         groups: vec!["sales".into()],
     })

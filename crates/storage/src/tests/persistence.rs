@@ -33,7 +33,7 @@ async fn write_close_reopen(url: &str) {
     let a = mk_agent(&db, "persist").await;
     let camp = mk_campaign(&db, "P", CampaignKind::Dialer).await;
     let report = db
-        .import_contacts_csv("pl", Some(&camp.id), "phone,name\n+3399,Pat\n")
+        .import_contacts_csv("pl", Some(&camp.id), "phone,name\n+33123456789,Pat\n")
         .await
         .unwrap();
     assert_eq!(report.imported, 1);
@@ -57,6 +57,7 @@ async fn write_close_reopen(url: &str) {
             scheduled_at: 5,
             tz: "UTC".into(),
             reason: String::new(),
+            origin_call_id: None,
         })
         .await
         .unwrap();
@@ -132,6 +133,7 @@ async fn claims_from_two_pools_on_one_file() {
                 scheduled_at: i,
                 tz: "UTC".into(),
                 reason: String::new(),
+                origin_call_id: None,
             })
             .await
             .unwrap();

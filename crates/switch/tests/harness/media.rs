@@ -1,7 +1,7 @@
 //! A media engine in memory: legs, rooms, music and mutes as the switch set
 //! them, shared with the test so it can ask who hears whom.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,8 @@ struct Inner {
     legs: HashMap<MediaLeg, FakeLeg>,
     rooms: HashMap<MediaRoom, Option<String>>,
     recordings: HashMap<MediaRecording, (MediaLeg, String, bool)>,
+    /// Running recordings that are paused (writing silence).
+    paused: HashSet<MediaRecording>,
 }
 
 /// Shared state of the fake media engine.
@@ -81,6 +83,20 @@ impl MediaState {
     /// Number of rooms.
     pub fn room_count(&self) -> usize {
         self.lock().rooms.len()
+    }
+
+    /// Paths of the running recordings that are paused.
+    pub fn paused_recordings(&self) -> Vec<String> {
+        let st = self.lock();
+        let mut v: Vec<_> = st
+            .paused
+            .iter()
+            .filter_map(|id| st.recordings.get(id))
+            .filter(|(_, _, running)| *running)
+            .map(|(_, p, _)| p.clone())
+            .collect();
+        v.sort();
+        v
     }
 
     /// Recordings: (path, still running).
@@ -182,6 +198,18 @@ impl MediaControl for FakeMedia {
         st.recordings
             .insert(id, (leg, path.display().to_string(), true));
         Ok(id)
+    }
+    fn set_recording_paused(&mut self, rec: MediaRecording, paused: bool) -> bool {
+        let mut st = self.0.lock();
+        if !st.recordings.get(&rec).is_some_and(|r| r.2) {
+            return false;
+        }
+        if paused {
+            st.paused.insert(rec);
+        } else {
+            st.paused.remove(&rec);
+        }
+        true
     }
     fn stop_recording(&mut self, rec: MediaRecording) -> Option<u64> {
         let mut st = self.0.lock();

@@ -14,11 +14,11 @@ pub use media::{FakeMedia, MediaState};
 pub use phone::{CallState, FakePhone};
 use serde_json::Value;
 use switchboard_call::{Command, Target};
-use switchboard_center::{Actor, ApiError};
+use switchboard_center::{Actor, ApiError, SipHa1};
 use switchboard_sip::{Peer, Transport};
 use switchboard_switch::{
-    AgentInfo, AgentStatus, CampaignInfo, EngineRequest, Output, StoreOp, Switch, SwitchConfig,
-    Trunk,
+    AbuseLimits, AgentInfo, AgentStatus, CampaignInfo, EngineRequest, Output, StoreOp, Switch,
+    SwitchConfig, Trunk,
 };
 
 /// The switch's SIP address in the harness.
@@ -49,6 +49,9 @@ pub struct Harness {
     pub published: Vec<Value>,
     /// Datagrams to lose: (phone, toward the switch?, how many more).
     losses: Vec<(&'static str, bool, usize)>,
+    /// Datagrams the switch sent to addresses no phone holds (raw peers of
+    /// [`Harness::send_raw`], scanners), in order.
+    pub strays: Vec<(SocketAddr, String)>,
 }
 
 /// Builder settings for a harness.
@@ -59,6 +62,8 @@ pub struct Setup {
     pub campaigns: Vec<CampaignInfo>,
     /// Seconds an unanswered party rings.
     pub ring_timeout_secs: u64,
+    /// Request rate and failed-authentication limits.
+    pub abuse: AbuseLimits,
 }
 
 impl Default for Setup {
@@ -67,6 +72,7 @@ impl Default for Setup {
             agents: vec!["1001", "1002", "1003"],
             campaigns: vec![campaign("support", "inbound", Some("5000"), false)],
             ring_timeout_secs: 20,
+            abuse: AbuseLimits::default(),
         }
     }
 }
@@ -85,6 +91,18 @@ pub fn campaign(name: &str, kind: &str, did: Option<&str>, auto_recording: bool)
         overflow_target: None,
         acw_secs: 0,
         agents: vec!["1001".into(), "1002".into(), "1003".into()],
+        dtmf_clear: false,
+        calling_hours: None,
+    }
+}
+
+/// What storage keeps of `password` for agent `user` in the harness's realm.
+pub fn sip_ha1(user: &str, password: &str) -> SipHa1 {
+    use switchboard_sip::digest::{ha1, Algorithm};
+    SipHa1 {
+        realm: "switchboard".into(),
+        md5: ha1(Algorithm::Md5, user, "switchboard", password),
+        sha256: ha1(Algorithm::Sha256, user, "switchboard", password),
     }
 }
 
@@ -115,6 +133,8 @@ impl Harness {
                 username: None,
                 password: None,
             }],
+            nonce_secret: [7; 32],
+            abuse: setup.abuse,
         };
         let agents = setup
             .agents
@@ -123,7 +143,7 @@ impl Harness {
                 id: format!("id-{u}"),
                 username: u.to_string(),
                 name: format!("Agent {u}"),
-                sip_password: SIP_PASSWORD.into(),
+                sip_ha1: sip_ha1(u, SIP_PASSWORD),
                 role: "agent".into(),
             })
             .collect();
@@ -143,6 +163,7 @@ impl Harness {
             stored: Vec::new(),
             published: Vec::new(),
             losses: Vec::new(),
+            strays: Vec::new(),
         };
         for (i, u) in setup.agents.iter().enumerate() {
             let a = addr(&format!("127.0.1.{}:5060", i + 1));
@@ -204,6 +225,9 @@ impl Harness {
                         }
                         if let Some(p) = self.phones.values_mut().find(|p| p.addr() == peer.addr) {
                             p.receive(&bytes, self.now);
+                        } else {
+                            let text = String::from_utf8_lossy(&bytes).into_owned();
+                            self.strays.push((peer.addr, text));
                         }
                     }
                     Output::Store(op) => self.stored.push(op),
@@ -263,6 +287,25 @@ impl Harness {
         self.settle();
     }
 
+    /// Send `text` (CRLF line ends added) to the switch from `from`, a peer
+    /// that is not a phone, and return what the switch answered it.
+    pub fn send_raw(&mut self, from: SocketAddr, text: &str) -> Vec<String> {
+        let before = self.strays.len();
+        let bytes = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        let peer = Peer {
+            addr: from,
+            transport: Transport::Udp,
+        };
+        self.switch
+            .handle_datagram(self.now, peer, bytes.as_bytes());
+        self.settle();
+        self.strays[before..]
+            .iter()
+            .filter(|(to, _)| *to == from)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+
     /// Send an API request and return its answer.
     pub fn api<T: serde::Serialize>(
         &mut self,
@@ -314,6 +357,7 @@ impl Harness {
             target,
             campaign: None,
             contact_id: None,
+            timezone: None,
             reply,
         })
     }
@@ -429,6 +473,17 @@ impl Harness {
     pub fn decline(&mut self, phone: &str, i: usize, status: u16) {
         let now = self.now;
         self.phone(phone).decline(i, status, now);
+        self.settle();
+    }
+
+    /// `phone` keys `digit` in its call `i` (the media engine reports it).
+    pub fn press(&mut self, phone: &str, i: usize, digit: char) {
+        let leg = self
+            .media_leg(phone, i)
+            .expect("a media leg toward the phone");
+        let now = self.now;
+        self.switch
+            .handle_media_event(now, switchboard_switch::MediaEvent::Dtmf { leg, digit });
         self.settle();
     }
 

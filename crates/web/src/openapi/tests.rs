@@ -34,6 +34,7 @@ async fn state() -> AppState {
         data_dir: std::env::temp_dir(),
         flush: Arc::new(|| Box::pin(async {})),
         login_failures: Default::default(),
+        sip_realm: "switchboard".into(),
     }
 }
 
@@ -167,6 +168,7 @@ fn call_schema_has_the_published_fields() {
         "pending",
         "transfer",
         "recording",
+        "recording_paused",
         "auto_recording",
         "music_class",
         "muted",
