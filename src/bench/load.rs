@@ -31,6 +31,56 @@ fn counts(path: &Path) -> Option<Counts> {
     })
 }
 
+/// The sipp caller (agent 1001, digest auth) running `scenario` against
+/// `port`: `calls` calls at `rate`/s lasting `hold_ms`, statistics in `stat`
+/// every `stat_every` seconds.
+pub(super) fn caller_command(
+    scenario: &Path,
+    port: u16,
+    rate: u32,
+    calls: u64,
+    hold_ms: u32,
+    stat: &Path,
+    stat_every: u32,
+) -> anyhow::Result<Command> {
+    let mut cmd = Command::new("sipp");
+    cmd.args([
+        &format!("127.0.0.1:{port}"),
+        "-sf",
+        &scenario.to_string_lossy(),
+        "-s",
+        "5551234",
+        // The digest `uri` must be the Request-URI (sipp defaults to host:port; it adds `sip:`).
+        "-auth_uri",
+        &format!("5551234@127.0.0.1:{port}"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port()?.to_string(),
+        "-r",
+        &rate.to_string(),
+        "-m",
+        &calls.to_string(),
+        "-d",
+        &hold_ms.to_string(),
+        "-l",
+        "100000",
+        "-nostdin",
+        "-buff_size",
+        "8388608",
+        "-timeout",
+        &format!("{}s", calls / u64::from(rate.max(1)) * 3 + 60),
+        "-trace_stat",
+        "-stf",
+        &stat.to_string_lossy(),
+        "-fd",
+        &stat_every.to_string(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    Ok(cmd)
+}
+
 /// Run the sipp caller against `port`: `calls` calls at `rate`/s lasting `hold_ms`.
 fn caller(
     dir: &Path,
@@ -42,41 +92,7 @@ fn caller(
 ) -> anyhow::Result<Counts> {
     let (uac, _) = write_scenarios(dir)?;
     let stat = dir.join(format!("stat-{tag}.csv"));
-    Command::new("sipp")
-        .args([
-            &format!("127.0.0.1:{port}"),
-            "-sf",
-            &uac.to_string_lossy(),
-            "-s",
-            "5551234",
-            // The digest `uri` must be the Request-URI (sipp defaults to host:port; it adds `sip:`).
-            "-auth_uri",
-            &format!("5551234@127.0.0.1:{port}"),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &free_port()?.to_string(),
-            "-r",
-            &rate.to_string(),
-            "-m",
-            &calls.to_string(),
-            "-d",
-            &hold_ms.to_string(),
-            "-l",
-            "100000",
-            "-nostdin",
-            "-buff_size",
-            "8388608",
-            "-timeout",
-            &format!("{}s", calls / u64::from(rate.max(1)) * 3 + 60),
-            "-trace_stat",
-            "-stf",
-            &stat.to_string_lossy(),
-            "-fd",
-            "1",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    caller_command(&uac, port, rate, calls, hold_ms, &stat, 1)?
         .status()
         .context("running sipp")?;
     counts(&stat).context("reading sipp's statistics")
@@ -153,7 +169,7 @@ pub fn overload(rate: u32, factor: u32, seconds: u32) -> anyhow::Result<()> {
 }
 
 /// Resident memory of a process (kB).
-fn rss_kb(pid: u32) -> u64 {
+pub(super) fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

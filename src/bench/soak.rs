@@ -58,16 +58,7 @@ fn trunk(dir: &Path) -> anyhow::Result<(Child, u16)> {
 
 /// Resident memory of a process, MB.
 fn rss_mb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1024
+    super::load::rss_kb(pid) / 1024
 }
 
 /// `rate` calls/s of `hold` s each, for `minutes`.
@@ -92,38 +83,7 @@ pub fn soak(rate: u32, hold: u32, minutes: u32) -> anyhow::Result<()> {
         rate * hold
     );
     let stat = dir.join("stat.csv");
-    let mut sipp = Command::new("sipp")
-        .args([
-            &format!("127.0.0.1:{port}"),
-            "-sf",
-            &uac.to_string_lossy(),
-            "-s",
-            "5551234",
-            "-auth_uri",
-            &format!("5551234@127.0.0.1:{port}"),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &free_port()?.to_string(),
-            "-r",
-            &rate.to_string(),
-            "-m",
-            &calls.to_string(),
-            "-d",
-            &(hold * 1000).to_string(),
-            "-l",
-            "100000",
-            "-nostdin",
-            "-buff_size",
-            "8388608",
-            "-trace_stat",
-            "-stf",
-            &stat.to_string_lossy(),
-            "-fd",
-            "10",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let mut sipp = super::load::caller_command(&uac, port, rate, calls, hold * 1000, &stat, 10)?
         .spawn()
         .context("running sipp")?;
     let start = Instant::now();

@@ -216,7 +216,7 @@ impl JitterBuffer {
             Playout::Playing { play_ts } => play_ts,
         };
         let ahead = diff(ts, play_ts);
-        if ahead + len as i32 <= 0 {
+        if i64::from(ahead) + i64::from(len) <= 0 {
             self.stats.late += 1;
             if matches!(self.playout, Playout::Playing { .. }) && self.target < MAX_TARGET {
                 // Playout runs too close to arrivals: deepen by one frame now.

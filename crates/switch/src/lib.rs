@@ -516,12 +516,15 @@ impl Switch {
             if l.is_empty() {
                 break;
             }
-            let name = l
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            // Only a well-formed header line (a token name, a colon, no
+            // control characters) is copied into the answer.
+            let Some((name, _)) = l.split_once(':') else {
+                continue;
+            };
+            if l.chars().any(|c| c.is_control() && c != '\t') {
+                continue;
+            }
+            let name = name.trim_end().to_ascii_lowercase();
             if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str())
             {
                 lines.push(l.to_string());
