@@ -98,8 +98,9 @@ fn caller(
     counts(&stat).context("reading sipp's statistics")
 }
 
-/// The sipp trunk (answers 100, 180, 200) on a free port.
-pub(super) fn trunk(dir: &Path) -> anyhow::Result<(Child, u16)> {
+/// The sipp trunk (answers 100, 180, 200) on a free port, with `extra`
+/// sipp arguments (e.g. RTP echo for `bench soak`).
+pub(super) fn trunk(dir: &Path, extra: &[String]) -> anyhow::Result<(Child, u16)> {
     let (_, uas) = write_scenarios(dir)?;
     let port = free_port()?;
     let child = Child(
@@ -115,6 +116,7 @@ pub(super) fn trunk(dir: &Path) -> anyhow::Result<(Child, u16)> {
                 "-buff_size",
                 "8388608",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -134,7 +136,7 @@ fn scratch(name: &str) -> anyhow::Result<std::path::PathBuf> {
 pub fn overload(rate: u32, factor: u32, seconds: u32) -> anyhow::Result<()> {
     which("sipp")?;
     let dir = scratch("overload")?;
-    let (_trunk, trunk_port) = trunk(&dir)?;
+    let (_trunk, trunk_port) = trunk(&dir, &[])?;
     let (_server, port) = start_switchboard(&dir, trunk_port)?;
     let offered = rate * factor;
     println!(
@@ -185,7 +187,7 @@ pub(super) fn rss_kb(pid: u32) -> u64 {
 pub fn memory(calls: u64, rate: u32) -> anyhow::Result<()> {
     which("sipp")?;
     let dir = scratch("memory")?;
-    let (_trunk, trunk_port) = trunk(&dir)?;
+    let (_trunk, trunk_port) = trunk(&dir, &[])?;
     let (server, port) = start_switchboard(&dir, trunk_port)?;
     let pid = server.0.id();
     println!("Memory: {calls} calls at {rate}/s (100 ms calls), RSS of the server");

@@ -70,6 +70,18 @@ impl Step {
     }
 }
 
+/// Drive `pairs` for a warm-up second, then measure `seconds`, charging
+/// the CPU of process group `pgid` (the relay under test).
+fn measure(ep: &Endpoints, pairs: &[(SocketAddr, SocketAddr)], seconds: u64, pgid: u32) -> Load {
+    rtpgen::run(
+        ep,
+        pairs,
+        Duration::from_secs(1),
+        Duration::from_secs(seconds),
+        || group_cpu_ticks(pgid),
+    )
+}
+
 /// Switchboard's calls for one step: established through SIP.
 fn switchboard_step(
     server: SocketAddr,
@@ -95,13 +107,7 @@ fn switchboard_step(
     let to_b = trunk.offers.lock().map(|o| o.clone()).unwrap_or_default();
     anyhow::ensure!(to_b.len() == calls, "the trunk saw {} calls", to_b.len());
     let pairs: Vec<_> = to_a.into_iter().zip(to_b).collect();
-    let load = rtpgen::run(
-        ep,
-        &pairs,
-        Duration::from_secs(1),
-        Duration::from_secs(seconds),
-        || group_cpu_ticks(pgid),
-    );
+    let load = measure(ep, &pairs, seconds, pgid);
     for call in &established {
         uac.hang_up(call)?;
     }
@@ -143,13 +149,7 @@ fn rtpengine_step(
         pairs.push(engine.call(id, &a_sdp, &b_sdp)?);
     }
     let pgid = engine.child.0.id();
-    let load = rtpgen::run(
-        ep,
-        &pairs,
-        Duration::from_secs(1),
-        Duration::from_secs(seconds),
-        || group_cpu_ticks(pgid),
-    );
+    let load = measure(ep, &pairs, seconds, pgid);
     for id in &ids {
         engine.delete(id)?;
     }

@@ -65,7 +65,7 @@ pub fn sip(start: u32, max: u32, seconds: u32, anchors: bool) -> anyhow::Result<
     let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let (uac, _) = write_scenarios(&dir)?;
-    let (_trunk, uas_port) = super::load::trunk(&dir)?;
+    let (_trunk, uas_port) = super::load::trunk(&dir, &[])?;
     println!(
         "SIP call rate: agent 1001 (sipp, digest auth on every INVITE) -> server -> trunk (sipp: 100, 180, 200),"
     );

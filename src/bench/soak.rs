@@ -7,14 +7,13 @@
 //! (PCMA<->PCMU transcoded) for every call's whole length.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use switchboard_media::Codec;
 
 use super::sip::start_switchboard;
-use super::{free_port, last_stats, which, Child};
+use super::{free_port, last_stats, which};
 
 /// Write one second of a 440 Hz tone as raw A-law (what `rtp_stream` plays).
 fn alaw_tone(path: &Path) -> anyhow::Result<()> {
@@ -25,35 +24,6 @@ fn alaw_tone(path: &Path) -> anyhow::Result<()> {
     Codec::Pcma.encode(&pcm, &mut out);
     std::fs::write(path, out)?;
     Ok(())
-}
-
-fn trunk(dir: &Path) -> anyhow::Result<(Child, u16)> {
-    let uas = dir.join("uas_rr.xml");
-    std::fs::write(&uas, include_str!("../../benches/sipp/uas_rr.xml"))?;
-    let port = free_port()?;
-    let child = Child(
-        Command::new("sipp")
-            .args([
-                "-sf",
-                &uas.to_string_lossy(),
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-mp",
-                &free_port()?.to_string(),
-                "-rtp_echo",
-                "-nostdin",
-                "-buff_size",
-                "8388608",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the sipp trunk")?,
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    Ok((child, port))
 }
 
 /// Resident memory of a process, MB.
@@ -74,7 +44,13 @@ pub fn soak(rate: u32, hold: u32, minutes: u32) -> anyhow::Result<()> {
         include_str!("../../benches/sipp/uac_auth_rtp.xml")
             .replace("@ALAW_FILE@", &alaw.to_string_lossy()),
     )?;
-    let (_trunk, trunk_port) = trunk(&dir)?;
+    // The trunk echoes every call's RTP back on one media port.
+    let echo = [
+        "-mp".to_string(),
+        free_port()?.to_string(),
+        "-rtp_echo".to_string(),
+    ];
+    let (_trunk, trunk_port) = super::load::trunk(&dir, &echo)?;
     let (server, port) = start_switchboard(&dir, trunk_port)?;
     let pid = server.0.id();
     let calls = u64::from(rate) * u64::from(minutes) * 60;

@@ -450,8 +450,7 @@ impl MediaEngine {
             return;
         };
         entry.leg.abort_task();
-        let recorders = std::mem::take(&mut lock(&entry.leg.tx).recorders);
-        for (id, r) in recorders {
+        for (id, r) in entry.leg.take_recorders() {
             let summary = stop_recorder(id, r);
             lock(&self.inner.state).finish_recording(id, summary);
         }
@@ -500,7 +499,7 @@ impl MediaEngine {
             let _ = recorder.stop();
             return Err(MediaError::UnknownLeg(leg));
         };
-        lock(&entry.leg.tx).recorders.push((id, recorder));
+        entry.leg.add_recorder(id, recorder);
         st.recordings.insert(id, RecState::Active(leg));
         st.refresh_leg_room(leg);
         Ok(id)
@@ -541,11 +540,7 @@ impl MediaEngine {
                 RecState::Active(leg) => st.legs.get(leg)?.leg.clone(),
             }
         };
-        let recorder = {
-            let mut tx = lock(&leg.tx);
-            let pos = tx.recorders.iter().position(|(id, _)| *id == rec)?;
-            tx.recorders.swap_remove(pos).1
-        };
+        let recorder = leg.remove_recorder(rec)?;
         let summary = stop_recorder(rec, recorder);
         let mut st = lock(&self.inner.state);
         st.finish_recording(rec, summary.clone());

@@ -34,16 +34,6 @@ struct Anchor {
     ts_offset: u32,
 }
 
-/// Verdict on a forwarded packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forward {
-    /// Send it with these numbers.
-    Send(Stamp),
-    /// Not sent. Kept for callers that match on it: numbering never goes
-    /// back, a source that restarts is re-anchored instead.
-    Stale,
-}
-
 /// The outgoing stream of one leg.
 #[derive(Debug, Clone)]
 pub struct OutStream {
@@ -110,7 +100,7 @@ impl OutStream {
         seq: u16,
         ts: u32,
         samples: u32,
-    ) -> Forward {
+    ) -> Stamp {
         if let Some(a) = self.anchor.filter(|a| a.source == source) {
             let sequence = seq.wrapping_add(a.seq_offset);
             let jump = seq_diff(sequence, self.next_seq);
@@ -144,7 +134,7 @@ impl OutStream {
         ts: u32,
         samples: u32,
         marker: bool,
-    ) -> Forward {
+    ) -> Stamp {
         let sequence = seq.wrapping_add(anchor.seq_offset);
         let timestamp = ts.wrapping_add(anchor.ts_offset);
         if seq_diff(sequence, self.next_seq) >= 0 {
@@ -156,11 +146,11 @@ impl OutStream {
             }
         }
         self.mixed_marker = true;
-        Forward::Send(Stamp {
+        Stamp {
             sequence,
             timestamp,
             marker,
-        })
+        }
     }
 
     /// Number the next mixed frame of `samples`, sent (or skipped when

@@ -9,6 +9,7 @@
 //! recorders). A thread never holds one leg's lock while taking another's.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -171,6 +172,9 @@ pub(crate) struct Leg {
     pub(crate) created: Instant,
     pub(crate) rx: Mutex<RxState>,
     pub(crate) tx: Mutex<TxState>,
+    /// Whether `tx.recorders` is non-empty, readable without the lock: the
+    /// receive path of a forwarded call checks it for every packet.
+    recorded: AtomicBool,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -219,6 +223,7 @@ impl Leg {
                 dtmf_queued: 0,
                 dtmf_active: None,
             }),
+            recorded: AtomicBool::new(false),
             task: Mutex::new(None),
         })
     }
@@ -248,10 +253,10 @@ impl Leg {
 
     /// Give a forwarded packet this leg sent to its recorders (left channel).
     fn record_sent(&self, pkt: &RtpPacket<'_>, now: Instant) {
-        let mut tx = lock(&self.tx);
-        if tx.recorders.is_empty() {
+        if !self.recorded.load(Ordering::Relaxed) {
             return;
         }
+        let mut tx = lock(&self.tx);
         if let Some(codec) = Codec::from_payload_type(pkt.payload_type) {
             let source = self.id << 32 | u64::from(pkt.ssrc);
             for (_, r) in tx.recorders.iter_mut() {
@@ -265,6 +270,30 @@ impl Leg {
                 );
             }
         }
+    }
+
+    /// Start feeding a recorder.
+    pub(crate) fn add_recorder(&self, id: RecordingId, recorder: Recorder) {
+        let mut tx = lock(&self.tx);
+        tx.recorders.push((id, recorder));
+        self.recorded.store(true, Ordering::Relaxed);
+    }
+
+    /// Stop feeding recorder `id` and hand it back.
+    pub(crate) fn remove_recorder(&self, id: RecordingId) -> Option<Recorder> {
+        let mut tx = lock(&self.tx);
+        let pos = tx.recorders.iter().position(|(r, _)| *r == id)?;
+        let recorder = tx.recorders.swap_remove(pos).1;
+        self.recorded
+            .store(!tx.recorders.is_empty(), Ordering::Relaxed);
+        Some(recorder)
+    }
+
+    /// Stop feeding every recorder and hand them back.
+    pub(crate) fn take_recorders(&self) -> Vec<(RecordingId, Recorder)> {
+        let mut tx = lock(&self.tx);
+        self.recorded.store(false, Ordering::Relaxed);
+        std::mem::take(&mut tx.recorders)
     }
 
     /// Counters for `MediaEngine::stats`.

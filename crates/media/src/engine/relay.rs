@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use super::leg::{Leg, KEEPALIVE_TICKS};
 use super::lock;
 use super::tick::FORWARD_VISIT_EVERY;
-use crate::forward::Forward;
 use crate::g711::Codec;
 use crate::rtp::{RtpHeader, RtpPacket, G711_PACKET_LEN, HEADER_LEN};
 use crate::timeline::Channel;
@@ -66,13 +65,9 @@ impl Leg {
         };
         let mut tx = lock(&self.tx);
         let source = (from, pkt.ssrc);
-        let stamp = match tx
+        let stamp = tx
             .stream
-            .forward(now, source, pkt.sequence, pkt.timestamp, samples)
-        {
-            Forward::Send(stamp) => stamp,
-            Forward::Stale => return,
-        };
+            .forward(now, source, pkt.sequence, pkt.timestamp, samples);
         let header = RtpHeader {
             payload_type,
             marker: stamp.marker || pkt.marker,
