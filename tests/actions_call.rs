@@ -191,16 +191,10 @@ fn call_number_out_of_campaign_through_trunk() {
     assert_eq!(v["direction"], "outbound", "{v}");
     a.wait_event("CALL_ESTABLISHED", T);
     ext.wait_event("CALL_ESTABLISHED", T);
-    // (auto-answering baresip reports no CALL_INCOMING: compare the answers)
-    let a_at = a.events_of("CALL_ESTABLISHED")[0].at;
-    let a_at_now = a.now();
-    let e_at = ext.events_of("CALL_ESTABLISHED")[0].at;
-    let e_at_now = ext.now();
-    // Compare on a common clock: seconds before "now" on each phone.
-    assert!(
-        (a_at_now - a_at) > (e_at_now - e_at),
-        "the external number answered before the agent's phone"
-    );
+    // The agent's phone answers before the number is dialled: checked on the
+    // server's event log below (AGENT_ANSWERED before ANSWERED). The phones'
+    // own event times are read by one thread per phone, a few ms apart under
+    // load, too coarse to order two answers 4 ms apart.
     assert!(
         ext.log().contains(&format!("INVITE sip:{EXT_NUMBER}@")),
         "the trunk INVITE should target the dialled number:\n{}",

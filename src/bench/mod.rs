@@ -21,6 +21,8 @@ use switchboard_media::bench::{run_bench, BenchOptions};
 mod kamailio;
 mod latency;
 mod load;
+mod queue;
+mod queue_peers;
 mod relay;
 mod rtpengine;
 mod rtpgen;
@@ -99,6 +101,21 @@ enum What {
         #[arg(long, default_value_t = 30)]
         minutes: u32,
     },
+    /// The queue distributor with many agents and callers waiting: CPU, offer and API latency.
+    Queue {
+        /// Registered auto-answering agents in the campaign.
+        #[arg(long, default_value_t = 400)]
+        agents: usize,
+        /// Callers waiting in the second phase.
+        #[arg(long, default_value_t = 1000)]
+        waiting: usize,
+        /// Seconds each call lasts once answered.
+        #[arg(long, default_value_t = 5)]
+        talk: u64,
+        /// Measured seconds per phase.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// RTP relay and conference capacity.
     Media {
         /// Concurrent relayed calls.
@@ -132,6 +149,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             seconds,
         }) => load::overload(rate, factor, seconds),
         Some(What::Memory { calls, rate }) => load::memory(calls, rate),
+        Some(What::Queue {
+            agents,
+            waiting,
+            talk,
+            seconds,
+        }) => queue::queue(agents, waiting, talk, seconds),
         Some(What::Soak {
             rate,
             hold,
