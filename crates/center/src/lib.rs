@@ -21,5 +21,5 @@ pub use dnc::{dnc_key, dnc_national, DncEntry};
 pub use hours::CallingHours;
 pub use views::{
     ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, QueueView,
-    QueuedCall, Snapshot, TagReply, TransferView,
+    QueuedCall, Snapshot, SupervisionView, TagReply, TransferView,
 };

@@ -48,6 +48,7 @@ impl Switch {
                 Action::Progress(leg) => self.progress_leg(leg),
                 Action::Hangup(leg) => self.hangup_leg(leg),
                 Action::Media(plan) => self.apply_plan(call, &plan),
+                Action::LogBy { kind, detail, by } => self.log_call(call, kind, &detail, Some(&by)),
                 Action::Log { kind, detail } => {
                     let actor = self
                         .calls
@@ -258,8 +259,15 @@ impl Switch {
         for (i, g) in plan.groups.iter().enumerate() {
             for leg in &g.legs {
                 if let Some(l) = self.legs.get(leg) {
-                    self.media.join(rooms[i], l.media);
-                    self.media.set_muted(l.media, plan.muted.contains(leg));
+                    let media = l.media;
+                    self.media.join(rooms[i], media);
+                    self.media.set_muted(media, plan.muted.contains(leg));
+                    let unheard: Vec<_> = plan
+                        .unheard_by(*leg)
+                        .iter()
+                        .filter_map(|s| self.legs.get(s).map(|l| l.media))
+                        .collect();
+                    self.media.set_unheard(media, &unheard);
                     placed.push(*leg);
                 }
             }

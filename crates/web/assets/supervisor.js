@@ -45,8 +45,34 @@ export function renderWall() {
       h('span', { class: 'badge call-state', dataset: { state: c.state } }, callStateLabel(c.state)), ' ',
       `${c.caller} → ${c.callee}`, c.campaign ? ` · ${c.campaign}` : '', ' ',
       h('span', { class: 'timer', dataset: { since: c.answered_at || c.started_at } }, fmtDuration(serverNow() - (c.answered_at || c.started_at))))
-      : null);
+      : null,
+    c ? superviseButtons(a, c) : null);
   }));
+}
+
+/** States in which a call can be supervised (answered, not over). */
+const SUPERVISABLE = ['connected', 'held', 'transferring', 'consulting', 'conference'];
+
+/** Listen / whisper / barge / take over / stop on the agent's current call
+ * (the supervisor's phone is rung on the first one; later ones change the mode live). */
+function superviseButtons(a, c) {
+  const me = store.me?.username;
+  if (!me || a.username === me || !SUPERVISABLE.includes(c.state)) return null;
+  const mine = (c.supervisions || []).find((s) => s.supervisor === me);
+  const act = (mode, label) => h('button', {
+    type: 'button',
+    class: 'small' + (mine?.mode === mode ? ' active' : ''),
+    id: `supervise-${mode}-${a.username}`,
+    'aria-pressed': mine?.mode === mode ? 'true' : undefined,
+    onclick: (e) => run(e.currentTarget,
+      () => post(`/api/calls/${encodeURIComponent(c.call_id)}/supervise`, { mode }),
+      `${label}: ${a.name || a.username}`),
+  }, label);
+  return h('div', { class: 'agent-card-supervise small', role: 'group', 'aria-label': `Supervise ${a.username}` },
+    act('listen', 'Listen'), act('whisper', 'Whisper'), act('barge', 'Barge'),
+    mine ? act('takeover', 'Take over') : null,
+    mine ? act('stop', 'Stop') : null,
+    mine ? h('span', { class: 'muted' }, mine.answered ? ` ${mine.mode}` : ' ringing your phone…') : null);
 }
 
 function renderQueues() {
