@@ -1,7 +1,8 @@
 //! Supervision with real phones and tones: the customer (baresip) plays
 //! 1000 Hz, agent 1001 440 Hz, supervisor 9000 700 Hz. Listen: the
 //! supervisor hears both and nobody hears 700 Hz; whisper: only the agent
-//! hears it; barge: everyone hears everyone; take over: the customer talks
+//! hears it; barge: everyone hears everyone; key 5 on the supervisor's
+//! phone: whisper again; take over: the customer talks
 //! with the supervisor and the agent's phone is released. Each window's
 //! tones are judged on what each phone recorded.
 
@@ -56,6 +57,15 @@ fn listen_whisper_barge_takeover_with_tones() {
     let t5 = Instant::now();
     sleep(3.0);
     let t6 = Instant::now();
+    // Key 5 on the supervisor's phone: back to whisper, without the console.
+    s.command("sndcode", "5")
+        .unwrap_or_else(|e| panic!("sndcode: {e}\n{}", s.log_tail(20)));
+    lab.wait_call(&ts, &id, "whisper from the phone's key 5", |c| {
+        c["call"]["supervisions"][0]["mode"] == "whisper"
+    });
+    let t6a = Instant::now();
+    sleep(3.0);
+    let t6b = Instant::now();
     let v = lab.ok("POST", &path, Some(json!({"mode": "takeover"})), &ts);
     assert_eq!(v["agent"], "9000", "the supervisor handles the call: {v}");
     a.wait_event("CALL_CLOSED", T);
@@ -83,6 +93,9 @@ fn listen_whisper_barge_takeover_with_tones() {
     c.mix(&[A_HZ, SUP_HZ], &[CUSTOMER_HZ], t5, t6);
     ha.mix(&[CUSTOMER_HZ, SUP_HZ], &[A_HZ], t5, t6);
     hs.mix(&[CUSTOMER_HZ, A_HZ], &[SUP_HZ], t5, t6);
+    // Whisper again from the phone's key 5.
+    ha.mix(&[CUSTOMER_HZ, SUP_HZ], &[A_HZ], t6a, t6b);
+    c.mix(&[A_HZ], &[SUP_HZ, CUSTOMER_HZ], t6a, t6b);
     // Take over: customer and supervisor, the agent gone.
     c.hears(SUP_HZ, t7, t8, 0.8).not_hears(A_HZ, t7, t8);
     hs.hears(CUSTOMER_HZ, t7, t8, 0.8).not_hears(A_HZ, t7, t8);
@@ -92,6 +105,7 @@ fn listen_whisper_barge_takeover_with_tones() {
         &[
             "SUPERVISE_START",
             "SUPERVISE_ANSWERED",
+            "SUPERVISE_MODE",
             "SUPERVISE_MODE",
             "SUPERVISE_MODE",
             "SUPERVISE_TAKEOVER",
