@@ -43,6 +43,9 @@ pub enum Action {
     AgentEngaged(String),
     /// An agent is done with this call.
     AgentReleased(String),
+    /// A supervisor's phone is done with this call (no after-call work:
+    /// the supervisor did not handle it).
+    SupervisorReleased(String),
     /// Tell the caller of a pending incoming leg that the far end rings (180).
     Progress(LegId),
     /// The call is over.

@@ -137,7 +137,7 @@ impl Call {
             (SupervisorAction::Stop, Some(i)) => {
                 let s = self.supervisions.remove(i);
                 out.push(Action::Hangup(s.leg));
-                out.push(Action::AgentReleased(s.phone));
+                out.push(Action::SupervisorReleased(s.phone));
                 let whom = self.whom();
                 Self::log_by(
                     out,
@@ -313,7 +313,7 @@ impl Call {
             }
             Event::Failed(_, status) => {
                 let s = self.supervisions.remove(i);
-                out.push(Action::AgentReleased(s.phone.clone()));
+                out.push(Action::SupervisorReleased(s.phone.clone()));
                 Self::log_by(
                     out,
                     "SUPERVISE_FAILED",
@@ -323,7 +323,7 @@ impl Call {
             }
             Event::HungUp(_) => {
                 let s = self.supervisions.remove(i);
-                out.push(Action::AgentReleased(s.phone.clone()));
+                out.push(Action::SupervisorReleased(s.phone.clone()));
                 let whom = self.whom();
                 Self::log_by(
                     out,
@@ -341,7 +341,7 @@ impl Call {
     pub(crate) fn end_supervisions(&mut self, out: &mut Vec<Action>) {
         for s in std::mem::take(&mut self.supervisions) {
             out.push(Action::Hangup(s.leg));
-            out.push(Action::AgentReleased(s.phone));
+            out.push(Action::SupervisorReleased(s.phone));
             Self::log_by(
                 out,
                 "SUPERVISE_STOP",

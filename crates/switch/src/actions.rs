@@ -58,6 +58,7 @@ impl Switch {
                 }
                 Action::AgentEngaged(a) => self.agent_engaged(&a, call),
                 Action::AgentReleased(a) => self.agent_released(&a, call),
+                Action::SupervisorReleased(a) => self.supervisor_released(&a, call),
                 Action::Ended => self.end_call(call),
             }
         }

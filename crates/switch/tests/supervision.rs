@@ -323,3 +323,23 @@ fn bad_requests_are_refused_with_the_reason() {
     let e = supervise_as(&mut h, BOSS, true, &call, listen, None).expect_err("ended");
     assert_eq!(e.status, 404);
 }
+
+#[test]
+fn only_the_agent_gets_after_call_work() {
+    let mut support = harness::campaign("support", "inbound", Some("5000"), false);
+    support.acw_secs = 30;
+    let mut h = Harness::with(Setup {
+        agents: vec!["1001", "9001"],
+        campaigns: vec![support],
+        ..Setup::default()
+    });
+    listening(&mut h);
+    h.hangup("trunk", 0);
+    assert_eq!(h.status("1001"), "after_call_work");
+    assert_eq!(
+        h.status(BOSS),
+        "offline",
+        "back to the supervisor's chosen state"
+    );
+    h.assert_clean();
+}

@@ -251,7 +251,7 @@ impl H {
                     assert!(!a.is_empty(), "engaged an agent with no name");
                     *self.engaged.entry(a.clone()).or_default() += 1;
                 }
-                Action::AgentReleased(a) => {
+                Action::AgentReleased(a) | Action::SupervisorReleased(a) => {
                     let n = self.engaged.get_mut(a).filter(|n| **n > 0);
                     let n =
                         n.unwrap_or_else(|| panic!("agent {a} released but not engaged: {out:?}"));
@@ -492,7 +492,7 @@ fn hangups(out: &[Action]) -> Vec<LegId> {
 fn released(out: &[Action]) -> Vec<&str> {
     out.iter()
         .filter_map(|a| match a {
-            Action::AgentReleased(x) => Some(x.as_str()),
+            Action::AgentReleased(x) | Action::SupervisorReleased(x) => Some(x.as_str()),
             _ => None,
         })
         .collect()
