@@ -246,17 +246,26 @@ pub struct QueueView {
     pub longest_wait_ms: u64,
     /// Callers in order.
     pub calls: Vec<QueuedCall>,
+    /// Answered within the threshold, abandoned, timed out (since the switch started).
+    pub service_level: crate::ServiceLevel,
 }
 
 impl QueueView {
-    /// A queue view from its callers in order.
+    /// A queue view from its callers in order (no service level counted yet).
     pub fn new(campaign: &str, calls: Vec<QueuedCall>) -> QueueView {
         QueueView {
             campaign: campaign.to_string(),
             waiting: calls.len(),
             longest_wait_ms: calls.iter().map(|c| c.wait_ms).max().unwrap_or(0),
             calls,
+            service_level: crate::ServiceLevel::default(),
         }
+    }
+
+    /// The same with the queue's service level.
+    pub fn with_service_level(mut self, level: crate::ServiceLevel) -> QueueView {
+        self.service_level = level;
+        self
     }
 }
 

@@ -173,7 +173,8 @@ impl Switch {
 
     /// End a leg whatever its state: BYE, CANCEL or a final error response.
     pub(super) fn hangup_leg(&mut self, leg: LegId) {
-        self.dequeue_leg(leg);
+        // A leg still queued is hung up: its caller left (or the call ended) waiting.
+        self.queue_abandoned(leg);
         self.end_leg_signalling(leg);
     }
 

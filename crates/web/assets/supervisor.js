@@ -86,18 +86,37 @@ function renderQueues() {
   }
   replaceChildren(box, h('table', { class: 'table' },
     h('caption', { class: 'sr-only' }, 'Inbound queues'),
-    h('thead', {}, h('tr', {}, ['Campaign', 'Waiting', 'Longest wait', 'Being offered to'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Campaign', 'Waiting', 'Longest wait', 'Being offered to', 'Service level', 'Answered', 'Abandoned', 'Agents']
+      .map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, names.map((n) => {
       const q = byName.get(n);
       const waiting = q?.waiting || 0;
       const since = waiting ? store.queuesAt - (q.longest_wait_ms || 0) : 0;
       const ringing = (q?.calls || []).map((x) => x.ringing).filter(Boolean);
+      const sl = q?.service_level;
       return h('tr', { id: `queue-row-${n}`, class: waiting ? 'waiting' : '' },
         h('th', { scope: 'row' }, n),
         h('td', { class: 'num', id: `queue-waiting-${n}` }, String(waiting)),
         h('td', {}, waiting ? h('span', { class: 'timer', dataset: { since } }, fmtDuration(serverNow() - since)) : '—'),
-        h('td', {}, ringing.join(', ') || '—'));
+        h('td', {}, ringing.join(', ') || '—'),
+        h('td', { class: 'num', id: `queue-sl-${n}` },
+          sl && sl.percent !== null && sl.percent !== undefined ? `${sl.percent}% in ${sl.threshold_secs}s` : '—'),
+        h('td', { class: 'num' }, sl ? `${sl.answered} (${sl.answered_within} in ${sl.threshold_secs}s)` : '—'),
+        h('td', { class: 'num' }, sl ? String(sl.abandoned) : '—'),
+        h('td', { class: 'small' }, agentsByState(n)));
     }))));
+}
+
+/** Member agents of a campaign counted by state ("2 ready · 1 on call"). */
+function agentsByState(campaign) {
+  const c = store.campaigns.find((x) => x.name === campaign);
+  const counts = {};
+  for (const u of c?.agents || []) {
+    const a = store.agents.get(u);
+    if (a) counts[a.status] = (counts[a.status] || 0) + 1;
+  }
+  const parts = Object.entries(counts).map(([s, k]) => `${k} ${statusLabel(s).toLowerCase()}`);
+  return parts.join(' · ') || '—';
 }
 
 function renderCampaigns() {
@@ -248,7 +267,7 @@ function renderRecordings(rows) {
 export function initSupervisor() {
   if (!initialised) {
     initialised = true;
-    on('agents', () => { renderWall(); renderCampaigns(); });
+    on('agents', () => { renderWall(); renderCampaigns(); renderQueues(); });
     on('calls', () => { renderWall(); renderLiveCalls(); });
     on('queues', renderQueues);
     on('campaigns', () => { renderQueues(); renderCampaigns(); fillRecordingFilters(); });
