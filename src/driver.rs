@@ -116,6 +116,9 @@ impl MediaControl for MediaDriver {
     fn set_muted(&mut self, leg: MediaLeg, muted: bool) {
         self.0.set_muted(leg, muted)
     }
+    fn set_unheard(&mut self, leg: MediaLeg, sources: &[MediaLeg]) {
+        self.0.set_unheard(leg, sources)
+    }
     fn destroy_leg(&mut self, leg: MediaLeg) {
         self.0.destroy_leg(leg)
     }

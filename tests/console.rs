@@ -322,6 +322,8 @@ fn supervisor_wall_follows_agents_live() {
 
     b.wait_visible("#queue-row-support", T);
     assert_eq!(b.text("#queue-waiting-support"), "0");
+    // Service level: nobody has left the queue yet.
+    assert_eq!(b.text("#queue-sl-support"), "—");
     b.wait_text("#campaign-list", "sales", T);
     b.wait_text("#live-calls", "No live calls", T);
     b.wait_text("#recordings-results", "No recordings match", T);

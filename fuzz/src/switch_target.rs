@@ -106,6 +106,7 @@ impl MediaControl for FakeMedia {
         }
     }
     fn set_muted(&mut self, _: MediaLeg, _: bool) {}
+    fn set_unheard(&mut self, _: MediaLeg, _: &[MediaLeg]) {}
     fn destroy_leg(&mut self, leg: MediaLeg) {
         self.lock().legs.remove(&leg);
     }

@@ -2,7 +2,7 @@
 //! the ways a call starts and what it shows to the switch.
 
 use crate::state::{Callee, Caller, State};
-use crate::{CallState, LegId, MediaPlan, Target, Transfer};
+use crate::{CallState, LegId, MediaPlan, Supervision, Target, Transfer};
 
 /// What the engine must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,16 @@ pub enum Action {
     Hangup(LegId),
     /// Rearrange the media rooms.
     Media(MediaPlan),
+    /// Record a call event done by someone else than the controlling agent
+    /// (a supervisor).
+    LogBy {
+        /// Event kind (`SUPERVISE_START`...).
+        kind: &'static str,
+        /// Detail text.
+        detail: String,
+        /// Who did it.
+        by: String,
+    },
     /// Record a call event.
     Log {
         /// Event kind (`HOLD`, `TRANSFER_COMPLETED`...).
@@ -33,6 +43,9 @@ pub enum Action {
     AgentEngaged(String),
     /// An agent is done with this call.
     AgentReleased(String),
+    /// A supervisor's phone is done with this call (no after-call work:
+    /// the supervisor did not handle it).
+    SupervisorReleased(String),
     /// Tell the caller of a pending incoming leg that the far end rings (180).
     Progress(LegId),
     /// The call is over.
@@ -54,6 +67,10 @@ pub struct Call {
     pub(crate) state: State,
     music: String,
     plan: MediaPlan,
+    /// Supervisors on the call, in the order they came.
+    pub(crate) supervisions: Vec<Supervision>,
+    /// The agent-side leg supervisors last followed.
+    pub(crate) followed: Option<LegId>,
 }
 
 pub(crate) fn refuse<T>(msg: impl Into<String>) -> Result<T, Refusal> {
@@ -71,6 +88,8 @@ impl Call {
             state: State::Ended,
             music: music.to_string(),
             plan: MediaPlan::default(),
+            supervisions: Vec::new(),
+            followed: None,
         }
     }
 
@@ -225,14 +244,17 @@ impl Call {
     pub fn music(&self) -> &str {
         &self.music
     }
-    /// Every live leg of the call.
+    /// Every live leg of the call (supervisors' phones last).
     pub fn legs(&self) -> Vec<LegId> {
-        self.state.legs()
+        let mut v = self.state.legs();
+        v.extend(self.supervisions.iter().map(|s| s.leg));
+        v
     }
 
     /// Announce the media plan of the current state if it changed.
     pub(crate) fn push_plan(&mut self, out: &mut Vec<Action>) {
-        let p = self.state.media_plan(&self.music);
+        self.follow_agent(out);
+        let p = self.supervised_plan(self.state.media_plan(&self.music));
         if p != self.plan {
             self.plan = p.clone();
             out.push(Action::Media(p));
@@ -264,6 +286,7 @@ impl Call {
         engaged: Vec<String>,
         why: &str,
     ) {
+        self.end_supervisions(out);
         for a in engaged {
             out.push(Action::AgentReleased(a));
         }

@@ -3,7 +3,7 @@
 
 use crate::call::refuse;
 use crate::state::{Party, State};
-use crate::{Action, Call, CallState, LegId, Refusal, Target, TransferKind};
+use crate::{Action, Call, CallState, LegId, Refusal, SupervisorAction, Target, TransferKind};
 
 /// An agent (or supervisor) action on a live call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,15 @@ pub enum Command {
         /// Who is on it.
         target: Target,
     },
+    /// A supervisor starts supervising, changes mode, takes over or stops.
+    Supervise {
+        /// The supervisor (console user).
+        supervisor: String,
+        /// The extension to ring when the supervision starts.
+        phone: String,
+        /// What the supervisor asks for.
+        action: SupervisorAction,
+    },
     /// The leg moves to another call: drop it WITHOUT hanging it up, and end
     /// this call (the other legs are hung up).
     Detach(LegId),
@@ -60,6 +69,7 @@ impl Command {
             Command::Hangup => "hang up",
             Command::AdoptAgentSide { .. } => "adopt the agent side",
             Command::Detach(_) => "detach",
+            Command::Supervise { .. } => "supervise",
         }
     }
 }
@@ -76,7 +86,8 @@ impl Call {
         }
         match cmd {
             Command::Hangup => {
-                for l in self.legs() {
+                // Supervisors' phones are hung up as the call finishes.
+                for l in self.state.legs() {
                     out.push(Action::Hangup(l));
                 }
                 self.finish(&mut out, "hung up by the agent");
@@ -99,6 +110,11 @@ impl Call {
             Command::CancelTransfer => self.cancel_transfer(&mut out)?,
             Command::Confer => self.confer(&mut out)?,
             Command::Mute { leg, muted } => self.mute(leg, muted, &mut out)?,
+            Command::Supervise {
+                supervisor,
+                phone,
+                action,
+            } => self.supervise(&supervisor, &phone, action, &mut out)?,
         }
         self.push_plan(&mut out);
         Ok(out)
@@ -110,7 +126,7 @@ impl Call {
     }
 
     fn detach(&mut self, leg: LegId, out: &mut Vec<Action>) -> Result<(), Refusal> {
-        let legs = self.legs();
+        let legs = self.state.legs();
         if !legs.contains(&leg) {
             return refuse(format!("cannot detach leg {leg}: not part of this call"));
         }

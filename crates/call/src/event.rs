@@ -27,6 +27,10 @@ impl Call {
         if matches!(self.state, State::Ended) {
             return out;
         }
+        if self.supervisor_event(&ev, &mut out) {
+            self.push_plan(&mut out);
+            return out;
+        }
         match ev {
             Event::Assigned(leg, agent) => self.on_assigned(leg, agent, &mut out),
             Event::Ringing(leg) => self.on_ringing(leg, &mut out),

@@ -9,6 +9,7 @@ mod command;
 mod event;
 mod media_plan;
 mod state;
+mod supervision;
 mod transfer;
 
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub use command::Command;
 pub use event::Event;
 pub use media_plan::{Group, MediaPlan};
 pub use state::CallState;
+pub use supervision::{SuperviseMode, Supervision, SupervisorAction};
 pub use transfer::{Transfer, TransferKind, TransferPhase};
 
 /// Identifier of one SIP leg of a call (allocated by the call itself).

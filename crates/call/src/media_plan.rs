@@ -20,6 +20,10 @@ pub struct MediaPlan {
     pub groups: Vec<Group>,
     /// Legs the others do not hear (conference mute).
     pub muted: Vec<LegId>,
+    /// (listener, source): the listener does not hear that member of its
+    /// group (supervision: nobody hears a listening supervisor, only the
+    /// agent hears a whispering one).
+    pub unheard: Vec<(LegId, LegId)>,
 }
 
 impl MediaPlan {
@@ -30,6 +34,21 @@ impl MediaPlan {
     /// Do these two legs hear each other?
     pub fn connected(&self, a: LegId, b: LegId) -> bool {
         self.group_of(a).is_some_and(|g| g.legs.contains(&b))
+    }
+    /// Does `a` hear `b`: same group, `b` not muted, no exclusion.
+    pub fn hears(&self, a: LegId, b: LegId) -> bool {
+        a != b
+            && self.connected(a, b)
+            && !self.muted.contains(&b)
+            && !self.unheard.contains(&(a, b))
+    }
+    /// The members of its group `listener` does not hear.
+    pub fn unheard_by(&self, listener: LegId) -> Vec<LegId> {
+        self.unheard
+            .iter()
+            .filter(|(l, _)| *l == listener)
+            .map(|(_, s)| *s)
+            .collect()
     }
 }
 
@@ -86,6 +105,10 @@ impl State {
                 vec![talking(vec![customer.leg, agent.leg, third.0])]
             }
         };
-        MediaPlan { groups, muted }
+        MediaPlan {
+            groups,
+            muted,
+            unheard: Vec::new(),
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! requests answered on a oneshot channel with a typed view ([`crate::views`])
 //! or an [`ApiError`].
 
-use switchboard_call::{Command, Target};
+use switchboard_call::{Command, SupervisorAction, Target};
 use tokio::sync::oneshot;
 
 use crate::views::{ActionReply, CallView, Snapshot, TagReply};
@@ -80,6 +80,21 @@ pub enum EngineRequest {
         call: String,
         /// Action.
         command: Command,
+        /// Reply: the call now, or its end.
+        reply: Reply<ActionReply>,
+    },
+    /// Supervisors only: listen, whisper, barge, take over or stop on a
+    /// live call (see [`SupervisorAction`]).
+    Supervise {
+        /// Who (must be a supervisor: 403 otherwise).
+        actor: Actor,
+        /// Call id.
+        call: String,
+        /// What the supervisor asks for.
+        action: SupervisorAction,
+        /// Extension rung for the supervisor's audio when the supervision
+        /// starts (default: the supervisor's own).
+        phone: Option<String>,
         /// Reply: the call now, or its end.
         reply: Reply<ActionReply>,
     },

@@ -11,6 +11,7 @@ mod dnc;
 mod hours;
 pub mod password;
 pub mod schemas;
+mod service_level;
 pub mod views;
 
 pub use acd::{Acd, Decision, QueueConfig, Strategy};
@@ -19,7 +20,8 @@ pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};
 pub use dnc::{dnc_key, dnc_national, DncEntry};
 pub use hours::CallingHours;
+pub use service_level::{ServiceLevel, SERVICE_LEVEL_SECS};
 pub use views::{
     ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, QueueView,
-    QueuedCall, Snapshot, TagReply, TransferView,
+    QueuedCall, Snapshot, SupervisionView, TagReply, TransferView,
 };

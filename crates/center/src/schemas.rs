@@ -59,6 +59,19 @@ pub enum TransferPhaseDoc {
     Talking,
 }
 
+/// How a supervisor takes part in a call.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = SuperviseMode)]
+pub enum SuperviseModeDoc {
+    /// The supervisor hears agent and customer; nobody hears the supervisor.
+    Listen,
+    /// The agent hears the supervisor; the customer does not.
+    Whisper,
+    /// Everyone hears everyone.
+    Barge,
+}
+
 /// Where a call, transfer or consultation goes: exactly one key.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -264,6 +277,9 @@ mod tests {
         assert_eq!(values::<TransferKindDoc>(), want);
         let want = vec![json!(P::Dialing), json!(P::Ringing), json!(P::Talking)];
         assert_eq!(values::<TransferPhaseDoc>(), want);
+        use switchboard_call::SuperviseMode as M;
+        let want = vec![json!(M::Listen), json!(M::Whisper), json!(M::Barge)];
+        assert_eq!(values::<SuperviseModeDoc>(), want);
         use AgentStatus as A;
         let all = [
             A::Offline,

@@ -11,7 +11,9 @@ use serde_json::Value;
 use switchboard_call::{CallState, TransferKind, TransferPhase};
 use utoipa::ToSchema;
 
-use crate::schemas::{CallStateDoc, TargetDoc, TransferKindDoc, TransferPhaseDoc};
+use crate::schemas::{
+    CallStateDoc, SuperviseModeDoc, TargetDoc, TransferKindDoc, TransferPhaseDoc,
+};
 use crate::{AgentPresence, AgentStatus, CampaignInfo};
 
 /// Serialize a view. The views hold plain data (strings, numbers, maps with
@@ -57,6 +59,34 @@ pub struct TransferView {
     /// Where the transfer stands.
     #[schema(value_type = TransferPhaseDoc)]
     pub phase: TransferPhase,
+}
+
+/// A supervisor on a live call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SupervisionView {
+    /// The supervisor (console user).
+    pub supervisor: String,
+    /// The extension rung for the supervisor's audio.
+    pub phone: String,
+    /// The leg towards that phone.
+    pub leg: u64,
+    /// Current mode.
+    #[schema(value_type = SuperviseModeDoc)]
+    pub mode: switchboard_call::SuperviseMode,
+    /// The supervisor's phone answered (before that it rings).
+    pub answered: bool,
+}
+
+impl From<&switchboard_call::Supervision> for SupervisionView {
+    fn from(s: &switchboard_call::Supervision) -> SupervisionView {
+        SupervisionView {
+            supervisor: s.supervisor.clone(),
+            phone: s.phone.clone(),
+            leg: s.leg,
+            mode: s.mode,
+            answered: s.answered,
+        }
+    }
 }
 
 /// Which way a call goes.
@@ -129,6 +159,8 @@ pub struct CallView {
     pub contact_id: Option<String>,
     /// Every agent who took part (their consoles keep getting the call's updates).
     pub participants: Vec<String>,
+    /// Supervisors listening, whispering or barging in.
+    pub supervisions: Vec<SupervisionView>,
 }
 
 impl CallView {
@@ -214,17 +246,26 @@ pub struct QueueView {
     pub longest_wait_ms: u64,
     /// Callers in order.
     pub calls: Vec<QueuedCall>,
+    /// Answered within the threshold, abandoned, timed out (since the switch started).
+    pub service_level: crate::ServiceLevel,
 }
 
 impl QueueView {
-    /// A queue view from its callers in order.
+    /// A queue view from its callers in order (no service level counted yet).
     pub fn new(campaign: &str, calls: Vec<QueuedCall>) -> QueueView {
         QueueView {
             campaign: campaign.to_string(),
             waiting: calls.len(),
             longest_wait_ms: calls.iter().map(|c| c.wait_ms).max().unwrap_or(0),
             calls,
+            service_level: crate::ServiceLevel::default(),
         }
+    }
+
+    /// The same with the queue's service level.
+    pub fn with_service_level(mut self, level: crate::ServiceLevel) -> QueueView {
+        self.service_level = level;
+        self
     }
 }
 

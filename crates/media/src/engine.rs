@@ -174,6 +174,9 @@ pub(crate) struct State {
 pub(crate) struct LegEntry {
     pub(crate) leg: Arc<Leg>,
     pub(crate) room: Option<RoomId>,
+    /// Legs this one does not hear even when they share its room
+    /// (supervision); a room with any such exclusion mixes.
+    pub(crate) unheard: Vec<LegId>,
 }
 
 enum RecState {
@@ -219,7 +222,12 @@ impl State {
             .iter()
             .filter_map(|m| self.legs.get(m).map(|e| e.leg.clone()))
             .collect();
-        let forward = legs.len() == 2 && r.music.is_none();
+        let excluded = r.members.iter().any(|m| {
+            self.legs
+                .get(m)
+                .is_some_and(|e| e.unheard.iter().any(|u| r.members.contains(u)))
+        });
+        let forward = legs.len() == 2 && r.music.is_none() && !excluded;
         r.forwarding = forward;
         for (i, leg) in legs.iter().enumerate() {
             leg.set_route(if forward {
@@ -320,9 +328,14 @@ impl MediaEngine {
         ));
         leg.set_task(task);
         let local_port = leg.local_port;
-        lock(&self.inner.state)
-            .legs
-            .insert(id, LegEntry { leg, room: None });
+        lock(&self.inner.state).legs.insert(
+            id,
+            LegEntry {
+                leg,
+                room: None,
+                unheard: Vec::new(),
+            },
+        );
         debug!(leg = id, port = local_port, "leg created");
         Ok(LegInfo { id, local_port })
     }
@@ -435,6 +448,27 @@ impl MediaEngine {
             if let Some(r) = entry.room.and_then(|r| st.rooms.get_mut(&r)) {
                 r.epoch += 1;
             }
+        }
+    }
+
+    /// The legs `leg` must not hear even when they share its room (a
+    /// supervisor nobody but the agent hears, say); empty hears everyone.
+    /// A room with such an exclusion mixes instead of forwarding.
+    pub fn set_unheard(&self, leg: LegId, sources: &[LegId]) {
+        let mut st = lock(&self.inner.state);
+        let Some(entry) = st.legs.get_mut(&leg) else {
+            warn!(leg, "set_unheard on unknown leg");
+            return;
+        };
+        if entry.unheard == sources {
+            return;
+        }
+        entry.unheard = sources.to_vec();
+        if let Some(room) = entry.room {
+            if let Some(r) = st.rooms.get_mut(&room) {
+                r.epoch += 1;
+            }
+            st.refresh_room(room);
         }
     }
 

@@ -23,6 +23,14 @@ pub fn accumulate(acc: &mut Accumulator, frame: &Frame) {
     }
 }
 
+/// Take `frame` out of `acc` (a member someone does not hear).
+#[inline]
+pub fn subtract(acc: &mut Accumulator, frame: &Frame) {
+    for (a, &s) in acc.iter_mut().zip(frame) {
+        *a -= s as i32;
+    }
+}
+
 /// What one member hears: `total - own (+ extra)`, saturated into `out`.
 /// `extra` carries sources that nobody "owns", such as hold music.
 #[inline]
@@ -60,6 +68,19 @@ mod tests {
 
     fn constant(v: i16) -> Frame {
         [v; FRAME_SAMPLES]
+    }
+
+    #[test]
+    fn a_member_left_out() {
+        let inputs = [constant(100), constant(20), constant(3)];
+        let mut total = [0i32; FRAME_SAMPLES];
+        for f in &inputs {
+            accumulate(&mut total, f);
+        }
+        subtract(&mut total, &inputs[2]);
+        let mut out = SILENCE;
+        others(&total, &inputs[0], None, &mut out);
+        assert_eq!(out, constant(20), "hears 1, not 2");
     }
 
     #[test]

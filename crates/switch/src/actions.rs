@@ -48,6 +48,7 @@ impl Switch {
                 Action::Progress(leg) => self.progress_leg(leg),
                 Action::Hangup(leg) => self.hangup_leg(leg),
                 Action::Media(plan) => self.apply_plan(call, &plan),
+                Action::LogBy { kind, detail, by } => self.log_call(call, kind, &detail, Some(&by)),
                 Action::Log { kind, detail } => {
                     let actor = self
                         .calls
@@ -57,6 +58,7 @@ impl Switch {
                 }
                 Action::AgentEngaged(a) => self.agent_engaged(&a, call),
                 Action::AgentReleased(a) => self.agent_released(&a, call),
+                Action::SupervisorReleased(a) => self.supervisor_released(&a, call),
                 Action::Ended => self.end_call(call),
             }
         }
@@ -171,7 +173,8 @@ impl Switch {
 
     /// End a leg whatever its state: BYE, CANCEL or a final error response.
     pub(super) fn hangup_leg(&mut self, leg: LegId) {
-        self.dequeue_leg(leg);
+        // A leg still queued is hung up: its caller left (or the call ended) waiting.
+        self.queue_abandoned(leg);
         self.end_leg_signalling(leg);
     }
 
@@ -258,8 +261,15 @@ impl Switch {
         for (i, g) in plan.groups.iter().enumerate() {
             for leg in &g.legs {
                 if let Some(l) = self.legs.get(leg) {
-                    self.media.join(rooms[i], l.media);
-                    self.media.set_muted(l.media, plan.muted.contains(leg));
+                    let media = l.media;
+                    self.media.join(rooms[i], media);
+                    self.media.set_muted(media, plan.muted.contains(leg));
+                    let unheard: Vec<_> = plan
+                        .unheard_by(*leg)
+                        .iter()
+                        .filter_map(|s| self.legs.get(s).map(|l| l.media))
+                        .collect();
+                    self.media.set_unheard(media, &unheard);
                     placed.push(*leg);
                 }
             }

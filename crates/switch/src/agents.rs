@@ -233,6 +233,16 @@ impl Switch {
     /// The agent is done with a call: after-call work, then back to the chosen state.
     pub(super) fn agent_released(&mut self, username: &str, call: &str) {
         let acw = self.acw_secs_for(call);
+        self.release_agent(username, call, acw);
+    }
+
+    /// A supervisor's phone is done with a call it supervised: back to the
+    /// chosen state at once (no after-call work: someone else handled it).
+    pub(super) fn supervisor_released(&mut self, username: &str, call: &str) {
+        self.release_agent(username, call, 0);
+    }
+
+    fn release_agent(&mut self, username: &str, call: &str, acw: u64) {
         let mut acw_end = None;
         if let Some(p) = self.agents.get_mut(username) {
             let before = p.calls.len();

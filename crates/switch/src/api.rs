@@ -74,6 +74,16 @@ impl Switch {
                 let res = self.api_command(&actor, &call, command);
                 let _ = reply.send(res);
             }
+            EngineRequest::Supervise {
+                actor,
+                call,
+                action,
+                phone,
+                reply,
+            } => {
+                let res = self.api_supervise(&actor, &call, action, phone);
+                let _ = reply.send(res);
+            }
             EngineRequest::Recording {
                 actor,
                 call,
@@ -200,6 +210,7 @@ impl Switch {
             muted: c.plan().muted.clone(),
             contact_id: self.contact_of_call.get(call).cloned().flatten(),
             participants: e.participants.clone(),
+            supervisions: c.supervisions().iter().map(Into::into).collect(),
         })
     }
 

@@ -29,6 +29,7 @@ mod refer;
 mod register;
 mod registrar;
 mod sip_in;
+mod supervise;
 mod uac;
 
 use std::collections::HashMap;
@@ -613,6 +614,11 @@ impl Switch {
                     // PCI DSS: consoles, the call log and the server log get `*`
                     // unless the call's campaign allows clear digits (the media
                     // engine still relays the real digit to the other parties).
+                    let id = l.id;
+                    // A supervisor's keys change the mode (never masked: no customer data).
+                    if self.supervisor_key(&call, id, digit) {
+                        return;
+                    }
                     let detail = if self.dtmf_clear(&call) {
                         digit.to_string()
                     } else {

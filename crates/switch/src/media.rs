@@ -43,6 +43,8 @@ pub trait MediaControl: Send {
     fn set_music(&mut self, room: MediaRoom, class: Option<&str>);
     /// Mute a leg towards the others of its room.
     fn set_muted(&mut self, leg: MediaLeg, muted: bool);
+    /// The members of its room a leg does not hear (supervision); empty: all.
+    fn set_unheard(&mut self, leg: MediaLeg, sources: &[MediaLeg]);
     /// Close a leg (idempotent).
     fn destroy_leg(&mut self, leg: MediaLeg);
     /// Remove a room.

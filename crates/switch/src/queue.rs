@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use switchboard_call::{Event, LegId, Target};
 pub use switchboard_center::CampaignInfo;
 use switchboard_center::{parse_overflow, Acd, Decision, QueueConfig, Strategy};
-use switchboard_center::{LiveEvent, QueueView, QueuedCall};
+use switchboard_center::{LiveEvent, QueueView, QueuedCall, ServiceLevel};
 
 use super::{LegState, Switch};
 
@@ -37,6 +37,8 @@ struct QueueEntry {
     forks: Vec<(String, LegId)>,
     /// Ring-all: fork legs created so far (fork ids are never reused for a caller).
     next_fork: usize,
+    /// When the caller entered the queue (ms; kept across an overflow).
+    since: u64,
 }
 
 /// Fork legs of a ring-all offer: the queue leg's id with a fork number in the high bits.
@@ -65,9 +67,16 @@ pub struct Queue {
     publish_due: Option<u64>,
     /// When the last one went out (ms).
     last_publish: u64,
+    /// Service level of each queue, by campaign name.
+    levels: HashMap<String, ServiceLevel>,
 }
 
 impl Queue {
+    /// The service level counters of a queue.
+    fn level(&mut self, campaign: &str) -> &mut ServiceLevel {
+        self.levels.entry(campaign.to_string()).or_default()
+    }
+
     /// The queues of `campaigns`, nobody waiting.
     pub fn new(campaigns: &[CampaignInfo]) -> Queue {
         let mut acd = Acd::new(RETRY_MS);
@@ -80,6 +89,7 @@ impl Queue {
             forks: HashMap::new(),
             publish_due: None,
             last_publish: 0,
+            levels: HashMap::new(),
         }
     }
 
@@ -158,6 +168,7 @@ impl Switch {
                 ringing: None,
                 forks: Vec::new(),
                 next_fork: 0,
+                since: self.now,
             },
         );
         if let Some(e) = self.calls.get_mut(call) {
@@ -295,7 +306,7 @@ impl Switch {
                     self.agent_released(&a, call);
                 }
                 self.rekey_leg(fork, main);
-                self.dequeue_leg(main);
+                self.queue_answered(main);
                 self.call_event(call, Event::Assigned(main, agent));
                 self.call_event(call, Event::Answered(main));
             }
@@ -356,6 +367,20 @@ impl Switch {
 
     /// The agent answered: the caller leaves the queue.
     pub(super) fn queue_answered(&mut self, leg: LegId) {
+        if let Some(e) = self.queue.entries.get(&leg) {
+            let waited = self.now.saturating_sub(e.since);
+            let campaign = e.campaign.clone();
+            self.queue.level(&campaign).answered(waited);
+        }
+        self.dequeue_leg(leg);
+    }
+
+    /// The caller hung up (or the call ended) while waiting.
+    pub(super) fn queue_abandoned(&mut self, leg: LegId) {
+        if let Some(e) = self.queue.entries.get(&leg) {
+            let campaign = e.campaign.clone();
+            self.queue.level(&campaign).abandoned();
+        }
         self.dequeue_leg(leg);
     }
 
@@ -365,8 +390,10 @@ impl Switch {
             return;
         };
         let call = e.call.clone();
+        let campaign = e.campaign.clone();
+        self.queue.level(&campaign).timed_out();
         let overflow = self
-            .campaign(&e.campaign)
+            .campaign(&campaign)
             .and_then(|c| c.overflow_target.as_deref())
             .and_then(parse_overflow);
         match overflow {
@@ -420,7 +447,8 @@ impl Switch {
                         ringing: e.ringing.clone(),
                     })
                     .collect();
-                QueueView::new(&c.name, calls)
+                let level = self.queue.levels.get(&c.name).copied();
+                QueueView::new(&c.name, calls).with_service_level(level.unwrap_or_default())
             })
             .collect()
     }

@@ -45,8 +45,34 @@ export function renderWall() {
       h('span', { class: 'badge call-state', dataset: { state: c.state } }, callStateLabel(c.state)), ' ',
       `${c.caller} → ${c.callee}`, c.campaign ? ` · ${c.campaign}` : '', ' ',
       h('span', { class: 'timer', dataset: { since: c.answered_at || c.started_at } }, fmtDuration(serverNow() - (c.answered_at || c.started_at))))
-      : null);
+      : null,
+    c ? superviseButtons(a, c) : null);
   }));
+}
+
+/** States in which a call can be supervised (answered, not over). */
+const SUPERVISABLE = ['connected', 'held', 'transferring', 'consulting', 'conference'];
+
+/** Listen / whisper / barge / take over / stop on the agent's current call
+ * (the supervisor's phone is rung on the first one; later ones change the mode live). */
+function superviseButtons(a, c) {
+  const me = store.me?.username;
+  if (!me || a.username === me || !SUPERVISABLE.includes(c.state)) return null;
+  const mine = (c.supervisions || []).find((s) => s.supervisor === me);
+  const act = (mode, label) => h('button', {
+    type: 'button',
+    class: 'small' + (mine?.mode === mode ? ' active' : ''),
+    id: `supervise-${mode}-${a.username}`,
+    'aria-pressed': mine?.mode === mode ? 'true' : undefined,
+    onclick: (e) => run(e.currentTarget,
+      () => post(`/api/calls/${encodeURIComponent(c.call_id)}/supervise`, { mode }),
+      `${label}: ${a.name || a.username}`),
+  }, label);
+  return h('div', { class: 'agent-card-supervise small', role: 'group', 'aria-label': `Supervise ${a.username}` },
+    act('listen', 'Listen'), act('whisper', 'Whisper'), act('barge', 'Barge'),
+    mine ? act('takeover', 'Take over') : null,
+    mine ? act('stop', 'Stop') : null,
+    mine ? h('span', { class: 'muted' }, mine.answered ? ` ${mine.mode}` : ' ringing your phone…') : null);
 }
 
 function renderQueues() {
@@ -60,18 +86,37 @@ function renderQueues() {
   }
   replaceChildren(box, h('table', { class: 'table' },
     h('caption', { class: 'sr-only' }, 'Inbound queues'),
-    h('thead', {}, h('tr', {}, ['Campaign', 'Waiting', 'Longest wait', 'Being offered to'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Campaign', 'Waiting', 'Longest wait', 'Being offered to', 'Service level', 'Answered', 'Abandoned', 'Agents']
+      .map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, names.map((n) => {
       const q = byName.get(n);
       const waiting = q?.waiting || 0;
       const since = waiting ? store.queuesAt - (q.longest_wait_ms || 0) : 0;
       const ringing = (q?.calls || []).map((x) => x.ringing).filter(Boolean);
+      const sl = q?.service_level;
       return h('tr', { id: `queue-row-${n}`, class: waiting ? 'waiting' : '' },
         h('th', { scope: 'row' }, n),
         h('td', { class: 'num', id: `queue-waiting-${n}` }, String(waiting)),
         h('td', {}, waiting ? h('span', { class: 'timer', dataset: { since } }, fmtDuration(serverNow() - since)) : '—'),
-        h('td', {}, ringing.join(', ') || '—'));
+        h('td', {}, ringing.join(', ') || '—'),
+        h('td', { class: 'num', id: `queue-sl-${n}` },
+          sl && sl.percent !== null && sl.percent !== undefined ? `${sl.percent}% in ${sl.threshold_secs}s` : '—'),
+        h('td', { class: 'num' }, sl ? `${sl.answered} (${sl.answered_within} in ${sl.threshold_secs}s)` : '—'),
+        h('td', { class: 'num' }, sl ? String(sl.abandoned) : '—'),
+        h('td', { class: 'small' }, agentsByState(n)));
     }))));
+}
+
+/** Member agents of a campaign counted by state ("2 ready · 1 on call"). */
+function agentsByState(campaign) {
+  const c = store.campaigns.find((x) => x.name === campaign);
+  const counts = {};
+  for (const u of c?.agents || []) {
+    const a = store.agents.get(u);
+    if (a) counts[a.status] = (counts[a.status] || 0) + 1;
+  }
+  const parts = Object.entries(counts).map(([s, k]) => `${k} ${statusLabel(s).toLowerCase()}`);
+  return parts.join(' · ') || '—';
 }
 
 function renderCampaigns() {
@@ -222,7 +267,7 @@ function renderRecordings(rows) {
 export function initSupervisor() {
   if (!initialised) {
     initialised = true;
-    on('agents', () => { renderWall(); renderCampaigns(); });
+    on('agents', () => { renderWall(); renderCampaigns(); renderQueues(); });
     on('calls', () => { renderWall(); renderLiveCalls(); });
     on('queues', renderQueues);
     on('campaigns', () => { renderQueues(); renderCampaigns(); fillRecordingFilters(); });

@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod recordings;
 mod reports;
+mod supervise;
 mod ws;
 
 use std::future::Future;
@@ -124,6 +125,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/calls/{id}", get(calls::get)),
         ("/api/calls/{id}/events", get(calls::events)),
         ("/api/calls/{id}/{action}", post(actions::action)),
+        ("/api/calls/{id}/supervise", post(supervise::supervise)),
         (
             "/api/calls/{id}/transfer/{step}",
             post(actions::transfer_step),

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{
     actions, admin, agenda, auth, calls, console, dnc, exports, import, metrics, recordings,
-    reports, ws,
+    reports, supervise, ws,
 };
 
 const DESCRIPTION: &str = "Contact-center call control: agents' presence and call actions \
@@ -36,6 +36,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
         auth::login, auth::logout, auth::me,
         calls::agents, calls::set_state, calls::list, actions::dial, calls::get, calls::events,
         actions::action, actions::transfer_step, actions::recording, actions::tag,
+        supervise::supervise,
         agenda::disposition, calls::history, agenda::list, agenda::step,
         recordings::search, recordings::export::export, recordings::get, recordings::audio,
         admin::contacts, admin::contact, import::import,

@@ -39,6 +39,11 @@ fn all_commands(leg: LegId) -> Vec<Command> {
         Command::CancelTransfer,
         Command::Confer,
         Command::Mute { leg, muted: true },
+        Command::Supervise {
+            supervisor: "boss".into(),
+            phone: "boss".into(),
+            action: crate::SupervisorAction::Mode(crate::SuperviseMode::Listen),
+        },
         Command::Hangup,
     ]
 }
@@ -124,6 +129,10 @@ fn expected_refusal(state: &str, cmd: &Command) -> Option<&'static str> {
         (AdoptAgentSide { .. }, "connected" | "held") => None,
         (AdoptAgentSide { .. }, _) => Some("cannot adopt the agent side while the call is"),
         (Detach(_), _) => None,
+        (Supervise { .. }, s) if s.starts_with("originating") || s.starts_with("ringing") => {
+            Some("cannot supervise while the call is")
+        }
+        (Supervise { .. }, _) => None,
     }
 }
 

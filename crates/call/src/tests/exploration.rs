@@ -10,8 +10,9 @@ enum Input {
     Cmd(Command),
 }
 
-/// Plausible engine events and every agent command, given what the engine knows.
-fn inputs(h: &H) -> Vec<Input> {
+/// Plausible engine events and every agent command, given what the engine
+/// knows (and the supervisors' actions when `supervise`).
+fn inputs(h: &H, supervise: bool) -> Vec<Input> {
     let mut v = Vec::new();
     for (&l, &s) in &h.legs {
         let queue = matches!(h.targets.get(&l), Some(Target::Campaign(_)));
@@ -63,10 +64,28 @@ fn inputs(h: &H) -> Vec<Input> {
     ] {
         v.push(Input::Cmd(c));
     }
+    if supervise {
+        use crate::{SuperviseMode as M, SupervisorAction as A};
+        for who in ["boss", "chief"] {
+            for action in [
+                A::Mode(M::Listen),
+                A::Mode(M::Whisper),
+                A::Mode(M::Barge),
+                A::TakeOver,
+                A::Stop,
+            ] {
+                v.push(Input::Cmd(Command::Supervise {
+                    supervisor: who.into(),
+                    phone: who.into(),
+                    action,
+                }));
+            }
+        }
+    }
     v
 }
 
-fn explore(start: H, depth: usize) -> usize {
+fn explore(start: H, depth: usize, supervise: bool) -> usize {
     let mut seen = HashSet::new();
     let mut queue = VecDeque::from([(start, 0usize, Vec::<Input>::new())]);
     let mut count = 0;
@@ -87,7 +106,7 @@ fn explore(start: H, depth: usize) -> usize {
         if d == depth || h.ended {
             continue;
         }
-        for input in inputs(&h) {
+        for input in inputs(&h, supervise) {
             let mut next = h.clone();
             let step = input.clone();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match step {
@@ -129,6 +148,22 @@ fn exhaustive_sequences_keep_invariants() {
         consult(agent("bob"), TransferPhase::Talking).0,
         conference().0,
     ];
-    let total: usize = starts.into_iter().map(|h| explore(h, depth)).sum();
+    let total: usize = starts.into_iter().map(|h| explore(h, depth, false)).sum();
     assert!(total > 10_000, "explored only {total} states");
+}
+
+#[test]
+fn supervised_sequences_keep_invariants() {
+    // Two supervisors' actions on top of every call input, from an answered
+    // call and from a consultation.
+    let depth = std::env::var("SWITCHBOARD_CALL_DEPTH")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .map_or(5, |d: usize| d.min(6));
+    let starts = vec![
+        connected().0,
+        consult(agent("bob"), TransferPhase::Talking).0,
+    ];
+    let total: usize = starts.into_iter().map(|h| explore(h, depth, true)).sum();
+    assert!(total > 1_000, "explored only {total} states");
 }

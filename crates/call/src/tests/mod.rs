@@ -19,6 +19,7 @@ mod consultation;
 mod every_state;
 mod exploration;
 mod setup;
+mod supervision;
 
 const MUSIC: &str = "default";
 
@@ -121,6 +122,7 @@ impl H {
         }
         let out = self.call.on_event(e);
         self.apply(&out, &before);
+        self.check_supervision();
         self.customer_kept(cust, &out);
         out
     }
@@ -142,6 +144,7 @@ impl H {
         match self.call.command(c) {
             Ok(out) => {
                 self.apply(&out, &before);
+                self.check_supervision();
                 self.customer_kept(cust, &out);
                 Ok(out)
             }
@@ -238,11 +241,17 @@ impl H {
                 }
                 Action::Media(p) => media.push(p.clone()),
                 Action::Log { kind, .. } => assert!(!kind.is_empty()),
+                Action::LogBy { kind, by, .. } => {
+                    assert!(
+                        !kind.is_empty() && !by.is_empty(),
+                        "log without kind or author"
+                    )
+                }
                 Action::AgentEngaged(a) => {
                     assert!(!a.is_empty(), "engaged an agent with no name");
                     *self.engaged.entry(a.clone()).or_default() += 1;
                 }
-                Action::AgentReleased(a) => {
+                Action::AgentReleased(a) | Action::SupervisorReleased(a) => {
                     let n = self.engaged.get_mut(a).filter(|n| **n > 0);
                     let n =
                         n.unwrap_or_else(|| panic!("agent {a} released but not engaged: {out:?}"));
@@ -309,10 +318,71 @@ impl H {
         self.check_plan();
     }
 
-    /// Invariants of the media plan in every state.
+    /// Supervision invariants: every answered supervisor is in the room of
+    /// the agent side (the customer's without an agent) and hears all of
+    /// it; the others hear it only as its mode says; one speaks at most.
+    #[track_caller]
+    fn check_supervision(&self) {
+        use crate::SuperviseMode;
+        let p = self.call.plan();
+        let sups = self.call.supervisions();
+        let speaking = sups.iter().filter(|s| s.mode != SuperviseMode::Listen);
+        assert!(speaking.count() <= 1, "two supervisors speak: {sups:?}");
+        let agent = self.call.agent().map(|a| a.0);
+        let anchor = agent.or(self.call.customer_leg());
+        for s in sups {
+            assert!(
+                self.engaged.get(&s.phone).is_some_and(|n| *n > 0),
+                "supervisor phone {} not engaged",
+                s.phone
+            );
+            if !s.answered {
+                assert!(
+                    p.group_of(s.leg).is_none(),
+                    "ringing supervisor in the plan"
+                );
+                continue;
+            }
+            assert_eq!(self.legs.get(&s.leg), Some(&Leg::Up));
+            let Some(g) = anchor.and_then(|a| p.group_of(a)) else {
+                continue;
+            };
+            assert!(
+                g.legs.contains(&s.leg),
+                "supervisor not with {anchor:?}: {p:?}"
+            );
+            for &m in g.legs.iter().filter(|m| **m != s.leg) {
+                let other_sup = sups.iter().find(|x| x.leg == m);
+                if other_sup.is_none() && !p.muted.contains(&m) {
+                    assert!(p.hears(s.leg, m), "supervisor does not hear {m}: {p:?}");
+                }
+                let expected = match s.mode {
+                    SuperviseMode::Listen => false,
+                    SuperviseMode::Whisper => Some(m) == agent,
+                    SuperviseMode::Barge => true,
+                };
+                assert_eq!(p.hears(m, s.leg), expected, "{m} hears {s:?}? {p:?}");
+            }
+        }
+    }
+
+    /// Invariants of the media plan in every state (supervisors aside:
+    /// [`supervision`] checks them).
     #[track_caller]
     fn check_plan(&self) {
-        let p = self.call.plan();
+        let sup: Vec<LegId> = self.call.supervisions().iter().map(|s| s.leg).collect();
+        for (l, s) in &self.call.plan().unheard {
+            assert!(
+                sup.contains(s),
+                "leg {l} does not hear {s}, not a supervisor"
+            );
+        }
+        let mut p = self.call.plan().clone();
+        for g in &mut p.groups {
+            g.legs.retain(|l| !sup.contains(l));
+        }
+        p.groups.retain(|g| !g.legs.is_empty());
+        let p = &p;
         let cust = self.call.customer_leg();
         let agent_leg = self.call.agent().map(|a| a.0);
         let mut seen = HashSet::new();
@@ -320,6 +390,7 @@ impl H {
             assert!(!g.legs.is_empty(), "empty group");
             for l in &g.legs {
                 assert!(seen.insert(*l), "leg {l} in two groups: {p:?}");
+                assert!(!sup.contains(l));
                 let s = self.legs.get(l).copied();
                 let early_media = s == Some(Leg::Incoming) && self.state() == CallState::Ringing;
                 assert!(
@@ -421,7 +492,7 @@ fn hangups(out: &[Action]) -> Vec<LegId> {
 fn released(out: &[Action]) -> Vec<&str> {
     out.iter()
         .filter_map(|a| match a {
-            Action::AgentReleased(x) => Some(x.as_str()),
+            Action::AgentReleased(x) | Action::SupervisorReleased(x) => Some(x.as_str()),
             _ => None,
         })
         .collect()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::leg::{Leg, TickInput};
 use super::{lock, Inner, MediaEvent, RoomId};
-use crate::mixer::{accumulate, others, Accumulator};
+use crate::mixer::{accumulate, others, subtract, Accumulator};
 use crate::rtp::G711_PACKET_LEN;
 use crate::{Frame, FRAME_SAMPLES, SILENCE};
 
@@ -37,6 +37,8 @@ struct Group {
 /// Buffers reused from tick to tick.
 pub(crate) struct Scratch {
     members: Vec<Arc<Leg>>,
+    /// Per member (same index): bit j set = does not hear member j of its group.
+    deaf: Vec<u64>,
     groups: Vec<Group>,
     music: Vec<Frame>,
     inputs: Vec<TickInput>,
@@ -48,6 +50,7 @@ impl Default for Scratch {
     fn default() -> Self {
         Scratch {
             members: Vec::new(),
+            deaf: Vec::new(),
             groups: Vec::new(),
             music: Vec::new(),
             inputs: Vec::new(),
@@ -86,6 +89,7 @@ fn plan(inner: &Inner, s: &mut Scratch, visit_forwarding: bool) {
     s.groups.clear();
     s.music.clear();
     s.members.clear();
+    s.deaf.clear();
     let mut st = lock(&inner.state);
     let st = &mut *st;
     for (&room_id, room) in st.rooms.iter_mut() {
@@ -101,6 +105,14 @@ fn plan(inner: &Inner, s: &mut Scratch, visit_forwarding: bool) {
             if let Some(entry) = st.legs.get(id) {
                 s.members.push(entry.leg.clone());
             }
+        }
+        for i in start..s.members.len() {
+            let unheard = st
+                .legs
+                .get(&s.members[i].id)
+                .map(|e| e.unheard.as_slice())
+                .unwrap_or_default();
+            s.deaf.push(deaf_mask(unheard, &s.members[start..]));
         }
         s.groups.push(Group {
             start,
@@ -119,12 +131,28 @@ fn plan(inner: &Inner, s: &mut Scratch, visit_forwarding: bool) {
             forward: false,
         });
         s.members.push(entry.leg.clone());
+        s.deaf.push(0);
     }
+}
+
+/// Bit j set when `members[j]` is one of `unheard` (groups beyond 64
+/// members hear everyone past the 64th).
+fn deaf_mask(unheard: &[u64], members: &[Arc<Leg>]) -> u64 {
+    if unheard.is_empty() {
+        return 0;
+    }
+    members
+        .iter()
+        .take(64)
+        .enumerate()
+        .filter(|(_, m)| unheard.contains(&m.id))
+        .fold(0, |mask, (j, _)| mask | 1 << j)
 }
 
 /// Phase 2 for one group: pop inputs, mix, send, record.
 fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Option<Duration>) {
     let members = &s.members[g.start..g.start + g.len];
+    let deaf = &s.deaf[g.start..g.start + g.len];
     if g.forward {
         for leg in members {
             if leg.forwarded_tick(now, timeout, &mut s.pkt) {
@@ -149,7 +177,7 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
     for (i, input) in s.inputs.iter().enumerate() {
         if let Some(d) = input.dtmf_in {
             for (j, other) in members.iter().enumerate() {
-                if i != j {
+                if i != j && deaf[j] & (1 << i.min(63)) == 0 {
                     other.queue_dtmf(d);
                 }
             }
@@ -159,10 +187,22 @@ fn mix_group(inner: &Inner, s: &mut Scratch, g: Group, now: Instant, timeout: Op
     let talking = s.inputs.iter().filter(|i| i.active && !i.muted).count();
     let mut out = SILENCE;
     let mut heard = SILENCE;
-    for (leg, input) in members.iter().zip(&s.inputs) {
+    for (i, (leg, input)) in members.iter().zip(&s.inputs).enumerate() {
         let own = if input.muted { &SILENCE } else { &input.frame };
-        others(&total, own, music, &mut out);
-        others(&total, own, None, &mut heard);
+        if deaf[i] == 0 {
+            others(&total, own, music, &mut out);
+            others(&total, own, None, &mut heard);
+        } else {
+            // Everyone but me and the members I do not hear.
+            let mut sum = total;
+            for (j, other) in s.inputs.iter().enumerate().take(64) {
+                if deaf[i] & (1 << j) != 0 && !other.muted {
+                    subtract(&mut sum, &other.frame);
+                }
+            }
+            others(&sum, own, music, &mut out);
+            others(&sum, own, None, &mut heard);
+        }
         // A phone that sends media gets a continuous stream back (phones
         // and carriers expect symmetric RTP); one that is silent gets audio
         // only while someone it hears talks or music plays.

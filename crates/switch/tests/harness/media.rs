@@ -19,6 +19,8 @@ pub struct FakeLeg {
     pub muted: bool,
     /// Room.
     pub room: Option<MediaRoom>,
+    /// Members of its room it does not hear.
+    pub unheard: Vec<MediaLeg>,
 }
 
 #[derive(Debug, Default)]
@@ -51,11 +53,17 @@ impl MediaState {
             .map(|(id, _)| *id)
     }
 
-    /// `a` hears `b`: same room, `b` not muted.
+    /// `a` hears `b`: same room, `b` not muted, not excluded by `a`.
     pub fn hears(&self, a: MediaLeg, b: MediaLeg) -> bool {
         let st = self.lock();
         match (st.legs.get(&a), st.legs.get(&b)) {
-            (Some(x), Some(y)) => a != b && x.room.is_some() && x.room == y.room && !y.muted,
+            (Some(x), Some(y)) => {
+                a != b
+                    && x.room.is_some()
+                    && x.room == y.room
+                    && !y.muted
+                    && !x.unheard.contains(&b)
+            }
             _ => false,
         }
     }
@@ -164,6 +172,11 @@ impl MediaControl for FakeMedia {
     fn set_muted(&mut self, leg: MediaLeg, muted: bool) {
         if let Some(l) = self.0.lock().legs.get_mut(&leg) {
             l.muted = muted;
+        }
+    }
+    fn set_unheard(&mut self, leg: MediaLeg, sources: &[MediaLeg]) {
+        if let Some(l) = self.0.lock().legs.get_mut(&leg) {
+            l.unheard = sources.to_vec();
         }
     }
     fn destroy_leg(&mut self, leg: MediaLeg) {

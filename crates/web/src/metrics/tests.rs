@@ -152,6 +152,7 @@ fn call(id: &str, state: CallState, campaign: Option<&str>) -> CallView {
         muted: vec![],
         contact_id: None,
         participants: vec![],
+        supervisions: vec![],
     }
 }
 

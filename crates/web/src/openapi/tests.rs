@@ -174,6 +174,7 @@ fn call_schema_has_the_published_fields() {
         "muted",
         "contact_id",
         "participants",
+        "supervisions",
     ];
     want.sort();
     assert_eq!(props, want);

@@ -1,0 +1,125 @@
+//! Supervision with real phones and tones: the customer (baresip) plays
+//! 1000 Hz, agent 1001 440 Hz, supervisor 9000 700 Hz. Listen: the
+//! supervisor hears both and nobody hears 700 Hz; whisper: only the agent
+//! hears it; barge: everyone hears everyone; key 5 on the supervisor's
+//! phone: whisper again; take over: the customer talks
+//! with the supervisor and the agent's phone is released. Each window's
+//! tones are judged on what each phone recorded.
+
+mod actions_common;
+mod common;
+
+use actions_common::*;
+use common::*;
+use serde_json::json;
+use std::time::Instant;
+
+/// The supervisor's tone (no hold music in this test: its 698 Hz note
+/// would be confused with it).
+const SUP_HZ: f32 = 700.0;
+
+#[test]
+fn listen_whisper_barge_takeover_with_tones() {
+    let _g = serial();
+    let dir = TestDir::new("supervision_tones");
+    let lab = Lab::start(&dir, vec![campaign("support", "5000", &["1001"], false)]);
+    let (a, ta) = lab.agent(&dir, "1001", A_HZ, true);
+    let (s, ts) = lab.agent(&dir, "9000", SUP_HZ, true);
+    let cust = lab.customer(&dir);
+
+    let id = customer_calls(&lab, &cust, "5000", &a, &ta);
+    let path = format!("/api/calls/{id}/supervise");
+    // An agent cannot supervise, even its own call.
+    lab.refused(
+        403,
+        "only supervisors",
+        "POST",
+        &path,
+        Some(json!({"mode": "listen"})),
+        &ta,
+    );
+    lab.refused(400, "", "POST", &path, Some(json!({"mode": "spy"})), &ts);
+
+    let v = lab.ok("POST", &path, Some(json!({"mode": "listen"})), &ts);
+    assert_eq!(v["supervisions"][0]["supervisor"], "9000", "{v}");
+    s.wait_event("CALL_ESTABLISHED", T);
+    lab.wait_log(&ts, &id, "SUPERVISE_ANSWERED");
+    sleep(0.5);
+    let t1 = Instant::now();
+    sleep(3.0);
+    let t2 = Instant::now();
+    let v = lab.ok("POST", &path, Some(json!({"mode": "whisper"})), &ts);
+    assert_eq!(v["supervisions"][0]["mode"], "whisper", "{v}");
+    let t3 = Instant::now();
+    sleep(3.0);
+    let t4 = Instant::now();
+    lab.ok("POST", &path, Some(json!({"mode": "barge"})), &ts);
+    let t5 = Instant::now();
+    sleep(3.0);
+    let t6 = Instant::now();
+    // Key 5 on the supervisor's phone: back to whisper, without the console.
+    s.command("sndcode", "5")
+        .unwrap_or_else(|e| panic!("sndcode: {e}\n{}", s.log_tail(20)));
+    lab.wait_call(&ts, &id, "whisper from the phone's key 5", |c| {
+        c["call"]["supervisions"][0]["mode"] == "whisper"
+    });
+    let t6a = Instant::now();
+    sleep(3.0);
+    let t6b = Instant::now();
+    let v = lab.ok("POST", &path, Some(json!({"mode": "takeover"})), &ts);
+    assert_eq!(v["agent"], "9000", "the supervisor handles the call: {v}");
+    a.wait_event("CALL_CLOSED", T);
+    lab.wait_free(&ts, "1001");
+    let t7 = Instant::now();
+    sleep(3.0);
+    let t8 = Instant::now();
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    s.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&ts, &id);
+
+    let c = Heard::last_call(&cust, "customer");
+    let ha = Heard::last_call(&a, "agent");
+    let hs = Heard::last_call(&s, "supervisor");
+    // Listen: the supervisor hears both; nobody hears the supervisor.
+    hs.mix(&[CUSTOMER_HZ, A_HZ], &[SUP_HZ], t1, t2);
+    c.mix(&[A_HZ], &[SUP_HZ, CUSTOMER_HZ], t1, t2);
+    ha.mix(&[CUSTOMER_HZ], &[SUP_HZ, A_HZ], t1, t2);
+    // Whisper: the agent hears the supervisor, the customer does not.
+    ha.mix(&[CUSTOMER_HZ, SUP_HZ], &[A_HZ], t3, t4);
+    c.mix(&[A_HZ], &[SUP_HZ, CUSTOMER_HZ], t3, t4);
+    hs.mix(&[CUSTOMER_HZ, A_HZ], &[SUP_HZ], t3, t4);
+    // Barge: all hear all.
+    c.mix(&[A_HZ, SUP_HZ], &[CUSTOMER_HZ], t5, t6);
+    ha.mix(&[CUSTOMER_HZ, SUP_HZ], &[A_HZ], t5, t6);
+    hs.mix(&[CUSTOMER_HZ, A_HZ], &[SUP_HZ], t5, t6);
+    // Whisper again from the phone's key 5.
+    ha.mix(&[CUSTOMER_HZ, SUP_HZ], &[A_HZ], t6a, t6b);
+    c.mix(&[A_HZ], &[SUP_HZ, CUSTOMER_HZ], t6a, t6b);
+    // Take over: customer and supervisor, the agent gone.
+    c.hears(SUP_HZ, t7, t8, 0.8).not_hears(A_HZ, t7, t8);
+    hs.hears(CUSTOMER_HZ, t7, t8, 0.8).not_hears(A_HZ, t7, t8);
+    lab.assert_log_order(
+        &ts,
+        &id,
+        &[
+            "SUPERVISE_START",
+            "SUPERVISE_ANSWERED",
+            "SUPERVISE_MODE",
+            "SUPERVISE_MODE",
+            "SUPERVISE_MODE",
+            "SUPERVISE_TAKEOVER",
+            "HANGUP",
+        ],
+    );
+    // Ended: the reason says so.
+    lab.refused(
+        409,
+        "has ended",
+        "POST",
+        &path,
+        Some(json!({"mode": "listen"})),
+        &ts,
+    );
+    lab.assert_all_idle(&ts);
+}
