@@ -250,6 +250,7 @@ async fn apply(
             agent_id,
             status,
             reason,
+            by,
             at,
         } => {
             let s = serde_json::to_value(status)
@@ -257,7 +258,7 @@ async fn apply(
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
             storage
-                .add_agent_state(&agent_id, &s, reason.as_deref(), at)
+                .add_agent_state_by(&agent_id, &s, reason.as_deref(), by.as_deref(), at)
                 .await
                 .map(|_| ())
         }

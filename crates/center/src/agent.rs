@@ -59,6 +59,9 @@ pub struct AgentPresence {
     pub chosen: AgentStatus,
     /// Pause reason.
     pub pause_reason: Option<String>,
+    /// Who chose the state when it was not the agent: the supervisor or
+    /// admin who paused, readied or logged the agent out (None = the agent).
+    pub chosen_by: Option<String>,
     /// Effective status shown to supervisors.
     pub status: AgentStatus,
     /// Since when (ms).

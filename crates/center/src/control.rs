@@ -53,6 +53,9 @@ pub enum EngineRequest {
         state: AgentStatus,
         /// Pause reason.
         reason: Option<String>,
+        /// Who asks when it is not the agent: the supervisor or admin
+        /// (recorded in the agent's state log); None = the agent.
+        by: Option<String>,
         /// Reply: the agent's presence.
         reply: Reply<AgentPresence>,
     },

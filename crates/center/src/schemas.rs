@@ -120,6 +120,9 @@ struct AgentPresenceDoc {
     chosen: AgentStatus,
     /// Pause reason.
     pause_reason: Option<String>,
+    /// Who chose the state when it was not the agent: the supervisor or
+    /// admin who paused, readied or logged the agent out (null = the agent).
+    chosen_by: Option<String>,
     /// Effective status shown to supervisors.
     status: AgentStatus,
     /// Since when (ms since the epoch).
@@ -232,6 +235,7 @@ mod tests {
             info,
             chosen: AgentStatus::Ready,
             pause_reason: None,
+            chosen_by: Some("9001".into()),
             status: AgentStatus::OnCall,
             since: 1,
             registered: true,

@@ -340,6 +340,9 @@ pub enum LiveEvent {
         chosen: AgentStatus,
         /// Pause reason.
         pause_reason: Option<String>,
+        /// Who chose the state when it was not the agent (a supervisor or
+        /// admin), null when the agent did.
+        chosen_by: Option<String>,
         /// Since (ms since the epoch).
         since: u64,
     },

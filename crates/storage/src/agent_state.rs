@@ -19,11 +19,14 @@ pub struct AgentStateRow {
     pub state: String,
     /// Reason (e.g. the pause reason name).
     pub reason: Option<String>,
+    /// Username of the supervisor or admin who put the agent in this state;
+    /// None when the agent chose it (or a call, after-call work, a restart).
+    pub changed_by: Option<String>,
     /// When it changed, unix ms.
     pub at: i64,
 }
 
-const COLUMNS: &str = "id, agent_id, state, reason, at";
+const COLUMNS: &str = "id, agent_id, state, reason, changed_by, at";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<AgentStateRow> {
     Ok(AgentStateRow {
@@ -31,6 +34,7 @@ pub(crate) fn decode(row: &AnyRow) -> Result<AgentStateRow> {
         agent_id: col(row, "agent_id")?,
         state: col(row, "state")?,
         reason: col(row, "reason")?,
+        changed_by: col(row, "changed_by")?,
         at: col(row, "at")?,
     })
 }
@@ -44,6 +48,20 @@ impl Storage {
         reason: Option<&str>,
         at: i64,
     ) -> Result<AgentStateRow> {
+        self.add_agent_state_by(agent_id, state, reason, None, at)
+            .await
+    }
+
+    /// Logs a state change of an agent made by someone else: `by` is the
+    /// supervisor or admin who made it (None = the agent, a call...).
+    pub async fn add_agent_state_by(
+        &self,
+        agent_id: &str,
+        state: &str,
+        reason: Option<&str>,
+        by: Option<&str>,
+        at: i64,
+    ) -> Result<AgentStateRow> {
         if state.trim().is_empty() {
             return Err(StorageError::Invalid("empty agent state".into()));
         }
@@ -52,16 +70,18 @@ impl Storage {
             agent_id: agent_id.to_string(),
             state: state.to_string(),
             reason: reason.map(str::to_string),
+            changed_by: by.map(str::to_string),
             at,
         };
         sqlx::query(
-            "INSERT INTO agent_state_log (id, agent_id, state, reason, at, seq) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO agent_state_log (id, agent_id, state, reason, changed_by, at, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&row.id)
         .bind(&row.agent_id)
         .bind(&row.state)
         .bind(row.reason.clone())
+        .bind(row.changed_by.clone())
         .bind(row.at)
         .bind(next_seq())
         .execute(self.pool())

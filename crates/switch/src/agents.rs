@@ -47,6 +47,7 @@ impl Agents {
                         info,
                         chosen: AgentStatus::Offline,
                         pause_reason: None,
+                        chosen_by: None,
                         status: AgentStatus::Offline,
                         since: now,
                         registered: false,
@@ -184,11 +185,14 @@ impl Switch {
             p.status = status;
             p.since = now;
             let (id, reason) = (p.info.id.clone(), p.pause_reason.clone());
+            // The log names who chose the state it records (not e.g. a call).
+            let by = p.chosen_by.clone().filter(|_| status == p.chosen);
             let ev = switchboard_center::LiveEvent::AgentState {
                 agent: username.to_string(),
                 status,
                 chosen: p.chosen,
                 pause_reason: reason.clone(),
+                chosen_by: p.chosen_by.clone(),
                 since: now,
             }
             .to_json();
@@ -196,6 +200,7 @@ impl Switch {
                 agent_id: id,
                 status,
                 reason: reason.clone(),
+                by,
                 at: now as i64,
             });
             self.sink.publish(ev);
@@ -292,12 +297,14 @@ impl Switch {
         self.agents_registration_changed(username, registered);
     }
 
-    /// Set the state an agent chose (console).
+    /// Set the state an agent chose (console), or that a supervisor or admin
+    /// (`by`) chose for them.
     pub(super) fn set_agent_choice(
         &mut self,
         username: &str,
         chosen: AgentStatus,
         reason: Option<String>,
+        by: Option<String>,
     ) -> Result<(), String> {
         let Some(p) = self.agents.get_mut(username) else {
             return Err(format!("unknown agent {username}"));
@@ -310,6 +317,7 @@ impl Switch {
             return Err("a pause needs a reason".into());
         }
         p.chosen = chosen;
+        p.chosen_by = by;
         p.pause_reason = if chosen == AgentStatus::Paused {
             reason
         } else {

@@ -41,11 +41,19 @@ impl Switch {
                 agent,
                 state,
                 reason,
+                by,
                 reply,
             } => {
-                let res = self
-                    .set_agent_choice(&agent, state, reason)
-                    .map_err(|e| ApiError::new(400, e))
+                let res = if self.agents.get(&agent).is_none() {
+                    Err(ApiError::new(404, format!("unknown agent {agent}")))
+                } else {
+                    Ok(())
+                };
+                let res = res
+                    .and_then(|_| {
+                        self.set_agent_choice(&agent, state, reason, by)
+                            .map_err(|e| ApiError::new(400, e))
+                    })
                     .and_then(|_| {
                         self.agents
                             .get(&agent)

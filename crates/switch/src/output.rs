@@ -116,6 +116,9 @@ pub enum StoreOp {
         status: AgentStatus,
         /// Pause reason.
         reason: Option<String>,
+        /// The supervisor or admin who put the agent in this state (the
+        /// agent's chosen state, chosen by someone else); None otherwise.
+        by: Option<String>,
         /// When.
         at: i64,
     },

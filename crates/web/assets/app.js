@@ -217,7 +217,8 @@ function renderHeader() {
   const p = store.agents.get(store.me.username);
   const status = p?.status || 'offline';
   const badge = $('#agent-status');
-  badge.textContent = statusLabel(status) + (status === 'paused' && p?.pause_reason ? ` (${p.pause_reason})` : '');
+  badge.textContent = statusLabel(status) + (status === 'paused' && p?.pause_reason ? ` (${p.pause_reason})` : '')
+    + (p?.chosen_by && p.chosen === status ? ` by ${p.chosen_by}` : '');
   badge.dataset.status = status;
   const timer = $('#agent-status-timer');
   if (p?.since) {

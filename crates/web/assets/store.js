@@ -118,7 +118,9 @@ export function applyEvent(msg) {
       a.status = msg.status;
       a.pause_reason = msg.pause_reason;
       a.since = msg.since;
-      if (['ready', 'paused', 'offline'].includes(msg.status)) a.chosen = msg.status;
+      if (msg.chosen) a.chosen = msg.chosen;
+      else if (['ready', 'paused', 'offline'].includes(msg.status)) a.chosen = msg.status;
+      a.chosen_by = msg.chosen_by || null;
       store.agents.set(msg.agent, a);
       emit('agents', msg.agent);
       break;

@@ -1,7 +1,7 @@
 // Supervisor view: live wall of agents, queues, campaigns and live calls,
 // and the recordings module (search with tags, playback, download).
 
-import { get, post, qs, serverNow } from './api.js';
+import { get, post, put, qs, serverNow } from './api.js';
 import {
   $, h, replaceChildren, announce, showError, run, confirmDialog,
   fmtDuration, fmtDateTime, fmtTime, statusLabel, callStateLabel, targetLabel,
@@ -27,7 +27,8 @@ export function renderWall() {
   }
   replaceChildren(wall, agents.map((a) => {
     const c = agentCall(a.username);
-    const label = statusLabel(a.status) + (a.status === 'paused' && a.pause_reason ? ` (${a.pause_reason})` : '');
+    const label = statusLabel(a.status) + (a.status === 'paused' && a.pause_reason ? ` (${a.pause_reason})` : '')
+      + (a.chosen_by && a.chosen === a.status ? ` by ${a.chosen_by}` : '');
     return h('li', {
       class: 'agent-card', id: `agent-card-${a.username}`, 'data-testid': `agent-card-${a.username}`,
       dataset: { status: a.status || 'offline' },
@@ -46,8 +47,32 @@ export function renderWall() {
       `${c.caller} → ${c.callee}`, c.campaign ? ` · ${c.campaign}` : '', ' ',
       h('span', { class: 'timer', dataset: { since: c.answered_at || c.started_at } }, fmtDuration(serverNow() - (c.answered_at || c.started_at))))
       : null,
-    c ? superviseButtons(a, c) : null);
+    c ? superviseButtons(a, c) : null,
+    stateControl(a));
   }));
+}
+
+/** Pause (with a reason), ready or log out the agent. An agent on a call
+ * keeps it and takes the new state after it. */
+function stateControl(a) {
+  const who = a.name || a.username;
+  const reasons = store.pauseReasons.map((r) => r.name);
+  const opts = [h('option', { value: '' }, 'Set state…'), h('option', { value: 'ready' }, 'Ready'),
+    ...(reasons.length ? reasons : ['Break']).map((r) => h('option', { value: `paused:${r}` }, `Pause: ${r}`)),
+    h('option', { value: 'offline' }, 'Log out')];
+  const sel = h('select', {
+    class: 'small', id: `agent-state-${a.username}`, 'aria-label': `Set the state of ${who}`,
+    onchange: async (e) => {
+      const s = e.currentTarget;
+      const [state, reason] = s.value.split(/:(.*)/s);
+      if (!state) return;
+      const body = state === 'paused' ? { state, reason } : { state };
+      await run(s, () => put(`/api/agents/${encodeURIComponent(a.username)}/state`, body),
+        `${who}: ${state === 'offline' ? 'logged out' : state}`);
+      s.value = '';
+    },
+  }, ...opts);
+  return h('div', { class: 'agent-card-set-state small' }, sel);
 }
 
 /** States in which a call can be supervised (answered, not over). */

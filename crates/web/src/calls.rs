@@ -50,6 +50,40 @@ pub async fn set_state(
     body: Result<Json<StateBody>, JsonRejection>,
 ) -> Result<Json<AgentPresence>, HttpError> {
     let Json(b) = body.map_err(bad_json)?;
+    let agent = c.agent.username.clone();
+    change_state(&st, agent, b, None).await
+}
+
+/// `PUT /api/agents/{username}/state`: a supervisor or admin pauses, readies
+/// or logs out an agent. Same rules as `PUT /api/agents/me/state`; the change
+/// is logged with the supervisor's username and the agent's console gets it
+/// live. An agent on a call keeps the call and is in the new state after it.
+#[utoipa::path(put, path = "/api/agents/{username}/state", tag = "agents",
+    params(("username" = String, Path, description = "The agent's username")),
+    request_body = StateBody,
+    responses((status = 200, description = "The agent's presence", body = AgentPresence),
+        (status = 403, description = "Not a supervisor", body = ErrorBody),
+        (status = 404, description = "Unknown agent", body = ErrorBody),
+        (status = "4XX", body = ErrorBody)))]
+pub async fn set_agent_state(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(username): Path<String>,
+    body: Result<Json<StateBody>, JsonRejection>,
+) -> Result<Json<AgentPresence>, HttpError> {
+    c.require_supervisor()?;
+    let Json(b) = body.map_err(bad_json)?;
+    let by = c.agent.username.clone();
+    change_state(&st, username, b, Some(by)).await
+}
+
+/// Check a state change (state name, pause reason) and ask the engine for it.
+async fn change_state(
+    st: &AppState,
+    agent: String,
+    b: StateBody,
+    by: Option<String>,
+) -> Result<Json<AgentPresence>, HttpError> {
     let state = match b.state.as_str() {
         "ready" => AgentStatus::Ready,
         "paused" => AgentStatus::Paused,
@@ -75,12 +109,12 @@ pub async fn set_state(
             ));
         }
     }
-    let agent = c.agent.username.clone();
     let v = st
         .ask(|reply| EngineRequest::SetAgentState {
             agent,
             state,
             reason: b.reason,
+            by,
             reply,
         })
         .await?;
@@ -287,3 +321,6 @@ pub async fn history(
     }
     Ok(Json(CallHistory { calls }))
 }
+
+#[cfg(test)]
+mod tests;

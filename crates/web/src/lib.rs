@@ -121,6 +121,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/me", get(auth::me)),
         ("/api/agents", get(calls::agents)),
         ("/api/agents/me/state", put(calls::set_state)),
+        ("/api/agents/{username}/state", put(calls::set_agent_state)),
         ("/api/calls", get(calls::list).post(actions::dial)),
         ("/api/calls/{id}", get(calls::get)),
         ("/api/calls/{id}/events", get(calls::events)),

@@ -34,7 +34,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
     paths(
         console::index, console::asset, serve, health,
         auth::login, auth::logout, auth::me,
-        calls::agents, calls::set_state, calls::list, actions::dial, calls::get, calls::events,
+        calls::agents, calls::set_state, calls::set_agent_state, calls::list, actions::dial, calls::get, calls::events,
         actions::action, actions::transfer_step, actions::recording, actions::tag,
         supervise::supervise,
         agenda::disposition, calls::history, agenda::list, agenda::step,

@@ -262,4 +262,19 @@ async fn agent_state_log() {
         db.add_agent_state(&a.id, "", None, 1).await.unwrap_err(),
         StorageError::Invalid(_)
     ));
+    assert_eq!(all[1].changed_by, None);
+    // A supervisor's change names the supervisor.
+    let by = db
+        .add_agent_state_by(&a.id, "paused", Some("Coaching"), Some("9001"), 300)
+        .await
+        .unwrap();
+    let last = db.last_agent_state(&a.id, 1_000).await.unwrap().unwrap();
+    assert_eq!(last, by);
+    assert_eq!(last.changed_by.as_deref(), Some("9001"));
+    assert!(matches!(
+        db.add_agent_state_by(&a.id, " ", None, Some("9001"), 1)
+            .await
+            .unwrap_err(),
+        StorageError::Invalid(_)
+    ));
 }

@@ -327,6 +327,7 @@ impl Harness {
             agent,
             state,
             reason,
+            by: None,
             reply,
         })
         .expect("state set");

@@ -111,6 +111,7 @@ fn agent(username: &str, status: AgentStatus, registered: bool) -> AgentPresence
         },
         chosen: AgentStatus::Ready,
         pause_reason: None,
+        chosen_by: None,
         status,
         since: 0,
         registered,
