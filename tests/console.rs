@@ -348,6 +348,99 @@ fn supervisor_wall_follows_agents_live() {
     assert_no_js_errors(&b, "supervisor view");
 }
 
+/// The wall on a live call (baresip phones, auto answer): the supervisor
+/// clicks Listen on agent 1001's call, their phone is rung and answers, then
+/// Whisper, then Stop; the page and the API's call view (`supervisions`)
+/// show each mode. Then the wall's state menu pauses agent 1002 on the call:
+/// 1002 keeps it and is paused after it, by the supervisor.
+#[test]
+fn supervisor_wall_listen_whisper_stop_and_pause() {
+    let _g = serial();
+    let dir = TestDir::new("console_supervise");
+    let s = Server::start(&dir, opts());
+    add_pause_reasons(&s, &["Lunch"]);
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    let bob = start_agent(&dir, &s, "1002", Some(1000.0), true);
+    let sup = start_agent(&dir, &s, "2000", Some(700.0), true);
+    let long = Duration::from_secs(20);
+    let alice = s.login("1001", "pw1001");
+    let boss = s.login("2000", "pw2000");
+    let (st, v) = s.api(
+        "POST",
+        "/api/calls",
+        Some(&json!({"agent": "1002"})),
+        Some(&alice),
+    );
+    assert_eq!(st, 200, "{v}");
+    let id = v["call_id"].as_str().expect("call id").to_string();
+    let call = |s: &Server| {
+        let (st, v) = s.api("GET", &format!("/api/calls/{id}"), None, Some(&boss));
+        assert_eq!(st, 200, "{v}");
+        v["call"].clone()
+    };
+    let wait_call = |what: &str, f: &dyn Fn(&Value) -> bool| {
+        let t0 = std::time::Instant::now();
+        loop {
+            let c = call(&s);
+            if f(&c) {
+                return c;
+            }
+            assert!(t0.elapsed() < long, "{what}: {c}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_call("connected", &|c| c["state"] == "connected");
+
+    let b = Browser::start(&dir);
+    login(&b, &s, "2000", "pw2000");
+    b.wait_visible("#supervisor-view", T);
+    b.wait_visible("#supervise-listen-1001", T);
+    assert!(!b.exists("#supervise-stop-1001"));
+
+    // Listen: the supervisor's phone rings and answers.
+    b.click("#supervise-listen-1001");
+    sup.wait_event("CALL_ESTABLISHED", long);
+    let c = wait_call("listen answered", &|c| {
+        c["supervisions"][0]["answered"] == true
+    });
+    assert_eq!(c["supervisions"][0]["mode"], "listen", "{c}");
+    assert_eq!(c["supervisions"][0]["supervisor"], "2000", "{c}");
+    b.wait_text("#agent-card-1001 .agent-card-supervise", "listen", T);
+    b.wait_attr("#supervise-listen-1001", "aria-pressed", "true", T);
+
+    // Whisper.
+    b.click("#supervise-whisper-1001");
+    wait_call("whisper", &|c| c["supervisions"][0]["mode"] == "whisper");
+    b.wait_attr("#supervise-whisper-1001", "aria-pressed", "true", T);
+    b.wait_text("#agent-card-1001 .agent-card-supervise", "whisper", T);
+    assert!(b.attr("#supervise-listen-1001", "aria-pressed").is_none());
+
+    // Stop: the supervisor's phone is released, the call goes on.
+    b.wait_visible("#supervise-stop-1001", T);
+    b.click("#supervise-stop-1001");
+    sup.wait_event("CALL_CLOSED", long);
+    let c = wait_call("stopped", &|c| {
+        c["supervisions"].as_array().is_some_and(|s| s.is_empty())
+    });
+    assert_eq!(c["state"], "connected", "{c}");
+    b.wait_until("Stop button gone", T, |b| !b.exists("#supervise-stop-1001"));
+    assert!(b.exists("#supervise-listen-1001"));
+
+    // Pause 1002 from the wall while on the call: kept, paused after it.
+    b.select("#agent-state-1002", "paused:Lunch");
+    b.wait_text("#status-region", "Bob Agent: paused", T);
+    let p = presence(&s, &boss, "1002");
+    assert_eq!(p["chosen"], "paused", "{p}");
+    assert_eq!(p["chosen_by"], "2000", "{p}");
+    assert_eq!(p["status"], "on_call", "{p}");
+    assert_eq!(call(&s)["state"], "connected");
+    bob.hangup();
+    a.wait_event("CALL_CLOSED", long);
+    b.wait_text("#agent-card-1002", "Paused (Lunch) by 2000", long);
+    b.screenshot_full("supervisor-wall-supervise");
+    assert_no_js_errors(&b, "supervisor wall on a live call");
+}
+
 /// Admin: agents and campaigns listed and edited through the dialogs, pause
 /// reasons added, CSV import rejected with every bad line shown, then accepted.
 #[test]

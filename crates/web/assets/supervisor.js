@@ -52,26 +52,28 @@ export function renderWall() {
   }));
 }
 
-/** Pause (with a reason), ready or log out the agent. An agent on a call
- * keeps it and takes the new state after it. */
+/** The agent's chosen state, shown and changed by the supervisor: ready,
+ * paused with a reason, or logged out. An agent on a call keeps it and takes
+ * the new state after it. */
 function stateControl(a) {
   const who = a.name || a.username;
   const reasons = store.pauseReasons.map((r) => r.name);
-  const opts = [h('option', { value: '' }, 'Set state…'), h('option', { value: 'ready' }, 'Ready'),
-    ...(reasons.length ? reasons : ['Break']).map((r) => h('option', { value: `paused:${r}` }, `Pause: ${r}`)),
-    h('option', { value: 'offline' }, 'Log out')];
+  const current = a.chosen === 'paused' ? `paused:${a.pause_reason || ''}` : a.chosen || 'offline';
+  const values = ['ready', ...(reasons.length ? reasons : ['Break']).map((r) => `paused:${r}`), 'offline'];
+  if (!values.includes(current)) values.splice(1, 0, current);
+  const label = (v) => (v === 'ready' ? 'Ready' : v === 'offline' ? 'Logged out' : `Paused: ${v.slice(7)}`);
   const sel = h('select', {
-    class: 'small', id: `agent-state-${a.username}`, 'aria-label': `Set the state of ${who}`,
+    class: 'small', id: `agent-state-${a.username}`, 'aria-label': `State chosen for ${who}`,
     onchange: async (e) => {
       const s = e.currentTarget;
       const [state, reason] = s.value.split(/:(.*)/s);
-      if (!state) return;
       const body = state === 'paused' ? { state, reason } : { state };
-      await run(s, () => put(`/api/agents/${encodeURIComponent(a.username)}/state`, body),
+      const r = await run(s, () => put(`/api/agents/${encodeURIComponent(a.username)}/state`, body),
         `${who}: ${state === 'offline' ? 'logged out' : state}`);
-      s.value = '';
+      if (r === undefined) s.value = current;
     },
-  }, ...opts);
+  }, ...values.map((v) => h('option', { value: v }, label(v))));
+  sel.value = current;
   return h('div', { class: 'agent-card-set-state small' }, sel);
 }
 
