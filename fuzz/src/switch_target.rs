@@ -355,12 +355,15 @@ pub fn switch(data: &[u8]) {
                     AgentStatus::Paused,
                 ][step.idx(1, 3)];
                 let reason = (state == AgentStatus::Paused).then(|| "Break".to_string());
+                // Set by the agent, or by a supervisor.
+                let by = (step.idx(2, 2) == 1).then(|| "2000".to_string());
                 d.api(|| {
                     let (reply, _) = tokio::sync::oneshot::channel();
                     EngineRequest::SetAgentState {
                         agent,
                         state,
                         reason,
+                        by,
                         reply,
                     }
                 });
@@ -473,6 +476,7 @@ mod tests {
                         agent,
                         state: AgentStatus::Ready,
                         reason: None,
+                        by: None,
                         reply,
                     }
                 });
