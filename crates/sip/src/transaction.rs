@@ -45,13 +45,33 @@ pub struct Peer {
     pub transport: Transport,
 }
 
-/// Identifies a transaction: top Via branch plus method (ACK maps to INVITE).
+/// Identifies a transaction: top Via branch and sent-by plus method (ACK
+/// maps to INVITE), as RFC 3261 §17.2.3 matches requests: two peers that
+/// happen to use one branch are two transactions, and a request cannot be
+/// taken for another peer's retransmission.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxKey {
     /// Branch parameter.
     pub branch: String,
+    /// Sent-by of the top Via: host lower-cased, port (the transport's
+    /// default when absent).
+    pub sent_by: String,
     /// Method of the transaction.
     pub method: String,
+}
+
+/// The comparable sent-by of a Via (RFC 3261 §18.2.2 default ports).
+fn sent_by(via: &Via) -> String {
+    let default = if via.transport.eq_ignore_ascii_case("TLS") {
+        5061
+    } else {
+        5060
+    };
+    format!(
+        "{}:{}",
+        via.host.to_ascii_lowercase(),
+        via.port.unwrap_or(default)
+    )
 }
 
 impl TxKey {
@@ -64,6 +84,7 @@ impl TxKey {
         };
         Some(TxKey {
             branch: via.branch().unwrap_or_default().to_string(),
+            sent_by: sent_by(&via),
             method: method.to_string(),
         })
     }
@@ -72,6 +93,7 @@ impl TxKey {
         let cseq = CSeq::parse(resp.header("CSeq")?).ok()?;
         Some(TxKey {
             branch: via.branch().unwrap_or_default().to_string(),
+            sent_by: sent_by(&via),
             method: cseq.method,
         })
     }
@@ -625,6 +647,40 @@ mod tests {
             ),
             _ => None,
         }
+    }
+
+    #[test]
+    fn same_branch_from_another_sent_by_is_another_transaction() {
+        let mut tl = TransactionLayer::new();
+        let a = request("OPTIONS", "z9hG4bKsame", 1);
+        let raw = String::from_utf8(a.to_bytes())
+            .unwrap()
+            .replace("127.0.0.1:5070", "10.0.0.9:5080");
+        let Message::Request(b) = parse_message(raw.as_bytes()).unwrap() else {
+            unreachable!()
+        };
+        tl.on_message(Message::Request(a.clone()), peer(5070), 0);
+        tl.on_message(Message::Request(b), peer(5080), 1);
+        let delivered = |ev: &[TxEvent]| {
+            ev.iter()
+                .filter(|e| matches!(e, TxEvent::Request { .. }))
+                .count()
+        };
+        assert_eq!(delivered(&drain(&mut tl)), 2, "two peers, two requests");
+        assert_eq!(tl.len().0, 2);
+        // A retransmission from the first peer is still absorbed.
+        tl.on_message(Message::Request(a), peer(5070), 100);
+        assert_eq!(delivered(&drain(&mut tl)), 0);
+        // Host case and the default port do not make another transaction.
+        let via = |v: &str| Via::parse(v).unwrap();
+        assert_eq!(
+            sent_by(&via("SIP/2.0/UDP EXAMPLE.com;branch=z9hG4bKx")),
+            sent_by(&via("SIP/2.0/UDP example.com:5060;branch=z9hG4bKx"))
+        );
+        assert_ne!(
+            sent_by(&via("SIP/2.0/TLS example.com;branch=z9hG4bKx")),
+            sent_by(&via("SIP/2.0/TLS example.com:5060;branch=z9hG4bKx"))
+        );
     }
 
     #[test]
