@@ -3,6 +3,7 @@
 //! `tz`), computed one at a time and streamed like the other exports.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -11,6 +12,7 @@ use chrono::TimeZone;
 use chrono_tz::Tz;
 use serde::Serialize;
 use switchboard_storage::{CallStats, ExportFilter, StorageError};
+use tokio::sync::mpsc;
 
 use super::{parse, respond, time, ExportQuery, ExportRow};
 use crate::{AppState, Caller, HttpError};
@@ -136,6 +138,35 @@ fn window(f: &ExportFilter, tz: Tz) -> (i64, i64) {
     (f.from.unwrap_or(midnight), f.to.unwrap_or(now + 1))
 }
 
+/// Send one row per item of `items` (or the error listing them), stopping
+/// at the first row that failed or when the client went away; rows sent.
+async fn send_rows<I, T, Fut>(
+    tx: &mpsc::Sender<Result<T, StorageError>>,
+    items: Result<Vec<I>, StorageError>,
+    mut row: impl FnMut(I) -> Fut,
+) -> u64
+where
+    Fut: Future<Output = Result<T, StorageError>>,
+{
+    let items = match items {
+        Ok(items) => items,
+        Err(e) => {
+            let _ = tx.send(Err(e)).await;
+            return 0;
+        }
+    };
+    let mut sent = 0;
+    for item in items {
+        let r = row(item).await;
+        let failed = r.is_err();
+        if tx.send(r).await.is_err() || failed {
+            break;
+        }
+        sent += 1;
+    }
+    sent
+}
+
 /// `GET /api/exports/agents`: one row per agent (or `agent=`) with calls,
 /// talk and hold time, transfers, dispositions and time per state.
 #[utoipa::path(get, path = "/api/exports/agents", tag = "reports", params(ExportQuery),
@@ -153,35 +184,25 @@ pub async fn agents(
     let (from, to) = window(&f, tz);
     let storage = st.storage.clone();
     Ok(respond("agents", format, tz, move |tx| async move {
-        let agents = match storage.list_agents().await {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return 0;
-            }
-        };
-        let mut sent = 0;
-        for a in agents
-            .into_iter()
-            .filter(|a| f.agent_id.as_ref().is_none_or(|id| *id == a.id))
-        {
-            let row = storage.agent_report(&a.id, from, to).await.map(|r| {
+        let agents = storage.list_agents().await.map(|all| {
+            all.into_iter()
+                .filter(|a| f.agent_id.as_ref().is_none_or(|id| *id == a.id))
+                .collect()
+        });
+        let storage = &storage;
+        send_rows(&tx, agents, |a| async move {
+            storage.agent_report(&a.id, from, to).await.map(|r| {
                 AgentRow(ReportRow {
-                    name: a.username.clone(),
-                    detail: a.display_name.clone(),
+                    name: a.username,
+                    detail: a.display_name,
                     from,
                     to,
                     stats: r.stats,
                     state_ms: r.state_ms,
                 })
-            });
-            let failed = row.is_err();
-            if tx.send(row).await.is_err() || failed {
-                break;
-            }
-            sent += 1;
-        }
-        sent
+            })
+        })
+        .await
     }))
 }
 
@@ -201,34 +222,24 @@ pub async fn campaigns(
     let (from, to) = window(&f, tz);
     let storage = st.storage.clone();
     Ok(respond("campaigns", format, tz, move |tx| async move {
-        let campaigns = match storage.list_campaigns().await {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = tx.send(Err::<CampaignRow, StorageError>(e)).await;
-                return 0;
-            }
-        };
-        let mut sent = 0;
-        for k in campaigns
-            .into_iter()
-            .filter(|k| f.campaign_id.as_ref().is_none_or(|id| *id == k.id))
-        {
-            let row = storage.campaign_report(&k.id, from, to).await.map(|r| {
+        let campaigns = storage.list_campaigns().await.map(|all| {
+            all.into_iter()
+                .filter(|k| f.campaign_id.as_ref().is_none_or(|id| *id == k.id))
+                .collect()
+        });
+        let storage = &storage;
+        send_rows(&tx, campaigns, |k| async move {
+            storage.campaign_report(&k.id, from, to).await.map(|r| {
                 CampaignRow(ReportRow {
-                    name: k.name.clone(),
+                    name: k.name,
                     detail: k.kind.as_str().to_string(),
                     from,
                     to,
                     stats: r.stats,
                     state_ms: BTreeMap::new(),
                 })
-            });
-            let failed = row.is_err();
-            if tx.send(row).await.is_err() || failed {
-                break;
-            }
-            sent += 1;
-        }
-        sent
+            })
+        })
+        .await
     }))
 }
