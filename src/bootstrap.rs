@@ -216,8 +216,22 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     let (req_tx, req_rx) = mpsc::channel(1024);
     let clock = Clock::new();
     let media_events = media.subscribe();
+    let switch_cfg = crate::driver::switch_config(&cfg, sip_local.port())?;
+    // Trunks given by host name are resolved (SRV, A/AAAA) in the
+    // background and again when their TTL runs out.
+    let names: Vec<_> = switch_cfg
+        .trunks
+        .iter()
+        .filter(|t| t.host.parse::<std::net::IpAddr>().is_err())
+        .map(|t| (t.name.clone(), t.host.clone(), t.port))
+        .collect();
+    let (targets_tx, targets_rx) = mpsc::channel(16);
+    if !names.is_empty() {
+        let resolver = crate::dns::resolver(&cfg.server.dns_servers)?;
+        tokio::spawn(crate::dns::run(resolver, names, targets_tx));
+    }
     let mut switch = switchboard_switch::Switch::new(
-        crate::driver::switch_config(&cfg, sip_local.port()),
+        switch_cfg,
         Box::new(MediaDriver(media)),
         agents,
         campaigns,
@@ -251,6 +265,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             requests: req_rx,
             flushes: flush_rx,
             media_events,
+            trunk_targets: targets_rx,
         },
         out,
         sink.clone(),

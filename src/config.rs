@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub sip_auth_failures_per_user: u32,
     /// How long a banned source gets no answer at all (seconds).
     pub sip_ban_secs: u64,
+    /// DNS servers (`ip` or `ip:port`) for trunk host names; empty: the system's.
+    pub dns_servers: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +90,7 @@ impl Default for ServerConfig {
             sip_auth_failures_per_source: 20,
             sip_auth_failures_per_user: 10,
             sip_ban_secs: 600,
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -114,23 +117,125 @@ fn default_role() -> String {
     "agent".into()
 }
 
-/// A SIP trunk.
+/// A SIP trunk (see the README's "Trunks" section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkConfig {
     /// Name.
     pub name: String,
-    /// Where calls to numbers go.
-    pub address: SocketAddr,
-    /// Source addresses (ip:port) trusted for incoming calls without authentication.
+    /// The provider: `host` (DNS SRV `_sip._udp.host`, then A/AAAA, port
+    /// 5060), `host:port` (A/AAAA only), `ip:port` or `[v6]:port`.
+    pub address: String,
+    /// Sources of inbound calls accepted without authentication: `ip:port`,
+    /// `ip` (any port) or a network `203.0.113.0/24`.
     #[serde(default)]
-    pub inbound_from: Vec<SocketAddr>,
-    /// Digest credentials for providers that challenge our INVITEs (401/407).
+    pub inbound_from: Vec<String>,
+    /// Digest credentials for providers that challenge our requests (401/407).
     #[serde(default)]
     pub username: Option<String>,
     /// Password for `username`.
     #[serde(default)]
     pub password: Option<String>,
+    /// Register `username` at the provider and keep it registered.
+    #[serde(default)]
+    pub register: bool,
+    /// Registration lifetime asked for (s).
+    #[serde(default = "default_register_expires")]
+    pub register_expires_secs: u32,
+    /// Lower tries first (failover order); equal keeps file order.
+    #[serde(default)]
+    pub priority: u32,
+    /// Numbers this trunk carries (prefixes); empty = any.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Caller ID presented (From user and P-Asserted-Identity).
+    #[serde(default)]
+    pub caller_id: Option<String>,
+    /// Withhold the caller ID (anonymous From, `Privacy: id`).
+    #[serde(default)]
+    pub privacy: bool,
+    /// Seconds between OPTIONS health checks of each address (0 = off).
+    #[serde(default)]
+    pub options_interval_secs: u64,
+    /// Try the next address when one sends nothing at all (not even 100
+    /// Trying) for this long (ms).
+    #[serde(default = "default_failover_ms")]
+    pub failover_ms: u64,
+}
+
+fn default_register_expires() -> u32 {
+    600
+}
+fn default_failover_ms() -> u64 {
+    4_000
+}
+
+impl TrunkConfig {
+    /// The switch's trunk, or what is wrong with this one.
+    pub fn to_trunk(&self) -> Result<switchboard_switch::Trunk, String> {
+        let name = &self.name;
+        if name.trim().is_empty() {
+            return Err("a trunk has an empty name".into());
+        }
+        let (host, port) = split_host_port(&self.address).ok_or_else(|| {
+            format!(
+                "trunk {name}: address `{}` is not host, host:port or ip:port",
+                self.address
+            )
+        })?;
+        let inbound_from = self
+            .inbound_from
+            .iter()
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| format!("trunk {name}: inbound_from: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.register && (self.username.is_none() || self.password.is_none()) {
+            return Err(format!(
+                "trunk {name}: register = true needs username and password"
+            ));
+        }
+        Ok(switchboard_switch::Trunk {
+            name: name.clone(),
+            host,
+            port,
+            inbound_from,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            register: self.register,
+            register_expires_secs: self.register_expires_secs,
+            priority: self.priority,
+            prefixes: self.prefixes.clone(),
+            caller_id: self.caller_id.clone(),
+            privacy: self.privacy,
+            options_interval_secs: self.options_interval_secs,
+            failover_ms: self.failover_ms,
+        })
+    }
+}
+
+/// `host`, `host:port`, `ip:port`, `[v6]` or `[v6]:port` -> (host, port).
+fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Some((a.ip().to_string(), Some(a.port())));
+    }
+    if let Ok(ip) = s.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Some((ip.to_string(), None));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().ok().filter(|p| *p > 0)?)),
+        None => (s, None),
+    };
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    valid.then(|| (host.to_ascii_lowercase(), port))
 }
 
 /// A campaign to create at start.
@@ -247,6 +352,62 @@ mod tests {
         let c = Config::parse(SAMPLE).unwrap();
         assert!(c.agents.len() >= 2);
         assert_eq!(c.trunks.len(), 1);
+    }
+
+    #[test]
+    fn trunk_addresses_and_sources() {
+        assert_eq!(
+            split_host_port("sip.Provider.example"),
+            Some(("sip.provider.example".into(), None))
+        );
+        assert_eq!(
+            split_host_port("sip.provider.example:5070"),
+            Some(("sip.provider.example".into(), Some(5070)))
+        );
+        assert_eq!(
+            split_host_port("192.0.2.1:5090"),
+            Some(("192.0.2.1".into(), Some(5090)))
+        );
+        assert_eq!(
+            split_host_port("[2001:db8::1]:5060"),
+            Some(("2001:db8::1".into(), Some(5060)))
+        );
+        assert_eq!(
+            split_host_port("[2001:db8::1]"),
+            Some(("2001:db8::1".into(), None))
+        );
+        for bad in [
+            "",
+            "bad host",
+            "host:0",
+            "host:99999",
+            "a..b",
+            "sip.example:port",
+        ] {
+            assert_eq!(split_host_port(bad), None, "{bad}");
+        }
+        let c = Config::parse(
+            "[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\ninbound_from = [\"203.0.113.0/24\", \"198.51.100.7\"]\n",
+        )
+        .unwrap();
+        let t = c.trunks[0].to_trunk().unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.inbound_from.len()),
+            ("sip.example", None, 2)
+        );
+        let c = Config::parse(
+            "[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\ninbound_from = [\"nowhere\"]\n",
+        )
+        .unwrap();
+        let e = c.trunks[0].to_trunk().unwrap_err();
+        assert!(e.contains("trunk p: inbound_from: `nowhere`"), "{e}");
+        let c =
+            Config::parse("[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\nregister = true\n")
+                .unwrap();
+        assert!(c.trunks[0]
+            .to_trunk()
+            .unwrap_err()
+            .contains("needs username and password"));
     }
 
     #[test]

@@ -16,9 +16,14 @@ use crate::config::Config;
 use crate::events::EventSink;
 use crate::transport::{Inbound, Outbound};
 
-/// The switch's settings from the configuration file.
-pub fn switch_config(cfg: &Config, sip_port: u16) -> SwitchConfig {
-    SwitchConfig {
+/// The switch's settings from the configuration file, or what is wrong in it.
+pub fn switch_config(cfg: &Config, sip_port: u16) -> anyhow::Result<SwitchConfig> {
+    let trunks = cfg
+        .trunks
+        .iter()
+        .map(|t| t.to_trunk().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<Trunk>>>()?;
+    Ok(SwitchConfig {
         public_ip: cfg.public_ip(),
         sip_port,
         realm: cfg.server.realm.clone(),
@@ -26,17 +31,7 @@ pub fn switch_config(cfg: &Config, sip_port: u16) -> SwitchConfig {
         acw_secs: cfg.server.acw_secs,
         ring_timeout_secs: cfg.server.ring_timeout_secs,
         recordings_dir: cfg.server.data_dir.join("recordings"),
-        trunks: cfg
-            .trunks
-            .iter()
-            .map(|t| Trunk {
-                name: t.name.clone(),
-                address: t.address,
-                inbound_from: t.inbound_from.clone(),
-                username: t.username.clone(),
-                password: t.password.clone(),
-            })
-            .collect(),
+        trunks,
         nonce_secret: rand::random(),
         abuse: switchboard_switch::AbuseLimits {
             requests_per_window: cfg.server.sip_requests_per_second,
@@ -47,7 +42,7 @@ pub fn switch_config(cfg: &Config, sip_port: u16) -> SwitchConfig {
             ban_ms: cfg.server.sip_ban_secs.saturating_mul(1_000),
             ..Default::default()
         },
-    }
+    })
 }
 
 /// Wall-clock milliseconds that never go backwards: the epoch time at start
@@ -161,6 +156,8 @@ pub struct Inputs {
     pub flushes: mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
     /// Media engine events.
     pub media_events: broadcast::Receiver<switchboard_switch::MediaEvent>,
+    /// Trunk host names resolved (see [`crate::dns`]).
+    pub trunk_targets: mpsc::Receiver<crate::dns::Resolved>,
 }
 
 /// Run the switch until its inputs close.
@@ -170,6 +167,7 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
         mut requests,
         mut flushes,
         mut media_events,
+        mut trunk_targets,
     } = inputs;
     loop {
         let deadline = tokio::time::Instant::from_std(clock.instant(switch.poll_timeout()));
@@ -204,6 +202,9 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
                 if let Ok(e) = e {
                     switch.handle_media_event(clock.now(), e);
                 }
+            }
+            Some((trunk, resolved)) = trunk_targets.recv() => {
+                switch.set_trunk_targets(clock.now(), &trunk, resolved);
             }
             _ = tokio::time::sleep_until(deadline) => switch.handle_timeout(clock.now()),
         }

@@ -5,6 +5,7 @@
 mod bench;
 mod bootstrap;
 mod config;
+mod dns;
 mod driver;
 mod events;
 mod memory;

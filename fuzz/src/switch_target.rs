@@ -201,13 +201,7 @@ impl Driver {
             acw_secs: 0,
             ring_timeout_secs: 20,
             recordings_dir: "recordings".into(),
-            trunks: vec![Trunk {
-                name: "pstn".into(),
-                address: "127.0.0.1:5090".parse().expect("addr"),
-                inbound_from: vec!["127.0.0.1:5090".parse().expect("addr")],
-                username: None,
-                password: None,
-            }],
+            trunks: vec![Trunk::at("pstn", "127.0.0.1:5090".parse().expect("addr"))],
             nonce_secret: [7; 32],
             abuse: AbuseLimits::default(),
         };

@@ -23,5 +23,6 @@ pub use hours::CallingHours;
 pub use service_level::{ServiceLevel, SERVICE_LEVEL_SECS};
 pub use views::{
     ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, QueueView,
-    QueuedCall, Snapshot, SupervisionView, TagReply, TransferView,
+    QueuedCall, RegistrationState, Snapshot, SupervisionView, TagReply, TransferView, TrunkHealth,
+    TrunkRegistrationView, TrunkTargetView, TrunkView,
 };

@@ -284,6 +284,77 @@ pub struct Snapshot {
     pub queues: Vec<QueueView>,
     /// SIP abuse counters (request rate and failed-authentication limits).
     pub sip_security: SipSecurity,
+    /// Trunks: resolved targets, health and registration.
+    pub trunks: Vec<TrunkView>,
+}
+
+/// Whether a trunk (or one of its targets) answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrunkHealth {
+    /// Not checked yet (no health checks, no call so far).
+    Unknown,
+    /// Answered its last OPTIONS or INVITE.
+    Up,
+    /// Did not answer (timeout): tried last until it answers again.
+    Down,
+}
+
+/// One address a trunk's host name resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TrunkTargetView {
+    /// `ip:port`.
+    pub address: String,
+    /// Its health.
+    pub health: TrunkHealth,
+    /// Why it is down, when it is.
+    pub reason: Option<String>,
+}
+
+/// Where a trunk's registration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationState {
+    /// Waiting for the host name to resolve.
+    Waiting,
+    /// A REGISTER is out.
+    Registering,
+    /// Registered; refreshed before it expires.
+    Registered,
+    /// Refused or unanswered; retried with back-off.
+    Failed,
+}
+
+/// A trunk's registration at its provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TrunkRegistrationView {
+    /// State.
+    pub state: RegistrationState,
+    /// Why it failed (`403 Forbidden`, `no response`), when it did.
+    pub reason: Option<String>,
+    /// Seconds until the registration expires (registered only).
+    pub expires_in_secs: Option<u64>,
+    /// Seconds until the next attempt (failed only).
+    pub retry_in_secs: Option<u64>,
+}
+
+/// A trunk as the admin page and `/metrics` show it (no credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TrunkView {
+    /// Name.
+    pub name: String,
+    /// Host name or address as configured.
+    pub host: String,
+    /// Priority (lower first).
+    pub priority: u32,
+    /// Overall health: up when a target is up, down when every target is.
+    pub health: TrunkHealth,
+    /// What the host resolved to, best first.
+    pub targets: Vec<TrunkTargetView>,
+    /// Why the host name does not resolve, when it does not.
+    pub resolve_error: Option<String>,
+    /// Registration, when the trunk registers.
+    pub registration: Option<TrunkRegistrationView>,
 }
 
 /// SIP abuse counters of the switch (for supervisors and `/metrics`).

@@ -75,7 +75,8 @@ fn sent_by(via: &Via) -> String {
 }
 
 impl TxKey {
-    fn of_request(req: &Request) -> Option<TxKey> {
+    /// The transaction a request belongs to (top Via's branch and sent-by, method).
+    pub fn of_request(req: &Request) -> Option<TxKey> {
         let via = Via::parse(req.headers_all("Via").first()?).ok()?;
         let method = if req.method == "ACK" {
             "INVITE"
@@ -488,6 +489,14 @@ impl TransactionLayer {
         }
         let timeout = self.client.get(&timer_key).map(|t| t.timeout_at);
         self.arm(Table::Client, &timer_key, timeout);
+    }
+
+    /// Give up on a client transaction that got no response at all (a
+    /// trunk host that does not answer, before Timer B): no more
+    /// retransmissions, no timeout event; a late response is then treated
+    /// as a stray. Returns whether the transaction was live.
+    pub fn abandon(&mut self, key: &TxKey) -> bool {
+        self.client.remove(key).is_some()
     }
 
     /// Whether a request belongs to a live server transaction (a retransmission).

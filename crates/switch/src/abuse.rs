@@ -89,7 +89,7 @@ pub struct AbuseStats {
 #[derive(Debug)]
 pub struct Abuse {
     limits: AbuseLimits,
-    trusted: Vec<SocketAddr>,
+    trusted: Vec<crate::SourceNet>,
     rate: HashMap<IpAddr, Window>,
     source_failures: HashMap<IpAddr, Window>,
     user_failures: HashMap<String, Window>,
@@ -100,8 +100,8 @@ pub struct Abuse {
 }
 
 impl Abuse {
-    /// Limits for every source but `trusted` (exact address and port).
-    pub fn new(limits: AbuseLimits, trusted: Vec<SocketAddr>) -> Abuse {
+    /// Limits for every source but `trusted` (trunks).
+    pub fn new(limits: AbuseLimits, trusted: Vec<crate::SourceNet>) -> Abuse {
         Abuse {
             limits,
             trusted,
@@ -115,7 +115,12 @@ impl Abuse {
     }
 
     fn is_trusted(&self, from: SocketAddr) -> bool {
-        self.trusted.contains(&from)
+        self.trusted.iter().any(|t| t.matches(from))
+    }
+
+    /// Replace the trusted sources (a trunk's host name resolved anew).
+    pub fn set_trusted(&mut self, trusted: Vec<crate::SourceNet>) {
+        self.trusted = trusted;
     }
 
     /// Is `from` banned at `now`? Counts the datagram as dropped when it is.
@@ -270,7 +275,10 @@ mod tests {
 
     #[test]
     fn rate_over_the_limit_bans_the_source_until_the_ban_ends() {
-        let mut a = Abuse::new(limits(), vec![addr("10.0.0.9:5090")]);
+        let mut a = Abuse::new(
+            limits(),
+            vec![crate::SourceNet::Exact(addr("10.0.0.9:5090"))],
+        );
         let src = addr("10.0.0.1:5060");
         for _ in 0..5 {
             assert!(!a.over_rate(src, 0));

@@ -2,7 +2,6 @@
 //! agent reservations, event log and CDR.
 
 use switchboard_call::{Action, Event, LegId, MediaPlan, Target};
-use switchboard_sip::{Peer, Transport, Uri};
 
 use super::leg::{LegState, Side};
 use super::Switch;
@@ -73,32 +72,7 @@ impl Switch {
             .unwrap_or_default();
         match target {
             Target::Agent(agent) => self.dial_agent(call, leg, &agent, &caller),
-            Target::Number(n) => {
-                let Some(trunk) = self.cfg.trunks.first().cloned() else {
-                    self.pending_events
-                        .push((call.to_string(), Event::Failed(leg, 503)));
-                    return;
-                };
-                tracing::info!(call, trunk = trunk.name, number = n, "dialling out");
-                let peer = Peer {
-                    addr: trunk.address,
-                    transport: Transport::Udp,
-                };
-                let uri = Uri::sip(
-                    Some(&n),
-                    &trunk.address.ip().to_string(),
-                    Some(trunk.address.port()),
-                );
-                let from = trunk.username.clone().unwrap_or_else(|| caller.clone());
-                self.invite_out(call, leg, uri, peer, &n, &from, None);
-                if let (Some(u), Some(p), Some(l)) = (
-                    trunk.username.clone(),
-                    trunk.password.clone(),
-                    self.legs.get_mut(&leg),
-                ) {
-                    l.trunk_auth = Some((u, p));
-                }
-            }
+            Target::Number(n) => self.dial_number(call, leg, &n, &caller),
             Target::Campaign(c) => {
                 if !self.campaign_exists(&c) {
                     self.pending_events

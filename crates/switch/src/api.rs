@@ -169,6 +169,7 @@ impl Switch {
                     auth_failures: s.auth_failures,
                 }
             },
+            trunks: self.trunks.views(self.now),
         }
     }
 
@@ -283,7 +284,7 @@ impl Switch {
                         format!("invalid number {n:?}: digits, +, * and # only"),
                     ));
                 }
-                if self.cfg.trunks.is_empty() {
+                if self.trunks.is_empty() {
                     return Err(ApiError::new(
                         409,
                         "no trunk is configured for external numbers",

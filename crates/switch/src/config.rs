@@ -38,17 +38,79 @@ impl SwitchConfig {
     }
 }
 
-/// A SIP trunk.
+/// A SIP trunk: a provider reached by host name (DNS SRV, then A/AAAA) or
+/// address, with optional registration, health checks and dialling rules.
 #[derive(Debug, Clone)]
 pub struct Trunk {
-    /// Name.
+    /// Name (logs, metrics, the admin page).
     pub name: String,
-    /// Where calls to numbers go.
-    pub address: SocketAddr,
-    /// Sources trusted for incoming calls without authentication.
-    pub inbound_from: Vec<SocketAddr>,
-    /// Digest user for providers that challenge our INVITEs.
+    /// Host name or IP literal of the provider. A name is resolved by the
+    /// binary (see [`crate::Switch::set_trunk_targets`]); an IP is used as is.
+    pub host: String,
+    /// Port, when the configuration gives one (RFC 3263: an explicit port
+    /// means A/AAAA only, no SRV). Default 5060.
+    pub port: Option<u16>,
+    /// Sources whose INVITEs come from this trunk (no digest asked).
+    pub inbound_from: Vec<crate::SourceNet>,
+    /// Digest user for providers that challenge our requests, and the
+    /// account registered when `register` is on.
     pub username: Option<String>,
     /// Digest password for `username`.
     pub password: Option<String>,
+    /// Register `username` at the provider and keep it registered (most
+    /// providers send inbound calls only to a registered contact).
+    pub register: bool,
+    /// Registration lifetime asked for (s); refreshed at half of what the
+    /// provider grants.
+    pub register_expires_secs: u32,
+    /// Lower tries first; equal priorities keep the configuration order.
+    pub priority: u32,
+    /// Numbers this trunk carries (prefixes of the dialled number, e.g. `+34`);
+    /// empty: any number.
+    pub prefixes: Vec<String>,
+    /// Caller ID presented on calls out (From user and P-Asserted-Identity).
+    pub caller_id: Option<String>,
+    /// Withhold the caller ID (anonymous From, `Privacy: id`).
+    pub privacy: bool,
+    /// Seconds between OPTIONS health checks of each target (0: off).
+    pub options_interval_secs: u64,
+    /// Give up on a target that sends no response at all (not even
+    /// `100 Trying`) to an INVITE after this long and try the next (ms).
+    pub failover_ms: u64,
+}
+
+impl Trunk {
+    /// A trunk at `addr` with the defaults: no registration, no health
+    /// checks, any number, inbound calls trusted from `addr` itself.
+    pub fn at(name: &str, addr: SocketAddr) -> Trunk {
+        Trunk {
+            name: name.to_string(),
+            host: addr.ip().to_string(),
+            port: Some(addr.port()),
+            inbound_from: vec![crate::SourceNet::Exact(addr)],
+            username: None,
+            password: None,
+            register: false,
+            register_expires_secs: 600,
+            priority: 0,
+            prefixes: Vec::new(),
+            caller_id: None,
+            privacy: false,
+            options_interval_secs: 0,
+            failover_ms: 4_000,
+        }
+    }
+
+    /// The SIP domain of the provider: the host name, or the IP (bracketed if v6).
+    pub fn domain(&self) -> String {
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
+            _ => self.host.clone(),
+        }
+    }
+
+    /// Whether this trunk carries `number` under its dialling rules.
+    pub fn carries(&self, number: &str) -> bool {
+        self.prefixes.is_empty() || self.prefixes.iter().any(|p| number.starts_with(p.as_str()))
+    }
 }

@@ -14,11 +14,8 @@ use super::{CallEntry, Switch};
 impl Switch {
     pub(super) fn on_invite(&mut self, req: Request, from: Peer) {
         let tag = new_tag();
-        let trunk = self
-            .cfg
-            .trunks
-            .iter()
-            .any(|t| t.inbound_from.contains(&from.addr));
+        let from_trunk = self.trunks.inbound(from.addr);
+        let trunk = from_trunk.is_some();
         let caller = if trunk {
             None
         } else {
@@ -50,7 +47,7 @@ impl Switch {
                 return;
             }
         };
-        let dialed = req.uri.user.clone().unwrap_or_default();
+        let dialed = self.dialed(&req, from_trunk);
         let target = self.route(&dialed, caller.is_some());
         let Some(target) = target else {
             self.respond(&req, from, 404, "Not Found", Some(&tag));
@@ -125,6 +122,7 @@ impl Switch {
             remote_media: (offer.media.clone(), offer.audio_index),
             ring_deadline: None,
             trunk_auth: None,
+            route: None,
         };
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
@@ -161,6 +159,27 @@ impl Switch {
         self.apply(&id, actions);
     }
 
+    /// The number an INVITE dials: its Request-URI user, except for a call
+    /// from a provider we register with that sends it to our registered
+    /// contact (Request-URI user = our account): then the DID is in To.
+    fn dialed(&self, req: &Request, trunk: Option<usize>) -> String {
+        let ruri = req.uri.user.clone().unwrap_or_default();
+        let account = trunk
+            .and_then(|i| self.trunks.list.get(i))
+            .filter(|t| t.registration.is_some())
+            .and_then(|t| t.cfg.username.as_deref());
+        if account.is_some_and(|a| a == ruri) {
+            if let Some(to) = req
+                .header("To")
+                .and_then(|t| NameAddr::parse(t).ok())
+                .and_then(|t| t.uri.user)
+            {
+                return to;
+            }
+        }
+        ruri
+    }
+
     /// Decide where a dialled number goes.
     pub(super) fn route(&self, dialed: &str, from_agent: bool) -> Option<Target> {
         if self.agents.exists(dialed) {
@@ -169,7 +188,7 @@ impl Switch {
         if let Some(c) = self.campaign_by_did(dialed) {
             return Some(Target::Campaign(c));
         }
-        if from_agent && !dialed.is_empty() && !self.cfg.trunks.is_empty() {
+        if from_agent && !dialed.is_empty() && !self.trunks.is_empty() {
             return Some(Target::Number(dialed.to_string()));
         }
         None

@@ -79,6 +79,24 @@ pub struct Leg {
     pub ring_deadline: Option<u64>,
     /// Trunk credentials (user, password) to answer a challenge once.
     pub trunk_auth: Option<(String, String)>,
+    /// For a call to a number: the trunk address tried now and the ones
+    /// left to try if it fails (503, no answer).
+    pub route: Option<TrunkRoute>,
+}
+
+/// Where a call to a number goes through the trunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkRoute {
+    /// The number dialled.
+    pub number: String,
+    /// Who calls (extension), for the From when the trunk has no caller ID.
+    pub caller: String,
+    /// The trunk (index in the configuration) and address tried now.
+    pub current: (usize, std::net::SocketAddr),
+    /// The next ones, in order.
+    pub rest: Vec<(usize, std::net::SocketAddr)>,
+    /// When the current address is given up if it has not answered at all (ms).
+    pub failover_at: Option<u64>,
 }
 
 impl Leg {

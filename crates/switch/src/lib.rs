@@ -30,6 +30,7 @@ mod register;
 mod registrar;
 mod sip_in;
 mod supervise;
+mod trunks;
 mod uac;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecordi
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use records::ActiveRecording;
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
+pub use trunks::{BadSource, SourceNet};
 
 /// How often expired registrations are swept from the registrar's memory (ms);
 /// agents and queues run on their own deadlines.
@@ -185,6 +187,13 @@ pub struct Switch {
     refused: u64,
     /// Ring deadlines of outgoing legs, earliest first (checked against the leg when due).
     ring_timers: std::collections::BTreeSet<(u64, LegId)>,
+    /// Trunks: addresses, health, registrations.
+    trunks: trunks::Trunks,
+    /// Our outstanding requests for trunks (REGISTER, OPTIONS).
+    trunk_tx: HashMap<TxKey, trunks::TrunkRequest>,
+    /// Deadlines for INVITEs to trunk addresses that have not answered at
+    /// all yet (failover to the next address), earliest first.
+    failover_timers: std::collections::BTreeSet<(u64, LegId)>,
 }
 
 impl Switch {
@@ -201,12 +210,12 @@ impl Switch {
             .iter()
             .filter_map(|a| switchboard_sip::digest::DigestServer::algorithm(a))
             .collect();
-        let trusted = cfg
-            .trunks
-            .iter()
-            .flat_map(|t| t.inbound_from.iter().copied().chain([t.address]))
-            .collect();
+        let trunks = trunks::Trunks::new(&cfg.trunks, now);
+        let trusted = trunks.trusted();
         Switch {
+            trunks,
+            trunk_tx: HashMap::new(),
+            failover_timers: Default::default(),
             registrar: registrar::Registrar::new(&cfg.realm, &algorithms, cfg.nonce_secret),
             abuse: abuse::Abuse::new(cfg.abuse.clone(), trusted),
             cfg,
@@ -426,6 +435,12 @@ impl Switch {
         if let Some(d) = self.center_deadline() {
             next = next.min(d);
         }
+        if let Some(d) = self.trunks.next_deadline() {
+            next = next.min(d);
+        }
+        if let Some((d, _)) = self.failover_timers.first() {
+            next = next.min(*d);
+        }
         next.max(self.now)
     }
 
@@ -597,6 +612,8 @@ impl Switch {
             self.pending_events
                 .push((call, switchboard_call::Event::Failed(leg, 408)));
         }
+        self.failover_tick();
+        self.trunks_tick();
         // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
         self.agents_tick(now);
         if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {
@@ -652,7 +669,13 @@ impl Switch {
     }
 
     fn on_tx_timeout(&mut self, key: TxKey) {
+        if self.on_trunk_timeout(&key) {
+            return;
+        }
         if let Some((leg, Purpose::Invite)) = self.client_tx.remove(&key) {
+            if self.failover(leg, "no response") {
+                return;
+            }
             if let Some(l) = self.legs.get_mut(&leg) {
                 l.state = LegState::Terminated;
                 let call = l.call.clone();

@@ -61,6 +61,10 @@ impl Switch {
     }
 
     pub(super) fn on_response(&mut self, resp: Response, key: TxKey) {
+        if self.trunk_tx.contains_key(&key) {
+            self.on_trunk_response(&key, resp);
+            return;
+        }
         let Some(&(leg_id, purpose)) = self.client_tx.get(&key) else {
             // A 2xx retransmission for a dialog we already ACKed: ACK again.
             if (200..300).contains(&resp.status) {

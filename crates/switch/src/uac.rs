@@ -11,8 +11,21 @@ use super::leg::{Leg, LegState, Side};
 use super::sip_in::{codec, ALLOW};
 use super::{Purpose, Switch};
 
+/// An outgoing INVITE: who it is from and to, where it goes, extra headers
+/// (caller ID, privacy) and the agent whose phone it rings, if any.
+pub(super) struct OutInvite {
+    pub(super) from: NameAddr,
+    pub(super) to: NameAddr,
+    pub(super) request_uri: Uri,
+    pub(super) peer: Peer,
+    /// Who is on this leg, for display.
+    pub(super) party: String,
+    pub(super) headers: Vec<(&'static str, String)>,
+    pub(super) agent: Option<String>,
+}
+
 impl Switch {
-    /// Place the INVITE of an outgoing leg.
+    /// Place the INVITE of an outgoing leg to a phone.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn invite_out(
         &mut self,
@@ -24,18 +37,39 @@ impl Switch {
         from_user: &str,
         agent: Option<String>,
     ) {
+        let host = self.cfg.public_ip().to_string();
+        let out = OutInvite {
+            from: NameAddr::new(Uri::sip(Some(from_user), &host, None)),
+            to: NameAddr::new(Uri::sip(
+                Some(to_user),
+                &peer.addr.ip().to_string(),
+                Some(peer.addr.port()),
+            )),
+            request_uri,
+            peer,
+            party: to_user.to_string(),
+            headers: Vec::new(),
+            agent,
+        };
+        self.invite_out_with(call, leg_id, out);
+    }
+
+    /// Place the INVITE of an outgoing leg as `out` describes it.
+    pub(super) fn invite_out_with(&mut self, call: &str, leg_id: u64, out: OutInvite) {
+        let OutInvite {
+            from: local_uri,
+            to: remote_uri,
+            request_uri,
+            peer,
+            party,
+            headers,
+            agent,
+        } = out;
         let Some(media) = self.new_media_leg() else {
             self.pending_events
                 .push((call.to_string(), Event::Failed(leg_id, 503)));
             return;
         };
-        let host = self.cfg.public_ip().to_string();
-        let local_uri = NameAddr::new(Uri::sip(Some(from_user), &host, None));
-        let remote_uri = NameAddr::new(Uri::sip(
-            Some(to_user),
-            &peer.addr.ip().to_string(),
-            Some(peer.addr.port()),
-        ));
         let mut dialog = Dialog::uac(
             new_call_id(),
             new_tag(),
@@ -48,6 +82,9 @@ impl Switch {
         let (via, contact) = (self.via_host(), self.contact());
         let mut inv = dialog.request("INVITE", &via, &contact, &new_branch());
         inv.headers.push("Allow", ALLOW);
+        for (k, v) in headers {
+            inv.headers.push(k, v);
+        }
         inv.headers.push("Content-Type", "application/sdp");
         inv.body = sdp::build(
             self.cfg.public_ip(),
@@ -80,12 +117,13 @@ impl Switch {
             dtmf_pt: Some(101),
             sdp_session,
             sdp_version: 1,
-            party: to_user.to_string(),
+            party,
             agent,
             remote_direction: sdp::Direction::SendRecv,
             remote_media: (Vec::new(), 0),
             ring_deadline: Some(ring_deadline),
             trunk_auth: None,
+            route: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(
@@ -109,6 +147,12 @@ impl Switch {
         };
         let call = l.call.clone();
         let status = resp.status;
+        if l.route.is_some() {
+            self.trunk_answered(leg_id);
+        }
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
         if status < 200 {
             if let Side::Outgoing {
                 provisional,
@@ -162,6 +206,15 @@ impl Switch {
                     ..
                 }
             );
+            if !was_cancelled
+                && crate::trunks::fails_over(status)
+                && self.failover(leg_id, &format!("{} {}", status, resp.reason))
+            {
+                return;
+            }
+            let Some(l) = self.legs.get_mut(&leg_id) else {
+                return;
+            };
             l.state = LegState::Terminated;
             self.release_leg_media(leg_id);
             if !was_cancelled {

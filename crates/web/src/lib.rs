@@ -18,6 +18,7 @@ mod openapi;
 mod recordings;
 mod reports;
 mod supervise;
+mod trunks;
 mod ws;
 
 use std::future::Future;
@@ -184,6 +185,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/exports/campaigns", get(exports::reports::campaigns)),
         ("/api/ws", get(ws::upgrade)),
         ("/api/metrics", get(metrics::json)),
+        ("/api/trunks", get(trunks::list)),
         ("/metrics", get(metrics::prometheus)),
     ]
 }

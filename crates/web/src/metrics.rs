@@ -187,7 +187,8 @@ pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, 
     switchboard_campaign_agents{campaign,status}, switchboard_campaign_calls_active{campaign}, \
     switchboard_queue_waiting{campaign}, switchboard_queue_ringing{campaign}, \
     switchboard_queue_longest_wait_ms{campaign}, switchboard_sip_banned_sources, \
-    switchboard_sip_dropped_requests, switchboard_sip_auth_failures, switchboard_today_calls, \
+    switchboard_sip_dropped_requests, switchboard_sip_auth_failures, \
+    switchboard_trunk_up{trunk}, switchboard_trunk_registered{trunk}, switchboard_today_calls, \
     switchboard_today_answered, switchboard_today_unanswered, switchboard_today_calls_by_direction{direction}, \
     switchboard_today_avg_talk_ms, switchboard_today_avg_answer_ms, switchboard_today_longest_talk_ms", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn prometheus(
@@ -222,6 +223,11 @@ struct CampaignLabel {
 struct CampaignStatusLabels {
     campaign: String,
     status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TrunkLabel {
+    trunk: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -383,6 +389,29 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
     ] {
         let v = i64::try_from(v).unwrap_or(i64::MAX);
         gauge(&mut reg, &format!("sip_{key}"), help, v);
+    }
+
+    let up = family::<TrunkLabel>(
+        &mut reg,
+        "trunk_up",
+        "1 when a trunk answers (OPTIONS or calls), 0 when it does not or is not checked yet",
+    );
+    let registered = family::<TrunkLabel>(
+        &mut reg,
+        "trunk_registered",
+        "1 while a registering trunk is registered at its provider",
+    );
+    for t in &snap.trunks {
+        let label = TrunkLabel {
+            trunk: t.name.clone(),
+        };
+        up.get_or_create(&label)
+            .set(i64::from(t.health == switchboard_center::TrunkHealth::Up));
+        if let Some(r) = &t.registration {
+            registered.get_or_create(&label).set(i64::from(
+                r.state == switchboard_center::RegistrationState::Registered,
+            ));
+        }
     }
 
     for (key, help, v) in [

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{
     actions, admin, agenda, auth, calls, console, dnc, exports, import, metrics, recordings,
-    reports, supervise, ws,
+    reports, supervise, trunks, ws,
 };
 
 const DESCRIPTION: &str = "Contact-center call control: agents' presence and call actions \
@@ -47,7 +47,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
         exports::calls, exports::dispositions, exports::contacts,
         exports::reports::agents, exports::reports::campaigns,
         dnc::list, dnc::add, dnc::remove, dnc::import,
-        ws::upgrade, metrics::json, metrics::prometheus,
+        ws::upgrade, metrics::json, metrics::prometheus, trunks::list,
     ),
     components(schemas(
         switchboard_center::LiveEvent, switchboard_center::Snapshot,

@@ -64,6 +64,8 @@ pub struct Setup {
     pub ring_timeout_secs: u64,
     /// Request rate and failed-authentication limits.
     pub abuse: AbuseLimits,
+    /// Trunks (None: one trunk `pstn` at [`TRUNK`]).
+    pub trunks: Option<Vec<Trunk>>,
 }
 
 impl Default for Setup {
@@ -73,6 +75,7 @@ impl Default for Setup {
             campaigns: vec![campaign("support", "inbound", Some("5000"), false)],
             ring_timeout_secs: 20,
             abuse: AbuseLimits::default(),
+            trunks: None,
         }
     }
 }
@@ -126,13 +129,9 @@ impl Harness {
             acw_secs: 0,
             ring_timeout_secs: setup.ring_timeout_secs,
             recordings_dir: "recordings".into(),
-            trunks: vec![Trunk {
-                name: "pstn".into(),
-                address: addr(TRUNK),
-                inbound_from: vec![addr(TRUNK)],
-                username: None,
-                password: None,
-            }],
+            trunks: setup
+                .trunks
+                .unwrap_or_else(|| vec![Trunk::at("pstn", addr(TRUNK))]),
             nonce_secret: [7; 32],
             abuse: setup.abuse,
         };

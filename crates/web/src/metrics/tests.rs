@@ -13,6 +13,7 @@ use switchboard_center::{
     AgentInfo, AgentPresence, AgentStatus, CallView, CampaignInfo, EngineRequest, QueueView,
     QueuedCall, Snapshot,
 };
+use switchboard_center::{RegistrationState, TrunkHealth, TrunkRegistrationView, TrunkView};
 use switchboard_storage::{AgentRole, CallDirection, NewAgent, NewCall, Storage};
 use tokio::sync::{broadcast, mpsc};
 use tower::ServiceExt;
@@ -195,6 +196,32 @@ fn snapshot() -> Snapshot {
             dropped_requests: 40,
             auth_failures: 25,
         },
+        trunks: vec![
+            trunk(
+                "carrier",
+                TrunkHealth::Up,
+                Some(RegistrationState::Registered),
+            ),
+            trunk("backup", TrunkHealth::Down, Some(RegistrationState::Failed)),
+            trunk("pbx", TrunkHealth::Unknown, None),
+        ],
+    }
+}
+
+fn trunk(name: &str, health: TrunkHealth, reg: Option<RegistrationState>) -> TrunkView {
+    TrunkView {
+        name: name.into(),
+        host: format!("{name}.example"),
+        priority: 0,
+        health,
+        targets: Vec::new(),
+        resolve_error: None,
+        registration: reg.map(|state| TrunkRegistrationView {
+            state,
+            reason: None,
+            expires_in_secs: None,
+            retry_in_secs: None,
+        }),
     }
 }
 
@@ -261,6 +288,26 @@ fn every_figure_parses_back_with_its_value() {
     assert_eq!(value(&s, "switchboard_sip_banned_sources", &[]), 2.0);
     assert_eq!(value(&s, "switchboard_sip_dropped_requests", &[]), 40.0);
     assert_eq!(value(&s, "switchboard_sip_auth_failures", &[]), 25.0);
+    for (t, up) in [("carrier", 1.0), ("backup", 0.0), ("pbx", 0.0)] {
+        assert_eq!(
+            value(&s, "switchboard_trunk_up", &[("trunk", t)]),
+            up,
+            "{t}"
+        );
+    }
+    assert_eq!(
+        value(&s, "switchboard_trunk_registered", &[("trunk", "carrier")]),
+        1.0
+    );
+    assert_eq!(
+        value(&s, "switchboard_trunk_registered", &[("trunk", "backup")]),
+        0.0
+    );
+    assert!(
+        !s.keys()
+            .any(|(n, l)| n == "switchboard_trunk_registered" && l.iter().any(|(_, v)| v == "pbx")),
+        "a trunk that does not register has no registration gauge"
+    );
     for (key, v) in [
         ("calls", 7.0),
         ("answered", 5.0),
