@@ -437,3 +437,47 @@ fn silent_party_is_hung_up_after_the_rtp_timeout() {
         "{ev}"
     );
 }
+
+/// Early media: the carrier (a sipp UAS) answers 183 with SDP and plays a
+/// 1,000 Hz announcement for 4 s before its 200 OK, then sends no more
+/// audio. The agent's baresip gets 183 with SDP from the server and hears
+/// the announcement: every 1,000 Hz it records came before the answer.
+#[test]
+fn agent_hears_the_carriers_early_media_announcement() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_early_media");
+    let pstn_port = free_port();
+    let s = server(&dir, pstn_port, free_port());
+    let scenario = Sipp::rtp_scenario(dir.path(), "uas_early_media_rtp.xml", 1000.0);
+    let uas = Sipp::spawn(
+        dir.path(),
+        "carrier",
+        &scenario,
+        None,
+        &["-p", &pstn_port.to_string(), "-m", "1"],
+        Duration::from_secs(60),
+    );
+    let a = start_agent(&dir, &s, "1001", None, true);
+    let dialled = std::time::Instant::now();
+    a.dial(&s.uri("5551234"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    let answered_after = dialled.elapsed();
+    assert!(
+        answered_after >= Duration::from_millis(3500),
+        "the carrier answers after its announcement ({answered_after:?})"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    let run = uas.finish(Duration::from_secs(8));
+    assert!(run.code == 0, "carrier scenario: {}", run.diagnostics());
+    std::thread::sleep(Duration::from_millis(300));
+    let heard = a.received_wav();
+    assert_hears(&heard, 1000.0, 2.5, "agent (early media before the answer)");
+    let log = a.log();
+    assert!(
+        log.contains("SIP/2.0 183 Session Progress"),
+        "the agent's phone got 183 with SDP\n{}",
+        a.log_tail(60)
+    );
+}

@@ -48,6 +48,9 @@ pub enum Action {
     SupervisorReleased(String),
     /// Tell the caller of a pending incoming leg that the far end rings (180).
     Progress(LegId),
+    /// Open early media toward the caller of a pending incoming leg (183
+    /// with our SDP answer): it hears the far end before the answer.
+    EarlyMedia(LegId),
     /// The call is over.
     Ended,
 }

@@ -9,6 +9,9 @@ use crate::{Action, Call, LegId, Target};
 pub enum Event {
     /// The leg's destination is ringing (or the call was queued).
     Ringing(LegId),
+    /// The leg's destination sends early media (183 with SDP): a carrier's
+    /// announcement or its own ringback, which the caller should hear.
+    EarlyMedia(LegId),
     /// The leg answered.
     Answered(LegId),
     /// The leg could not be established (SIP status, 408 for timeout).
@@ -34,6 +37,7 @@ impl Call {
         match ev {
             Event::Assigned(leg, agent) => self.on_assigned(leg, agent, &mut out),
             Event::Ringing(leg) => self.on_ringing(leg, &mut out),
+            Event::EarlyMedia(leg) => self.on_early_media(leg, &mut out),
             Event::Answered(leg) => self.on_answered(leg, &mut out),
             Event::Failed(leg, status) => self.on_failed(leg, status, &mut out),
             Event::HungUp(leg) => self.on_hangup(leg, &mut out),
@@ -83,6 +87,25 @@ impl Call {
             }
             s if s.transfer().is_some_and(|t| t.leg == leg) => self.transfer_ringing(out),
             _ => {}
+        }
+    }
+
+    fn on_early_media(&mut self, leg: LegId, out: &mut Vec<Action>) {
+        if let State::Ringing {
+            caller,
+            unanswered,
+            callee,
+        } = &mut self.state
+        {
+            // A queued caller keeps its music; early media is for a caller
+            // waiting on this one destination.
+            if callee.leg != leg || callee.queued || std::mem::replace(&mut callee.early, true) {
+                return;
+            }
+            Self::log(out, "EARLY_MEDIA", "");
+            if *unanswered {
+                out.push(Action::EarlyMedia(caller.leg()));
+            }
         }
     }
 

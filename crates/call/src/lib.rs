@@ -18,7 +18,7 @@ mod tests;
 pub use call::{Action, Call, Refusal};
 pub use command::Command;
 pub use event::Event;
-pub use media_plan::{Group, MediaPlan};
+pub use media_plan::{Group, MediaPlan, RINGBACK};
 pub use state::CallState;
 pub use supervision::{SuperviseMode, Supervision, SupervisorAction};
 pub use transfer::{Transfer, TransferKind, TransferPhase};

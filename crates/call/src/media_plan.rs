@@ -4,6 +4,10 @@
 use crate::state::{Caller, State};
 use crate::{LegId, Target, TransferPhase};
 
+/// The music class of the ringback tone a waiting caller hears (the media
+/// engine synthesizes it).
+pub const RINGBACK: &str = "ringback";
+
 /// Legs that hear each other (and music, if set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -63,13 +67,25 @@ impl State {
         let mut muted = Vec::new();
         let groups = match self {
             State::CallingAgent { .. } | State::CallingContact { .. } | State::Ended => vec![],
-            State::Ringing { caller, callee, .. } => match caller {
+            State::Ringing {
+                caller,
+                callee,
+                unanswered,
+            } => match caller {
                 // Still queued even once an agent is offered the call (it rings).
                 Caller::Customer(c)
                     if callee.queued || matches!(callee.target, Target::Campaign(_)) =>
                 {
                     vec![waiting(*c)]
                 }
+                // The far end's early media (announcements, its ringback).
+                _ if callee.early => vec![talking(vec![caller.leg(), callee.leg])],
+                // An answered caller (click-to-call) hears our ringback; an
+                // unanswered one got 180 and its phone plays its own.
+                _ if !*unanswered => vec![Group {
+                    legs: vec![caller.leg()],
+                    music: Some(RINGBACK.to_string()),
+                }],
                 _ => vec![],
             },
             State::Connected { customer, agent } => vec![talking(vec![customer.leg, agent.leg])],

@@ -101,6 +101,8 @@ pub(crate) struct Callee {
     pub(crate) rang: bool,
     /// A queue offered the caller to an agent: the caller keeps its music while that agent rings.
     pub(crate) queued: bool,
+    /// The destination sends early media: the caller hears it instead of ringback.
+    pub(crate) early: bool,
 }
 
 impl Callee {
@@ -110,6 +112,7 @@ impl Callee {
             target,
             rang: false,
             queued: false,
+            early: false,
         }
     }
 }

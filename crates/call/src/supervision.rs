@@ -291,7 +291,11 @@ impl Call {
     pub(crate) fn supervisor_event(&mut self, ev: &crate::Event, out: &mut Vec<Action>) -> bool {
         use crate::Event;
         let leg = match ev {
-            Event::Ringing(l) | Event::Answered(l) | Event::Failed(l, _) | Event::HungUp(l) => *l,
+            Event::Ringing(l)
+            | Event::EarlyMedia(l)
+            | Event::Answered(l)
+            | Event::Failed(l, _)
+            | Event::HungUp(l) => *l,
             Event::Assigned(..) => return false,
         };
         let Some(i) = self.supervisions.iter().position(|s| s.leg == leg) else {

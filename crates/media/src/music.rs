@@ -18,6 +18,10 @@ use crate::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 /// Name of the always-present class.
 pub const DEFAULT_CLASS: &str = "default";
 
+/// Name of the always-present ringback class: what a caller hears while the
+/// far end rings and sends no early media of its own.
+pub const RINGBACK_CLASS: &str = "ringback";
+
 /// Loaded music classes, each a shared buffer of 8 kHz mono samples.
 #[derive(Debug, Clone)]
 pub struct MusicLibrary {
@@ -36,6 +40,7 @@ impl MusicLibrary {
     pub fn load(dir: Option<&Path>) -> MusicLibrary {
         let mut classes = BTreeMap::new();
         classes.insert(DEFAULT_CLASS.to_string(), Arc::from(default_melody()));
+        classes.insert(RINGBACK_CLASS.to_string(), Arc::from(ringback_tone()));
         if let Some(dir) = dir {
             for (name, samples) in load_dir(dir) {
                 info!(class = %name, seconds = samples.len() / SAMPLE_RATE as usize, "loaded music class");
@@ -103,6 +108,25 @@ impl MusicPlayer {
 
 /// The built-in melody: 8 soft bell-like notes (C major, 392-784 Hz,
 /// avoiding 440 Hz), one second each, peak about -12 dBFS.
+/// The ringback tone of ITU-T E.180 as most of Europe plays it: 425 Hz,
+/// 1 s on, 4 s off, at -15 dBm0-ish (a `ringback` folder or file replaces
+/// it, e.g. with the North American 440+480 Hz 2 s/4 s cadence).
+pub fn ringback_tone() -> Vec<i16> {
+    const HZ: f32 = 425.0;
+    const PEAK: f32 = 5800.0;
+    let rate = SAMPLE_RATE as f32;
+    let on = SAMPLE_RATE as usize;
+    let ramp = (0.01 * rate) as usize;
+    let mut out = vec![0i16; 5 * SAMPLE_RATE as usize];
+    for (i, v) in out.iter_mut().take(on).enumerate() {
+        let env = (i.min(on - 1 - i) as f32 / ramp as f32).min(1.0);
+        let w = std::f32::consts::TAU * HZ * i as f32 / rate;
+        *v = (env * PEAK * w.sin()) as i16;
+    }
+    out
+}
+
+/// The synthesized `default` class: a short melody.
 pub fn default_melody() -> Vec<i16> {
     const NOTES: [f32; 8] = [
         523.25, 659.25, 783.99, 659.25, 698.46, 587.33, 392.00, 523.25,
@@ -305,12 +329,26 @@ mod tests {
     }
 
     #[test]
+    fn ringback_is_one_second_of_425_hz_then_four_of_silence() {
+        let r = ringback_tone();
+        assert_eq!(r.len(), 5 * 8000);
+        assert!(r[8000..].iter().all(|v| *v == 0));
+        // 425 Hz: 425 positive-going zero crossings in the second of tone (±2).
+        let ups = r[..8000]
+            .windows(2)
+            .filter(|w| w[0] < 0 && w[1] >= 0)
+            .count();
+        assert!((423..=427).contains(&ups), "{ups}");
+        assert!(r[0].abs() < 100 && r[7999].abs() < 100, "no click");
+    }
+
+    #[test]
     fn library_without_dir_has_default() {
         let lib = MusicLibrary::load(None);
-        assert_eq!(lib.class_names(), vec!["default".to_string()]);
+        assert_eq!(lib.class_names(), vec!["default", "ringback"]);
         assert_eq!(lib.samples("nope").len(), lib.samples("default").len());
         let missing = MusicLibrary::load(Some(Path::new("/nonexistent/switchboard")));
-        assert_eq!(missing.class_names(), vec!["default".to_string()]);
+        assert_eq!(missing.class_names(), vec!["default", "ringback"]);
     }
 
     #[test]
@@ -324,7 +362,10 @@ mod tests {
         std::fs::write(dir.join("bad.wav"), b"RIFF....").unwrap();
         std::fs::write(dir.join("readme.txt"), b"hi").unwrap();
         let lib = MusicLibrary::load(Some(&dir));
-        assert_eq!(lib.class_names(), vec!["default", "jazz", "rock"]);
+        assert_eq!(
+            lib.class_names(),
+            vec!["default", "jazz", "ringback", "rock"]
+        );
         let jazz = lib.samples("jazz");
         assert_eq!(jazz.len(), 1600);
         assert_eq!((jazz[0], jazz[1599]), (1, 2));

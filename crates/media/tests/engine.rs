@@ -102,7 +102,10 @@ async fn outgoing_stream_is_continuous_with_markers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hold_plays_music_and_others_hear_silence() {
     let e = engine(40200).await;
-    assert_eq!(e.music_classes(), vec!["default".to_string()]);
+    assert_eq!(
+        e.music_classes(),
+        vec!["default".to_string(), "ringback".to_string()]
+    );
     let a = e.create_leg().await.unwrap();
     let b = e.create_leg().await.unwrap();
     let (hold, alone) = (e.create_room(), e.create_room());

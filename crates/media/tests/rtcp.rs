@@ -68,7 +68,11 @@ async fn reports_go_both_ways_and_give_loss_round_trip_and_mos() {
             .expect("a report from the engine")
             .unwrap();
         let r = parse_report(&buf[..n], 4242).unwrap();
-        if r.about_us.is_some_and(|b| b.cumulative_lost >= 5) {
+        // A report may be cut between packets 48 and 49: wait for the one
+        // that has seen the whole stream.
+        if r.about_us
+            .is_some_and(|b| b.cumulative_lost >= 5 && b.extended_max >= 49)
+        {
             break r;
         }
     };

@@ -45,6 +45,7 @@ impl Switch {
                 }
                 Action::Reject(leg, status) => self.reject_leg(leg, status),
                 Action::Progress(leg) => self.progress_leg(leg),
+                Action::EarlyMedia(leg) => self.early_media_leg(leg),
                 Action::Hangup(leg) => self.hangup_leg(leg),
                 Action::Media(plan) => self.apply_plan(call, &plan),
                 Action::LogBy { kind, detail, by } => self.log_call(call, kind, &detail, Some(&by)),
@@ -143,6 +144,38 @@ impl Switch {
             r.headers.push("Contact", self.contact());
             self.tl.respond(r, peer, self.now);
         }
+    }
+
+    /// 183 Session Progress with our SDP answer on a pending incoming leg:
+    /// its phone plays what its room sends (the far end's early media). The
+    /// 200 later carries the same session description (RFC 3264 §5; the
+    /// version moves only when the description does).
+    fn early_media_leg(&mut self, leg: LegId) {
+        let Some(l) = self.legs.get(&leg) else { return };
+        let Side::Incoming {
+            invite,
+            answered: false,
+        } = &l.side
+        else {
+            return;
+        };
+        let inv = invite.clone();
+        let (peer, tag, dir) = (
+            l.dialog.peer,
+            l.dialog.local_tag.clone(),
+            l.remote_direction.answer(),
+        );
+        let body = self.our_sdp(leg, dir);
+        if let Some(l) = self.legs.get_mut(&leg) {
+            // The 200 repeats this answer rather than a new version of it.
+            l.sdp_version = l.sdp_version.saturating_sub(1);
+        }
+        let mut r =
+            switchboard_sip::builder::response_to(&inv, 183, "Session Progress", Some(&tag));
+        r.headers.push("Contact", self.contact());
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        self.tl.respond(r, peer, self.now);
     }
 
     /// End a leg whatever its state: BYE, CANCEL or a final error response.

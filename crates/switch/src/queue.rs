@@ -280,6 +280,7 @@ impl Switch {
     /// Handle a leg event if the leg is a ring-all fork; returns false otherwise.
     pub(super) fn queue_fork_event(&mut self, call: &str, ev: &Event) -> bool {
         let (Event::Ringing(fork)
+        | Event::EarlyMedia(fork)
         | Event::Answered(fork)
         | Event::Failed(fork, _)
         | Event::HungUp(fork)) = ev
@@ -321,7 +322,7 @@ impl Switch {
                 self.log_call(call, "QUEUE_NO_ANSWER", &agent, None);
                 self.publish_queues();
             }
-            Event::Ringing(_) | Event::Assigned(..) => {}
+            Event::Ringing(_) | Event::EarlyMedia(_) | Event::Assigned(..) => {}
         }
         true
     }

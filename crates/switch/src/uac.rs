@@ -172,9 +172,31 @@ impl Switch {
                     return;
                 }
                 // Real peers send 100 Trying first: the call rings at the first 180/183.
-                if (status == 180 || status == 183) && !*ringing && !*cancelled {
+                let cancelled = *cancelled;
+                if (status == 180 || status == 183) && !*ringing && !cancelled {
                     *ringing = true;
-                    self.pending_events.push((call, Event::Ringing(leg_id)));
+                    self.pending_events
+                        .push((call.clone(), Event::Ringing(leg_id)));
+                }
+                // Early media: an 18x with SDP is the far end's answer; its
+                // audio (announcements, its own ringback) can flow now.
+                if status > 100 && !cancelled && !resp.body.is_empty() {
+                    if let Ok(ans) = AudioSdp::parse(&resp.body) {
+                        if let Some(pt) = ans.g711() {
+                            l.codec_pt = pt;
+                            l.dtmf_pt = ans.dtmf_pt;
+                            l.remote_direction = ans.direction;
+                            l.remote_media = (ans.media.clone(), ans.audio_index);
+                            self.media.set_remote(
+                                l.media,
+                                ans.socket_addr(),
+                                codec(pt),
+                                ans.dtmf_pt,
+                            );
+                            self.media.set_sending(l.media, ans.direction.receives());
+                            self.pending_events.push((call, Event::EarlyMedia(leg_id)));
+                        }
+                    }
                 }
             }
             return;

@@ -12,6 +12,7 @@ fn ended_call_ignores_events_and_refuses_commands() {
         let l = (1 << 16) | l;
         for e in [
             Event::Ringing(l),
+            Event::EarlyMedia(l),
             Event::Answered(l),
             Event::Failed(l, 486),
             Event::HungUp(l),

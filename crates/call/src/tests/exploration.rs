@@ -21,6 +21,8 @@ fn inputs(h: &H, supervise: bool) -> Vec<Input> {
             Leg::Dialing | Leg::Ringing => {
                 if s == Leg::Dialing {
                     v.push(Input::Ev(Event::Ringing(l)));
+                } else if !queue {
+                    v.push(Input::Ev(Event::EarlyMedia(l)));
                 }
                 v.push(Input::Ev(Event::Answered(l)));
                 v.push(Input::Ev(Event::Failed(l, 486)));

@@ -107,7 +107,7 @@ impl H {
         let before = self.call.plan().clone();
         let cust = self.call.customer_leg();
         match &e {
-            Event::Ringing(l) => {
+            Event::Ringing(l) | Event::EarlyMedia(l) => {
                 if self.legs.get(l) == Some(&Leg::Dialing) {
                     self.legs.insert(*l, Leg::Ringing);
                 }
@@ -232,7 +232,7 @@ impl H {
                     );
                     self.legs.insert(*l, Leg::Gone);
                 }
-                Action::Progress(l) => {
+                Action::Progress(l) | Action::EarlyMedia(l) => {
                     assert_eq!(
                         self.legs.get(l),
                         Some(&Leg::Incoming),
@@ -392,19 +392,31 @@ impl H {
                 assert!(seen.insert(*l), "leg {l} in two groups: {p:?}");
                 assert!(!sup.contains(l));
                 let s = self.legs.get(l).copied();
-                let early_media = s == Some(Leg::Incoming) && self.state() == CallState::Ringing;
+                // Early media: the caller's INVITE still pending, or the
+                // callee ringing with its 183's media.
+                let early_media = matches!(s, Some(Leg::Incoming | Leg::Ringing))
+                    && self.state() == CallState::Ringing;
                 assert!(
                     s == Some(Leg::Up) || early_media,
                     "leg {l} ({s:?}) in the plan {p:?}"
                 );
             }
             if let Some(m) = &g.music {
-                assert_eq!(m, MUSIC);
-                assert_eq!(
-                    g.legs,
-                    vec![cust.unwrap()],
-                    "music only for the waiting party alone: {p:?}"
-                );
+                if m == crate::RINGBACK {
+                    assert_eq!(
+                        self.state(),
+                        CallState::Ringing,
+                        "ringback only while ringing"
+                    );
+                    assert_eq!(g.legs.len(), 1, "ringback for the caller alone: {p:?}");
+                } else {
+                    assert_eq!(m, MUSIC);
+                    assert_eq!(
+                        g.legs,
+                        vec![cust.unwrap()],
+                        "music only for the waiting party alone: {p:?}"
+                    );
+                }
             }
         }
         for m in &p.muted {

@@ -438,3 +438,69 @@ fn leg_ids_are_distinct_across_calls() {
     assert_eq!(c1.music(), MUSIC);
     assert_eq!(c1.id, "x");
 }
+
+// ---------------------------------------------------------------- early media
+
+#[test]
+fn agent_phone_hears_the_far_ends_early_media_through_183() {
+    let (mut h, a, out) = H::from_phone("alice", number("5551000"));
+    let (n, _) = dialed(&out);
+    h.ev(Event::Ringing(n));
+    assert!(
+        h.plan().groups.is_empty(),
+        "180: the phone plays its own ringback"
+    );
+    let out = h.ev(Event::EarlyMedia(n));
+    assert!(
+        out.contains(&Action::EarlyMedia(a)),
+        "183 with SDP to the phone: {out:?}"
+    );
+    assert_eq!(kinds(&out), ["EARLY_MEDIA"]);
+    assert!(h.plan().hears(a, n), "the announcement reaches the agent");
+    assert!(
+        h.ev(Event::EarlyMedia(n)).is_empty(),
+        "a second 183 changes nothing"
+    );
+    let out = h.ev(Event::Answered(n));
+    assert!(out.contains(&Action::Answer(a)));
+    assert!(h.plan().connected(a, n));
+}
+
+#[test]
+fn click_to_call_agent_hears_ringback_then_early_media() {
+    let (mut h, out) = H::originated("alice", number("5551000"));
+    let (a, _) = dialed(&out);
+    let out = h.ev(Event::Answered(a));
+    let (n, _) = dialed(&out);
+    h.ev(Event::Ringing(n));
+    let g = h
+        .plan()
+        .group_of(a)
+        .expect("the agent is in a room")
+        .clone();
+    assert_eq!(g.legs, [a]);
+    assert_eq!(
+        g.music.as_deref(),
+        Some(crate::RINGBACK),
+        "ringback, not silence"
+    );
+    let out = h.ev(Event::EarlyMedia(n));
+    assert!(
+        !out.iter().any(|x| matches!(x, Action::EarlyMedia(_))),
+        "the agent's leg is answered already: no 183"
+    );
+    assert!(h.plan().hears(a, n) && !hears_music(h.plan(), a));
+    h.ev(Event::Answered(n));
+    assert_eq!(h.state(), CallState::Connected);
+}
+
+#[test]
+fn a_queued_caller_keeps_its_music_when_the_agent_phone_sends_183() {
+    let (mut h, cust, out) = H::incoming(Target::Campaign("support".into()));
+    let (q, _) = dialed(&out);
+    h.ev(Event::Assigned(q, "alice".into()));
+    h.ev(Event::Ringing(q));
+    let out = h.ev(Event::EarlyMedia(q));
+    assert!(out.is_empty(), "{out:?}");
+    assert!(hears_music(h.plan(), cust));
+}

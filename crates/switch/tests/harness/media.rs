@@ -69,6 +69,16 @@ impl MediaState {
     }
 
     /// `a`'s room plays music.
+    /// The music class leg `a`'s room plays, if any.
+    pub fn music_of(&self, a: MediaLeg) -> Option<String> {
+        let st = self.lock();
+        st.legs
+            .get(&a)
+            .and_then(|l| l.room)
+            .and_then(|r| st.rooms.get(&r).cloned().flatten())
+    }
+
+    /// Whether leg `a`'s room plays music.
     pub fn hears_music(&self, a: MediaLeg) -> bool {
         let st = self.lock();
         st.legs

@@ -416,6 +416,12 @@ impl Harness {
         }
     }
 
+    /// The music class `a` hears (`default`, `ringback`...), if any.
+    pub fn music_of(&mut self, a: (&str, usize)) -> Option<String> {
+        self.media_leg(a.0, a.1)
+            .and_then(|x| self.media.music_of(x))
+    }
+
     /// Does `a`'s call `ai` hear music on hold?
     pub fn hears_music(&mut self, a: (&str, usize)) -> bool {
         self.media_leg(a.0, a.1)
