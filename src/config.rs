@@ -68,6 +68,11 @@ pub struct ServerConfig {
     pub sip_ban_secs: u64,
     /// DNS servers (`ip` or `ip:port`) for trunk host names; empty: the system's.
     pub dns_servers: Vec<String>,
+    /// Seconds between OPTIONS pings to phones registered from behind a NAT
+    /// over UDP (keeps the NAT's mapping open; 0: none).
+    pub nat_keepalive_secs: u64,
+    /// Longest registration granted to a phone behind a NAT (s; 0: no cap).
+    pub nat_max_expires_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +96,8 @@ impl Default for ServerConfig {
             sip_auth_failures_per_user: 10,
             sip_ban_secs: 600,
             dns_servers: Vec::new(),
+            nat_keepalive_secs: 20,
+            nat_max_expires_secs: 300,
         }
     }
 }

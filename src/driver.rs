@@ -42,6 +42,8 @@ pub fn switch_config(cfg: &Config, sip_port: u16) -> anyhow::Result<SwitchConfig
             ban_ms: cfg.server.sip_ban_secs.saturating_mul(1_000),
             ..Default::default()
         },
+        nat_keepalive_secs: cfg.server.nat_keepalive_secs,
+        nat_max_expires_secs: cfg.server.nat_max_expires_secs,
     })
 }
 

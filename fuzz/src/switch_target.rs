@@ -204,6 +204,8 @@ impl Driver {
             trunks: vec![Trunk::at("pstn", "127.0.0.1:5090".parse().expect("addr"))],
             nonce_secret: [7; 32],
             abuse: AbuseLimits::default(),
+            nat_keepalive_secs: 20,
+            nat_max_expires_secs: 300,
         };
         let agents = AGENTS
             .iter()

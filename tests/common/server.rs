@@ -111,6 +111,9 @@ pub struct ServerOpts {
     pub rust_log: Option<String>,
     /// Database URL (default: a SQLite file in the test directory).
     pub database: Option<String>,
+    /// SIP bind address and public_ip (default 127.0.0.1), e.g. an address
+    /// reachable from a network namespace.
+    pub sip_host: Option<String>,
 }
 
 impl ServerOpts {
@@ -166,7 +169,11 @@ pub fn render_toml(dir: &Path, opts: &ServerOpts, rtp: (u16, u16)) -> String {
     t.push_str("[server]\n");
     t.push_str(&format!(
         "sip_addr = {}\n",
-        q(&format!("127.0.0.1:{}", opts.sip_port.unwrap_or(0)))
+        q(&format!(
+            "{}:{}",
+            opts.sip_host.as_deref().unwrap_or("127.0.0.1"),
+            opts.sip_port.unwrap_or(0)
+        ))
     ));
     t.push_str(&format!(
         "http_addr = {}\n",
@@ -185,7 +192,10 @@ pub fn render_toml(dir: &Path, opts: &ServerOpts, rtp: (u16, u16)) -> String {
         "rtp_port_min = {}\nrtp_port_max = {}\n",
         rtp.0, rtp.1
     ));
-    t.push_str("realm = \"switchboard\"\npublic_ip = \"127.0.0.1\"\n");
+    t.push_str(&format!(
+        "realm = \"switchboard\"\npublic_ip = {}\n",
+        q(opts.sip_host.as_deref().unwrap_or("127.0.0.1"))
+    ));
     if !opts.extra_server.is_empty() {
         t.push_str(&opts.extra_server);
         t.push('\n');

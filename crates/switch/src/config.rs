@@ -29,6 +29,11 @@ pub struct SwitchConfig {
     pub nonce_secret: [u8; 32],
     /// Request rate and failed-authentication limits.
     pub abuse: crate::AbuseLimits,
+    /// Seconds between OPTIONS pings to each phone registered from behind
+    /// a NAT over UDP, keeping its mapping open (0: none).
+    pub nat_keepalive_secs: u64,
+    /// Longest registration granted to a phone behind a NAT (s; 0: no cap).
+    pub nat_max_expires_secs: u64,
 }
 
 impl SwitchConfig {

@@ -22,6 +22,7 @@ mod in_dialog;
 mod invite_in;
 mod leg;
 mod media;
+mod nat;
 mod output;
 mod queue;
 mod records;
@@ -194,6 +195,8 @@ pub struct Switch {
     /// Deadlines for INVITEs to trunk addresses that have not answered at
     /// all yet (failover to the next address), earliest first.
     failover_timers: std::collections::BTreeSet<(u64, LegId)>,
+    /// When phones behind a NAT are pinged next (0: never).
+    nat_keepalive_at: u64,
 }
 
 impl Switch {
@@ -216,6 +219,10 @@ impl Switch {
             trunks,
             trunk_tx: HashMap::new(),
             failover_timers: Default::default(),
+            nat_keepalive_at: match cfg.nat_keepalive_secs {
+                0 => 0,
+                s => now + s * 1000,
+            },
             registrar: registrar::Registrar::new(&cfg.realm, &algorithms, cfg.nonce_secret),
             abuse: abuse::Abuse::new(cfg.abuse.clone(), trusted),
             cfg,
@@ -261,6 +268,7 @@ impl Switch {
             self.registrar.restore(
                 &r.username,
                 registrar::Binding {
+                    nat: registrar::Binding::behind_nat(&contact, &peer),
                     contact,
                     peer,
                     expires_at: r.expires_at.max(0) as u64,
@@ -441,6 +449,9 @@ impl Switch {
         if let Some((d, _)) = self.failover_timers.first() {
             next = next.min(*d);
         }
+        if self.nat_keepalive_at > 0 {
+            next = next.min(self.nat_keepalive_at);
+        }
         next.max(self.now)
     }
 
@@ -614,6 +625,7 @@ impl Switch {
         }
         self.failover_tick();
         self.trunks_tick();
+        self.nat_keepalive_tick();
         // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
         self.agents_tick(now);
         if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {

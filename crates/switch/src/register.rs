@@ -123,7 +123,8 @@ impl Switch {
             );
             return;
         }
-        match self.registrar.register(&user, &req, from, self.now) {
+        let cap = self.cfg.nat_max_expires_secs;
+        match self.registrar.register(&user, &req, from, self.now, cap) {
             Ok(bindings) => {
                 let mut r = response_to(&req, 200, "OK", Some(&new_tag()));
                 for (uri, exp) in &bindings {

@@ -16,6 +16,19 @@ pub struct Binding {
     pub peer: Peer,
     /// Expiry, ms since epoch.
     pub expires_at: u64,
+    /// The phone is behind a NAT: its Contact is not where its REGISTER
+    /// came from. Its registration lifetime is capped and, over UDP, the
+    /// switch keeps the NAT's mapping open with OPTIONS pings.
+    pub nat: bool,
+}
+
+impl Binding {
+    /// Whether a phone whose Contact is `contact` and whose REGISTER came
+    /// from `peer` is behind a NAT (address or port rewritten on the way).
+    pub fn behind_nat(contact: &Uri, peer: &Peer) -> bool {
+        let (host, port) = contact.host_port();
+        host.parse::<std::net::IpAddr>().ok() != Some(peer.addr.ip()) || port != peer.addr.port()
+    }
 }
 
 /// Registrar state.
@@ -35,13 +48,15 @@ impl Registrar {
     }
 
     /// Apply a REGISTER from an authenticated `user`; returns the current bindings
-    /// (for the 200's Contact list) or an error status with reason.
+    /// (for the 200's Contact list) or an error status with reason. A phone
+    /// behind a NAT gets at most `nat_max_expires` seconds.
     pub fn register(
         &mut self,
         user: &str,
         req: &Request,
         peer: Peer,
         now_ms: u64,
+        nat_max_expires: u64,
     ) -> Result<Vec<(Uri, u64)>, (u16, String)> {
         let default_expires: u64 = req
             .header("Expires")
@@ -64,11 +79,16 @@ impl Registrar {
                 .min(86_400);
             list.retain(|b| b.contact != na.uri);
             if expires > 0 {
-                let expires = expires.max(30);
+                let nat = Binding::behind_nat(&na.uri, &peer);
+                let mut expires = expires.max(30);
+                if nat && nat_max_expires > 0 {
+                    expires = expires.min(nat_max_expires.max(30));
+                }
                 list.push(Binding {
                     contact: na.uri,
                     peer,
                     expires_at: now_ms + expires * 1000,
+                    nat,
                 });
             }
         }
@@ -110,6 +130,20 @@ impl Registrar {
     /// Every live binding of a user, oldest first (for persistence).
     pub fn bindings_of(&self, user: &str) -> Vec<Binding> {
         self.bindings.get(user).cloned().unwrap_or_default()
+    }
+
+    /// Where to ping phones behind a NAT over UDP (one per source address).
+    pub fn nat_peers(&self, now_ms: u64) -> Vec<(String, Uri, Peer)> {
+        let mut out: Vec<(String, Uri, Peer)> = Vec::new();
+        for (user, list) in &self.bindings {
+            for b in list {
+                let udp = b.peer.transport == switchboard_sip::Transport::Udp;
+                if b.nat && udp && b.expires_at > now_ms && !out.iter().any(|o| o.2 == b.peer) {
+                    out.push((user.clone(), b.contact.clone(), b.peer));
+                }
+            }
+        }
+        out
     }
 
     /// Drop expired bindings (and the counts of expired nonces).
@@ -163,7 +197,11 @@ mod tests {
             Some(120),
             None,
         );
-        let b = r.register("1001", &req, peer(), 0).unwrap();
+        let b = r.register("1001", &req, peer(), 0, 0).unwrap();
+        assert!(
+            r.bindings_of("1001").iter().all(|b| b.nat),
+            "contacts elsewhere than the source"
+        );
         assert_eq!(b.len(), 2);
         assert!(r.is_registered("1001", 59_000));
         assert_eq!(
@@ -172,13 +210,25 @@ mod tests {
             "the 60 s contact expired"
         );
         assert!(!r.is_registered("1001", 121_000));
-        r.register("1001", &req, peer(), 0).unwrap();
+        r.register("1001", &req, peer(), 0, 0).unwrap();
         let bad = register(&["*"], Some(10), None);
-        assert_eq!(r.register("1001", &bad, peer(), 0).unwrap_err().0, 400);
+        assert_eq!(r.register("1001", &bad, peer(), 0, 0).unwrap_err().0, 400);
         let all = register(&["*"], Some(0), None);
-        assert!(r.register("1001", &all, peer(), 0).unwrap().is_empty());
+        assert!(r.register("1001", &all, peer(), 0, 0).unwrap().is_empty());
         assert!(!r.is_registered("1001", 1));
+        // Behind a NAT: the lifetime is capped; a phone whose Contact is its
+        // source is not.
+        let natted = register(&["<sip:1001@192.168.1.20:5060>"], Some(3600), None);
+        let b = r.register("1001", &natted, peer(), 0, 120).unwrap();
+        assert_eq!(b[0].1, 120);
+        assert_eq!(r.nat_peers(0).len(), 1);
+        let direct = register(&["<sip:1001@127.0.0.1:5070>"], Some(3600), None);
+        let b = r.register("1001", &direct, peer(), 0, 120).unwrap();
+        assert!(b.iter().any(|(u, e)| u.host == "127.0.0.1" && *e == 3600));
         let garbage = register(&["not a uri"], None, None);
-        assert_eq!(r.register("1001", &garbage, peer(), 0).unwrap_err().0, 400);
+        assert_eq!(
+            r.register("1001", &garbage, peer(), 0, 0).unwrap_err().0,
+            400
+        );
     }
 }

@@ -66,6 +66,8 @@ pub struct Setup {
     pub abuse: AbuseLimits,
     /// Trunks (None: one trunk `pstn` at [`TRUNK`]).
     pub trunks: Option<Vec<Trunk>>,
+    /// OPTIONS pings to phones behind a NAT (s; 0: none, the default here).
+    pub nat_keepalive_secs: u64,
 }
 
 impl Default for Setup {
@@ -76,6 +78,7 @@ impl Default for Setup {
             ring_timeout_secs: 20,
             abuse: AbuseLimits::default(),
             trunks: None,
+            nat_keepalive_secs: 0,
         }
     }
 }
@@ -134,6 +137,8 @@ impl Harness {
                 .unwrap_or_else(|| vec![Trunk::at("pstn", addr(TRUNK))]),
             nonce_secret: [7; 32],
             abuse: setup.abuse,
+            nat_keepalive_secs: setup.nat_keepalive_secs,
+            nat_max_expires_secs: 300,
         };
         let agents = setup
             .agents

@@ -32,6 +32,9 @@ pub struct FakePhone {
     registered: bool,
     /// Call-ID, From tag and CSeq of our registration.
     reg: (String, String, u32),
+    /// The private address the phone believes it has (Contact, Via), when
+    /// it sits behind a NAT that rewrites its source to `addr`.
+    private: Option<SocketAddr>,
 }
 
 impl FakePhone {
@@ -50,7 +53,15 @@ impl FakePhone {
             server_txs: VecDeque::new(),
             registered: false,
             reg: (new_call_id(), new_tag(), 0),
+            private: None,
         }
+    }
+
+    /// The same phone behind a NAT: it advertises `private` in Contact and
+    /// Via while its datagrams arrive from its public `addr`.
+    pub fn behind_nat(mut self, private: SocketAddr) -> FakePhone {
+        self.private = Some(private);
+        self
     }
 
     /// The phone's own address (source of its datagrams).
@@ -102,12 +113,14 @@ impl FakePhone {
     }
 
     fn contact(&self) -> String {
-        let (ip, port) = (self.addr.ip().to_string(), self.addr.port());
+        let a = self.private.unwrap_or(self.addr);
+        let (ip, port) = (a.ip().to_string(), a.port());
         NameAddr::new(Uri::sip(Some(&self.user), &ip, Some(port))).to_string()
     }
 
     fn via(&self) -> String {
-        format!("SIP/2.0/UDP {};branch={};rport", self.addr, new_branch())
+        let a = self.private.unwrap_or(self.addr);
+        format!("SIP/2.0/UDP {a};branch={};rport", new_branch())
     }
 
     /// A new call record with a fake RTP port distinct per phone port (mod 500) and call.
