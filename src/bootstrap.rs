@@ -216,7 +216,23 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     let (req_tx, req_rx) = mpsc::channel(1024);
     let clock = Clock::new();
     let media_events = media.subscribe();
-    let switch_cfg = crate::driver::switch_config(&cfg, sip_local.port())?;
+    let tls_local = match (
+        cfg.server.tls_addr,
+        &cfg.server.tls_cert,
+        &cfg.server.tls_key,
+    ) {
+        (None, _, _) => None,
+        (Some(addr), Some(cert), Some(key)) => Some(
+            crate::tls::listen(addr, cert, key, out.clone())
+                .await
+                .context("starting SIP over TLS")?,
+        ),
+        (Some(_), _, _) => {
+            anyhow::bail!("server.tls_addr needs server.tls_cert and server.tls_key")
+        }
+    };
+    let switch_cfg =
+        crate::driver::switch_config(&cfg, sip_local.port(), tls_local.map(|a| a.port()))?;
     // Trunks given by host name are resolved (SRV, A/AAAA) in the
     // background and again when their TTL runs out.
     let names: Vec<_> = switch_cfg
@@ -298,7 +314,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
     let http_local = listener.local_addr()?;
     println!("switchboard ready sip={sip_local} http={http_local}");
-    tracing::info!(%sip_local, %http_local, "switchboard ready");
+    tracing::info!(%sip_local, %http_local, tls = ?tls_local, "switchboard ready");
     let server = axum::serve(listener, switchboard_web::router(state));
     tokio::select! {
         r = server => r.context("HTTP server")?,

@@ -73,6 +73,12 @@ pub struct ServerConfig {
     pub nat_keepalive_secs: u64,
     /// Longest registration granted to a phone behind a NAT (s; 0: no cap).
     pub nat_max_expires_secs: u64,
+    /// SIP over TLS for phones (e.g. `0.0.0.0:5061`); needs `tls_cert` and `tls_key`.
+    pub tls_addr: Option<SocketAddr>,
+    /// PEM certificate chain for TLS (reloaded when the file changes).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +104,9 @@ impl Default for ServerConfig {
             dns_servers: Vec::new(),
             nat_keepalive_secs: 20,
             nat_max_expires_secs: 300,
+            tls_addr: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -17,7 +17,11 @@ use crate::events::EventSink;
 use crate::transport::{Inbound, Outbound};
 
 /// The switch's settings from the configuration file, or what is wrong in it.
-pub fn switch_config(cfg: &Config, sip_port: u16) -> anyhow::Result<SwitchConfig> {
+pub fn switch_config(
+    cfg: &Config,
+    sip_port: u16,
+    tls_port: Option<u16>,
+) -> anyhow::Result<SwitchConfig> {
     let trunks = cfg
         .trunks
         .iter()
@@ -26,6 +30,7 @@ pub fn switch_config(cfg: &Config, sip_port: u16) -> anyhow::Result<SwitchConfig
     Ok(SwitchConfig {
         public_ip: cfg.public_ip(),
         sip_port,
+        tls_port,
         realm: cfg.server.realm.clone(),
         digest_algorithms: cfg.server.digest_algorithms.clone(),
         acw_secs: cfg.server.acw_secs,

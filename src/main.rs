@@ -11,6 +11,7 @@ mod events;
 mod memory;
 mod recovery;
 mod scheduler;
+mod tls;
 mod transport;
 mod wav_repair;
 

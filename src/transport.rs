@@ -1,14 +1,15 @@
-//! SIP transports: one UDP socket and one TCP listener on the same port.
-//! Received messages go to the engine as [`Inbound`]; [`Outbound`] handles
-//! sending (over UDP, or over the TCP connection the peer opened; outbound
-//! TCP connections are opened on demand).
+//! SIP transports: one UDP socket and one TCP listener on the same port,
+//! and TLS connections handed over by [`crate::tls`]. Received messages go
+//! to the engine as [`Inbound`]; [`Outbound`] handles sending (over UDP, or
+//! over the TCP or TLS connection the peer opened; outbound TCP connections
+//! are opened on demand, TLS ones are not: phones connect to us).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use switchboard_sip::{Peer, Transport};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -40,6 +41,12 @@ impl Outbound {
                     tracing::warn!(%e, to = %peer.addr, "UDP send failed");
                 }
             }
+            Transport::Tls => {
+                let existing = self.tcp.lock().expect("tcp map").get(&peer.addr).cloned();
+                if !existing.is_some_and(|tx| tx.send(bytes).is_ok()) {
+                    tracing::warn!(to = %peer.addr, "no TLS connection from this peer (it must connect first)");
+                }
+            }
             Transport::Tcp => {
                 let existing = self.tcp.lock().expect("tcp map").get(&peer.addr).cloned();
                 match existing {
@@ -49,7 +56,7 @@ impl Outbound {
                         tokio::spawn(async move {
                             match TcpStream::connect(peer.addr).await {
                                 Ok(s) => {
-                                    let tx = this.adopt(s, peer.addr);
+                                    let tx = this.adopt(s, peer.addr, Transport::Tcp);
                                     let _ = tx.send(bytes);
                                 }
                                 Err(e) => tracing::warn!(%e, to = %peer.addr, "TCP connect failed"),
@@ -61,10 +68,20 @@ impl Outbound {
         }
     }
 
-    fn adopt(&self, stream: TcpStream, addr: SocketAddr) -> mpsc::UnboundedSender<Vec<u8>> {
+    /// Serve a connected stream (TCP or TLS) from `addr`: framed messages in,
+    /// queued messages out; forgotten when it closes.
+    pub fn adopt<S>(
+        &self,
+        stream: S,
+        addr: SocketAddr,
+        transport: Transport,
+    ) -> mpsc::UnboundedSender<Vec<u8>>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         self.tcp.lock().expect("tcp map").insert(addr, tx.clone());
-        let (mut rd, mut wr) = stream.into_split();
+        let (mut rd, mut wr) = tokio::io::split(stream);
         tokio::spawn(async move {
             while let Some(b) = rx.recv().await {
                 if wr.write_all(&b).await.is_err() {
@@ -86,10 +103,7 @@ impl Outbound {
                     match switchboard_sip::stream_frame_len(&buf) {
                         Ok(Some(len)) => {
                             let data: Vec<u8> = buf.drain(..len).collect();
-                            let peer = Peer {
-                                addr,
-                                transport: Transport::Tcp,
-                            };
+                            let peer = Peer { addr, transport };
                             if inbound
                                 .send(Inbound {
                                     peer,
@@ -105,7 +119,7 @@ impl Outbound {
                         Ok(None) => break,
                         Err(e) => {
                             // Garbage on the stream: framing is lost, close the connection.
-                            tracing::warn!(%e, from = %addr, "closing TCP connection after unframeable data");
+                            tracing::warn!(%e, from = %addr, "closing the connection after unframeable data");
                             map.lock().expect("tcp map").remove(&addr);
                             return;
                         }
@@ -177,7 +191,7 @@ pub async fn bind(
     tokio::spawn(async move {
         loop {
             if let Ok((s, from)) = tcp.accept().await {
-                out2.adopt(s, from);
+                out2.adopt(s, from, Transport::Tcp);
             }
         }
     });

@@ -24,6 +24,8 @@ pub enum Transport {
     Udp,
     /// TCP (reliable).
     Tcp,
+    /// TLS over TCP (reliable, encrypted; RFC 3261 §26.2).
+    Tls,
 }
 
 impl Transport {
@@ -32,6 +34,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }

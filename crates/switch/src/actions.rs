@@ -141,7 +141,7 @@ impl Switch {
             let inv = invite.clone();
             let (peer, tag) = (l.dialog.peer, l.dialog.local_tag.clone());
             let mut r = switchboard_sip::builder::response_to(&inv, 180, "Ringing", Some(&tag));
-            r.headers.push("Contact", self.contact());
+            r.headers.push("Contact", self.contact_for(peer.transport));
             self.tl.respond(r, peer, self.now);
         }
     }
@@ -172,7 +172,7 @@ impl Switch {
         }
         let mut r =
             switchboard_sip::builder::response_to(&inv, 183, "Session Progress", Some(&tag));
-        r.headers.push("Contact", self.contact());
+        r.headers.push("Contact", self.contact_for(peer.transport));
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
         self.tl.respond(r, peer, self.now);

@@ -12,6 +12,8 @@ pub struct SwitchConfig {
     pub public_ip: IpAddr,
     /// Our SIP port (Via and Contact).
     pub sip_port: u16,
+    /// Our SIP-over-TLS port, when TLS is on (Via and Contact toward TLS peers).
+    pub tls_port: Option<u16>,
     /// Digest realm.
     pub realm: String,
     /// Digest algorithms challenged, most preferred first (`MD5`, `SHA-256`).

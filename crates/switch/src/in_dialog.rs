@@ -122,7 +122,7 @@ impl Switch {
         let l = &self.legs[&leg_id];
         let body = self.our_sdp(leg_id, l.remote_direction.answer());
         let mut r = response_to(&req, 200, "OK", None);
-        r.headers.push("Contact", self.contact());
+        r.headers.push("Contact", self.contact_for(from.transport));
         if req.method == "INVITE" || !req.body.is_empty() {
             r.headers.push("Content-Type", "application/sdp");
             r.body = body;
@@ -177,7 +177,10 @@ impl Switch {
 
     /// BYE an established leg.
     pub(super) fn send_bye(&mut self, leg: u64) {
-        let (via, contact) = (self.via_host(), self.contact());
+        let Some(t) = self.legs.get(&leg).map(|l| l.dialog.peer.transport) else {
+            return;
+        };
+        let (via, contact) = (self.via_host_for(t), self.contact_for(t));
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };

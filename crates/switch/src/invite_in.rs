@@ -225,8 +225,8 @@ impl Switch {
 
     /// Answer an incoming leg with our SDP.
     pub(super) fn answer_leg(&mut self, leg: u64) {
-        let contact = self.contact();
         let Some(l) = self.legs.get(&leg) else { return };
+        let contact = self.contact_for(l.dialog.peer.transport);
         let Side::Incoming {
             invite,
             answered: false,

@@ -259,10 +259,10 @@ impl Switch {
             else {
                 continue;
             };
-            let transport = if r.transport == "TCP" {
-                switchboard_sip::Transport::Tcp
-            } else {
-                switchboard_sip::Transport::Udp
+            let transport = match r.transport.as_str() {
+                "TCP" => switchboard_sip::Transport::Tcp,
+                "TLS" => switchboard_sip::Transport::Tls,
+                _ => switchboard_sip::Transport::Udp,
             };
             let peer = switchboard_sip::Peer { addr, transport };
             self.registrar.restore(
@@ -304,17 +304,31 @@ impl Switch {
         self.call_legs.get(call).cloned().unwrap_or_default()
     }
 
-    /// Our host:port for Via and Contact.
+    /// Our host:port for Via (UDP and TCP; see [`Switch::via_host_for`]).
     fn via_host(&self) -> String {
-        format!("{}:{}", self.cfg.public_ip(), self.cfg.sip_port)
+        self.via_host_for(switchboard_sip::Transport::Udp)
     }
 
-    fn contact(&self) -> String {
-        format!(
-            "<sip:switchboard@{}:{}>",
-            self.cfg.public_ip(),
-            self.cfg.sip_port
-        )
+    /// Our host:port for the Via of a request over `t` (TLS has its own port).
+    fn via_host_for(&self, t: switchboard_sip::Transport) -> String {
+        let port = match (t, self.cfg.tls_port) {
+            (switchboard_sip::Transport::Tls, Some(p)) => p,
+            _ => self.cfg.sip_port,
+        };
+        match self.cfg.public_ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+            ip => format!("{ip}:{port}"),
+        }
+    }
+
+    /// Our Contact for a dialog over `t`: a TLS peer's in-dialog requests
+    /// must come back over TLS, to our TLS port.
+    fn contact_for(&self, t: switchboard_sip::Transport) -> String {
+        let host = self.via_host_for(t);
+        match t {
+            switchboard_sip::Transport::Tls => format!("<sip:switchboard@{host};transport=tls>"),
+            _ => format!("<sip:switchboard@{host}>"),
+        }
     }
 
     fn set_now(&mut self, now: u64) {

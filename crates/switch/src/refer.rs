@@ -218,7 +218,10 @@ impl Switch {
 
     /// NOTIFY the transferor of a REFER's progress.
     fn notify_refer(&mut self, leg: u64, sipfrag: &str, last: bool) {
-        let (via, contact) = (self.via_host(), self.contact());
+        let Some(t) = self.legs.get(&leg).map(|l| l.dialog.peer.transport) else {
+            return;
+        };
+        let (via, contact) = (self.via_host_for(t), self.contact_for(t));
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };

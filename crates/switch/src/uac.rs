@@ -79,7 +79,10 @@ impl Switch {
             peer,
         );
         let sdp_session = rand::random::<u32>() as u64;
-        let (via, contact) = (self.via_host(), self.contact());
+        let (via, contact) = (
+            self.via_host_for(peer.transport),
+            self.contact_for(peer.transport),
+        );
         let mut inv = dialog.request("INVITE", &via, &contact, &new_branch());
         inv.headers.push("Allow", ALLOW);
         for (k, v) in headers {
@@ -286,10 +289,11 @@ impl Switch {
 
     /// ACK a 2xx to the INVITE with CSeq `seq` of a leg's dialog.
     pub(super) fn send_ack(&mut self, leg: u64, seq: u32) {
-        let (via, contact) = (self.via_host(), self.contact());
         let Some(l) = self.legs.get(&leg) else {
             return;
         };
+        let t = l.dialog.peer.transport;
+        let (via, contact) = (self.via_host_for(t), self.contact_for(t));
         let ack = l.dialog.ack(seq, &via, &contact, &new_branch());
         let peer = l.dialog.peer;
         self.tl.send_request(ack, peer, self.now);
@@ -324,7 +328,10 @@ impl Switch {
         let mut d = switchboard_sip::Dialog::uac(call_id, local_tag, from, to, invite.uri, peer);
         d.confirm(resp);
         d.local_cseq = seq;
-        let (via, contact) = (self.via_host(), self.contact());
+        let (via, contact) = (
+            self.via_host_for(peer.transport),
+            self.contact_for(peer.transport),
+        );
         let ack = d.ack(seq, &via, &contact, &new_branch());
         self.tl.send_request(ack, peer, self.now);
         let bye = d.request("BYE", &via, &contact, &new_branch());

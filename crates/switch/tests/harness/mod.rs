@@ -127,6 +127,7 @@ impl Harness {
         let cfg = SwitchConfig {
             public_ip: "127.0.0.1".parse().expect("ip"),
             sip_port: 5060,
+            tls_port: None,
             realm: "switchboard".into(),
             digest_algorithms: vec!["MD5".into()],
             acw_secs: 0,
