@@ -43,7 +43,7 @@ impl Outbound {
             }
             Transport::Tls => {
                 let existing = self.tcp.lock().expect("tcp map").get(&peer.addr).cloned();
-                if !existing.is_some_and(|tx| tx.send(bytes).is_ok()) {
+                if existing.is_none_or(|tx| tx.send(bytes).is_err()) {
                     tracing::warn!(to = %peer.addr, "no TLS connection from this peer (it must connect first)");
                 }
             }
