@@ -243,7 +243,8 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     // Flushes go through the driver, so they are ordered after the storage
     // writes of every request it answered before (see `driver::run`).
     let (flush_tx, flush_rx) = tokio::sync::mpsc::channel(64);
-    let engine_task = tokio::spawn(crate::driver::run(
+    let (stop_tx, stop_rx) = mpsc::channel(4);
+    let mut engine_task = tokio::spawn(crate::driver::run(
         switch,
         clock,
         crate::driver::Inputs {
@@ -251,6 +252,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             requests: req_rx,
             flushes: flush_rx,
             media_events,
+            shutdown: stop_rx,
         },
         out,
         sink.clone(),
@@ -285,9 +287,10 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     println!("switchboard ready sip={sip_local} http={http_local}");
     tracing::info!(%sip_local, %http_local, "switchboard ready");
     let server = axum::serve(listener, switchboard_web::router(state));
+    let grace = std::time::Duration::from_secs(cfg.server.shutdown_grace_secs);
     tokio::select! {
         r = server => r.context("HTTP server")?,
-        r = engine_task => {
+        r = &mut engine_task => {
             // The switch core must never stop: exit non-zero so a supervisor restarts
             // us (registrations, calls and callbacks are persisted).
             sink.flush().await;
@@ -296,9 +299,43 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
                 _ => anyhow::bail!("the switch engine stopped"),
             }
         }
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        r = shutdown_signal() => {
+            r?;
+            tracing::info!(grace_secs = grace.as_secs(), "shutting down: new calls refused");
+            let _ = stop_tx.send(grace).await;
+            // A second signal ends the calls at once.
+            let drained = async {
+                match (&mut engine_task).await {
+                    Err(e) if e.is_panic() => Err(anyhow::anyhow!("the switch engine panicked: {e}")),
+                    _ => Ok(()),
+                }
+            };
+            tokio::pin!(drained);
+            tokio::select! {
+                r = &mut drained => r?,
+                r = shutdown_signal() => {
+                    r?;
+                    tracing::warn!("second signal: ending every call now");
+                    let _ = stop_tx.send(std::time::Duration::ZERO).await;
+                    drained.await?;
+                }
+            }
+        }
     }
+    // Every CDR, event and recording row the switch wrote is applied before we exit.
     sink.flush().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
+    }
     Ok(())
 }
 

@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub sip_auth_failures_per_user: u32,
     /// How long a banned source gets no answer at all (seconds).
     pub sip_ban_secs: u64,
+    /// On SIGTERM or Ctrl-C: how long running calls may go on (new calls
+    /// are refused meanwhile) before they are ended with BYE (seconds).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             sip_auth_failures_per_source: 20,
             sip_auth_failures_per_user: 10,
             sip_ban_secs: 600,
+            shutdown_grace_secs: 30,
         }
     }
 }

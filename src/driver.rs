@@ -161,17 +161,21 @@ pub struct Inputs {
     pub flushes: mpsc::Receiver<tokio::sync::oneshot::Sender<()>>,
     /// Media engine events.
     pub media_events: broadcast::Receiver<switchboard_switch::MediaEvent>,
+    /// Shutdown requests (SIGTERM, Ctrl-C): the grace time each allows. The
+    /// loop ends once the switch is drained.
+    pub shutdown: mpsc::Receiver<Duration>,
 }
 
-/// Run the switch until its inputs close.
+/// Run the switch until its inputs close or, after a shutdown request, until it is drained.
 pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound, sink: EventSink) {
     let Inputs {
         mut inbound,
         mut requests,
         mut flushes,
         mut media_events,
+        mut shutdown,
     } = inputs;
-    loop {
+    while !switch.is_drained() {
         let deadline = tokio::time::Instant::from_std(clock.instant(switch.poll_timeout()));
         tokio::select! {
             m = inbound.recv() => match m {
@@ -204,6 +208,9 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
                 if let Ok(e) = e {
                     switch.handle_media_event(clock.now(), e);
                 }
+            }
+            Some(grace) = shutdown.recv() => {
+                switch.shutdown(clock.now(), grace.as_millis() as u64);
             }
             _ = tokio::time::sleep_until(deadline) => switch.handle_timeout(clock.now()),
         }

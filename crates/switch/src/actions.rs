@@ -132,7 +132,7 @@ impl Switch {
         );
     }
 
-    fn reject_leg(&mut self, leg: LegId, status: u16) {
+    pub(super) fn reject_leg(&mut self, leg: LegId, status: u16) {
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
@@ -308,7 +308,7 @@ impl Switch {
         }
     }
 
-    fn end_call(&mut self, call: &str) {
+    pub(super) fn end_call(&mut self, call: &str) {
         self.stop_recording_internal(call, "call ended");
         let Some(entry) = self.calls.remove(call) else {
             return;

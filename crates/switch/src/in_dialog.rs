@@ -77,6 +77,9 @@ impl Switch {
     /// A re-INVITE or UPDATE from the peer: new media address or direction
     /// (hold/resume from the phone), new remote target; answered with our SDP.
     fn on_reinvite(&mut self, req: Request, from: Peer, leg_id: u64) {
+        if !self.legs.contains_key(&leg_id) || !self.session_refresh_in(leg_id, &req, from) {
+            return;
+        }
         let Some(l) = self.legs.get_mut(&leg_id) else {
             return;
         };
@@ -127,7 +130,9 @@ impl Switch {
             r.headers.push("Content-Type", "application/sdp");
             r.body = body;
         }
+        self.session_headers(leg_id, &mut r);
         self.tl.respond(r, from, self.now);
+        self.session_started(leg_id);
     }
 
     /// The agent's phone put the call on hold (or resumed): same as the console's

@@ -79,6 +79,8 @@ pub struct Leg {
     pub ring_deadline: Option<u64>,
     /// Trunk credentials (user, password) to answer a challenge once.
     pub trunk_auth: Option<(String, String)>,
+    /// The session timer negotiated on this leg (RFC 4028), if any.
+    pub session_timer: Option<crate::SessionTimer>,
 }
 
 impl Leg {

@@ -28,6 +28,8 @@ mod records;
 mod refer;
 mod register;
 mod registrar;
+mod session_timer;
+mod shutdown;
 mod sip_in;
 mod supervise;
 mod uac;
@@ -43,6 +45,8 @@ pub use leg::{Leg, LegState, Side};
 pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom};
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use records::ActiveRecording;
+pub use session_timer::{SessionTimer, MIN_SE_SECS};
+pub use shutdown::END_WAIT_MS;
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 
 /// How often expired registrations are swept from the registrar's memory (ms);
@@ -88,6 +92,8 @@ enum Purpose {
     Invite,
     InDialog,
     Cancel,
+    /// A session refresh re-INVITE (RFC 4028).
+    Refresh,
 }
 
 /// A live call: the state machine plus what the engine keeps around it.
@@ -118,6 +124,8 @@ pub struct CallEntry {
     pub last_agent: Option<String>,
     /// Every agent who took part in the call (their consoles keep getting its updates).
     pub participants: Vec<String>,
+    /// Why the call ended, for the CDR (`ended` unless the server ended it).
+    pub end_reason: &'static str,
 }
 
 impl CallEntry {
@@ -144,6 +152,7 @@ impl CallEntry {
             answered_at: None,
             last_agent: None,
             participants: Vec::new(),
+            end_reason: "ended",
         }
     }
 }
@@ -185,6 +194,10 @@ pub struct Switch {
     refused: u64,
     /// Ring deadlines of outgoing legs, earliest first (checked against the leg when due).
     ring_timers: std::collections::BTreeSet<(u64, LegId)>,
+    /// Session-timer deadlines of legs (RFC 4028), earliest first.
+    session_timers: session_timer::Timers,
+    /// Graceful shutdown (see [`Switch::shutdown`]).
+    shutdown: shutdown::Shutdown,
 }
 
 impl Switch {
@@ -229,6 +242,8 @@ impl Switch {
             dnc: Default::default(),
             last_housekeeping: now,
             ring_timers: Default::default(),
+            session_timers: Default::default(),
+            shutdown: Default::default(),
             current_call: None,
             overloaded: false,
             refused: 0,
@@ -423,8 +438,8 @@ impl Switch {
         if let Some((d, _)) = self.ring_timers.first() {
             next = next.min(*d);
         }
-        if let Some(d) = self.center_deadline() {
-            next = next.min(d);
+        for d in [self.center_deadline(), self.session_timers.next(), self.shutdown_deadline()] {
+            next = next.min(d.unwrap_or(u64::MAX));
         }
         next.max(self.now)
     }
@@ -465,23 +480,14 @@ impl Switch {
                     }
                     return;
                 }
-                if self.overloaded
+                if (self.overloaded || self.is_shutting_down())
                     && req.method == "INVITE"
                     && !self.tl.has_server_transaction(&req)
                     && !req
                         .header("To")
                         .is_some_and(|t| t.to_ascii_lowercase().contains("tag="))
                 {
-                    // Stateless refusal: no transaction, no leg, no media port.
-                    self.refused += 1;
-                    let mut r = switchboard_sip::builder::response_to(
-                        &req,
-                        503,
-                        "Service Unavailable (overloaded)",
-                        None,
-                    );
-                    r.headers.push("Retry-After", "2");
-                    self.sink.send(peer, r.to_bytes());
+                    self.refuse_new_call(&req, peer);
                     return;
                 }
                 self.tl.on_message(Message::Request(req), peer, now);
@@ -495,50 +501,6 @@ impl Switch {
                 self.bad_request(peer, data, &e.0);
             }
         }
-    }
-
-    /// Best effort 400 for a request we could not parse but whose headers are readable.
-    fn bad_request(&mut self, peer: Peer, data: &[u8], why: &str) {
-        let text = String::from_utf8_lossy(data);
-        let Some(first) = text.lines().next() else {
-            return;
-        };
-        if first.starts_with("SIP/") || first.split(' ').count() != 3 {
-            return;
-        }
-        let mut lines = vec![format!(
-            "SIP/2.0 400 Bad Request - {}",
-            why.chars()
-                .filter(|c| !c.is_control())
-                .take(80)
-                .collect::<String>()
-        )];
-        for l in text.lines().skip(1) {
-            if l.is_empty() {
-                break;
-            }
-            // Only a well-formed header line (a token name, a colon, no
-            // control characters) is copied into the answer.
-            let Some((name, _)) = l.split_once(':') else {
-                continue;
-            };
-            if l.chars().any(|c| c.is_control() && c != '\t') {
-                continue;
-            }
-            let name = name.trim_end().to_ascii_lowercase();
-            if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str())
-            {
-                lines.push(l.to_string());
-            }
-        }
-        if !lines.iter().any(|l| {
-            l.to_ascii_lowercase().starts_with("via") || l.to_ascii_lowercase().starts_with("v:")
-        }) {
-            return;
-        }
-        lines.push("Content-Length: 0".into());
-        let resp = format!("{}\r\n\r\n", lines.join("\r\n"));
-        self.sink.send(peer, resp.into_bytes());
     }
 
     fn drain(&mut self) {
@@ -597,6 +559,8 @@ impl Switch {
             self.pending_events
                 .push((call, switchboard_call::Event::Failed(leg, 408)));
         }
+        self.session_timers_tick(now);
+        self.shutdown_tick();
         // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
         self.agents_tick(now);
         if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {
@@ -652,7 +616,11 @@ impl Switch {
     }
 
     fn on_tx_timeout(&mut self, key: TxKey) {
-        if let Some((leg, Purpose::Invite)) = self.client_tx.remove(&key) {
+        let tx = self.client_tx.remove(&key);
+        if let Some((leg, Purpose::Refresh)) = tx {
+            self.refresh_failed(leg, 408);
+        }
+        if let Some((leg, Purpose::Invite)) = tx {
             if let Some(l) = self.legs.get_mut(&leg) {
                 l.state = LegState::Terminated;
                 let call = l.call.clone();

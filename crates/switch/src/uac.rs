@@ -48,6 +48,7 @@ impl Switch {
         let (via, contact) = (self.via_host(), self.contact());
         let mut inv = dialog.request("INVITE", &via, &contact, &new_branch());
         inv.headers.push("Allow", ALLOW);
+        inv.headers.push("Supported", "timer");
         inv.headers.push("Content-Type", "application/sdp");
         inv.body = sdp::build(
             self.cfg.public_ip(),
@@ -86,6 +87,7 @@ impl Switch {
             remote_media: (Vec::new(), 0),
             ring_deadline: Some(ring_deadline),
             trunk_auth: None,
+            session_timer: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(
@@ -206,6 +208,7 @@ impl Switch {
             self.send_bye(leg_id);
             return;
         }
+        self.session_answered(leg_id, &resp);
         self.pending_events.push((call, Event::Answered(leg_id)));
     }
 
