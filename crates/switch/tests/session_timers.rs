@@ -174,6 +174,11 @@ fn when_the_peer_asks_us_to_refresh_we_send_re_invites_at_half_the_interval() {
         header(&ok, "Session-Expires").as_deref(),
         Some("100;refresher=uas")
     );
+    // As an RFC 4028 UAS, the trunk answers our refreshes naming us (their UAC) refresher.
+    h.phone("trunk").behaviour_mut().extra_headers = vec![
+        ("Require", "timer".into()),
+        ("Session-Expires", "100;refresher=uac".into()),
+    ];
     h.run_for(49_000);
     assert_eq!(count(&mut h, "trunk", "INVITE"), 0);
     h.run_for(2_000);
@@ -266,4 +271,26 @@ fn our_invites_honour_the_answer_when_the_callee_refreshes() {
     assert_eq!(h.state("1001", 0), CallState::Terminated { status: 200 });
     assert_eq!(h.state("trunk", t), CallState::Terminated { status: 200 });
     assert!(h.events(&id).contains(&"SESSION_EXPIRED".to_string()));
+}
+
+#[test]
+fn the_2xx_to_our_refresh_may_hand_the_refreshing_to_the_peer() {
+    let mut h = Harness::new();
+    // The trunk keeps answering `refresher=uas`: in the 2xx to our
+    // refresh, that names the trunk (the refresh's UAS) as refresher.
+    let (t, _) = customer_call_with(
+        &mut h,
+        &[
+            ("Supported", "timer"),
+            ("Session-Expires", "100;refresher=uas"),
+        ],
+    );
+    h.run_for(51_000);
+    assert_eq!(count(&mut h, "trunk", "INVITE"), 1, "our refresh at 50 s");
+    // From 50 s the trunk refreshes; it does not: BYE at 50 + 100 - 32 = 118 s.
+    h.run_for(66_000);
+    assert_eq!(h.state("trunk", t), CallState::Confirmed);
+    assert_eq!(count(&mut h, "trunk", "INVITE"), 1, "no more refreshes of ours");
+    h.run_for(2_000);
+    assert_eq!(h.state("trunk", t), CallState::Terminated { status: 200 });
 }
