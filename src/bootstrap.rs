@@ -284,6 +284,9 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
     let http_local = listener.local_addr()?;
+    // Listen for SIGTERM and Ctrl-C before saying we are ready, so a signal
+    // sent right after the ready line is a graceful shutdown too.
+    let mut signals = Signals::new()?;
     println!("switchboard ready sip={sip_local} http={http_local}");
     tracing::info!(%sip_local, %http_local, "switchboard ready");
     let server = axum::serve(listener, switchboard_web::router(state));
@@ -299,8 +302,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
                 _ => anyhow::bail!("the switch engine stopped"),
             }
         }
-        r = shutdown_signal() => {
-            r?;
+        _ = signals.recv() => {
             tracing::info!(grace_secs = grace.as_secs(), "shutting down: new calls refused");
             let _ = stop_tx.send(grace).await;
             // A second signal ends the calls at once.
@@ -313,8 +315,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             tokio::pin!(drained);
             tokio::select! {
                 r = &mut drained => r?,
-                r = shutdown_signal() => {
-                    r?;
+                _ = signals.recv() => {
                     tracing::warn!("second signal: ending every call now");
                     let _ = stop_tx.send(std::time::Duration::ZERO).await;
                     drained.await?;
@@ -328,15 +329,28 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGTERM or Ctrl-C (SIGINT).
-async fn shutdown_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
+/// SIGTERM and Ctrl-C (SIGINT), listened to from creation on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+        })
     }
-    Ok(())
+
+    /// The next SIGTERM or SIGINT.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
 
 #[cfg(test)]
