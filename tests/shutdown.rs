@@ -47,7 +47,10 @@ fn sigterm_without_calls_exits_promptly_with_status_0() {
     let t0 = Instant::now();
     let code = sigterm_and_wait(&mut s, Duration::from_secs(5));
     assert_eq!(code, Some(0), "exit status; log:\n{}", s.log_tail(30));
-    assert!(t0.elapsed() < Duration::from_secs(3), "no grace without calls");
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "no grace without calls"
+    );
 }
 
 #[test]
@@ -76,8 +79,19 @@ fn sigterm_during_three_calls_byes_every_party_and_closes_the_cdrs() {
                 "uac_auth_wait_bye.xml",
                 Some(&server_addr),
                 &[
-                    "-s", "5551234", "-set", "user", u, "-au", u, "-ap", &pw, "-auth_uri",
-                    &auth_uri, "-m", "1",
+                    "-s",
+                    "5551234",
+                    "-set",
+                    "user",
+                    u,
+                    "-au",
+                    u,
+                    "-ap",
+                    &pw,
+                    "-auth_uri",
+                    &auth_uri,
+                    "-m",
+                    "1",
                 ],
                 Duration::from_secs(60),
             )
@@ -122,7 +136,10 @@ fn sigterm_during_three_calls_byes_every_party_and_closes_the_cdrs() {
     let took = t0.elapsed();
     assert!(exited.is_some(), "exited; log:\n{}", s.log_tail(40));
     assert_eq!(s.stop(), Some(0), "exit status; log:\n{}", s.log_tail(40));
-    assert!(took >= Duration::from_secs(2), "the grace was honoured: {took:?}");
+    assert!(
+        took >= Duration::from_secs(2),
+        "the grace was honoured: {took:?}"
+    );
     for p in phones {
         let run = p.finish(Duration::from_secs(10));
         run.assert_ok(); // each agent phone got its BYE and answered 200

@@ -438,7 +438,11 @@ impl Switch {
         if let Some((d, _)) = self.ring_timers.first() {
             next = next.min(*d);
         }
-        for d in [self.center_deadline(), self.session_timers.next(), self.shutdown_deadline()] {
+        for d in [
+            self.center_deadline(),
+            self.session_timers.next(),
+            self.shutdown_deadline(),
+        ] {
             next = next.min(d.unwrap_or(u64::MAX));
         }
         next.max(self.now)

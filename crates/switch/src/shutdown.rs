@@ -80,9 +80,7 @@ impl Switch {
         match self.shutdown {
             Shutdown::Running => false,
             Shutdown::Draining { .. } => idle,
-            Shutdown::Ending { since } => {
-                idle || self.now >= since.saturating_add(END_WAIT_MS)
-            }
+            Shutdown::Ending { since } => idle || self.now >= since.saturating_add(END_WAIT_MS),
         }
     }
 
@@ -108,7 +106,10 @@ impl Switch {
         let mut calls: Vec<String> = self.calls.keys().cloned().collect();
         calls.sort();
         if !calls.is_empty() {
-            tracing::warn!(calls = calls.len(), "grace time over: ending the calls left");
+            tracing::warn!(
+                calls = calls.len(),
+                "grace time over: ending the calls left"
+            );
         }
         for call in calls {
             self.end_for_shutdown(&call);

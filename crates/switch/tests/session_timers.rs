@@ -193,14 +193,29 @@ fn when_the_peer_asks_us_to_refresh_we_send_re_invites_at_half_the_interval() {
     let refresh = reinvites[0].split("\r\n\r\n").nth(1).expect("sdp");
     let version = |sdp: &str| {
         let o = sdp.lines().find(|l| l.starts_with("o=")).expect("o=");
-        o.split(' ').nth(2).expect("version").parse::<u64>().expect("n")
+        o.split(' ')
+            .nth(2)
+            .expect("version")
+            .parse::<u64>()
+            .expect("n")
     };
-    assert_eq!(version(refresh), version(answer) + 1, "same SDP, version + 1");
+    assert_eq!(
+        version(refresh),
+        version(answer) + 1,
+        "same SDP, version + 1"
+    );
     h.run_for(300_000);
-    assert_eq!(h.state("trunk", t), CallState::Confirmed, "refreshed, still up");
+    assert_eq!(
+        h.state("trunk", t),
+        CallState::Confirmed,
+        "refreshed, still up"
+    );
     assert_eq!(h.state("1001", 0), CallState::Confirmed);
     assert!(count(&mut h, "trunk", "INVITE") >= 6);
-    assert!(count(&mut h, "trunk", "ACK") >= 6, "every refresh 2xx ACKed");
+    assert!(
+        count(&mut h, "trunk", "ACK") >= 6,
+        "every refresh 2xx ACKed"
+    );
 }
 
 #[test]
@@ -248,7 +263,11 @@ fn our_invites_advertise_timers_and_honour_the_answer_when_we_refresh() {
     assert!(header(&invite[0], "Supported").is_some_and(|s| s.contains("timer")));
     h.answer("1001", 0);
     h.run_for(44_000);
-    assert_eq!(count(&mut h, "1001", "INVITE"), 1, "only the initial INVITE");
+    assert_eq!(
+        count(&mut h, "1001", "INVITE"),
+        1,
+        "only the initial INVITE"
+    );
     h.run_for(2_000);
     assert_eq!(count(&mut h, "1001", "INVITE"), 2, "our refresh at 45 s");
     h.run_for(200_000);
@@ -290,7 +309,11 @@ fn the_2xx_to_our_refresh_may_hand_the_refreshing_to_the_peer() {
     // From 50 s the trunk refreshes; it does not: BYE at 50 + 100 - 32 = 118 s.
     h.run_for(66_000);
     assert_eq!(h.state("trunk", t), CallState::Confirmed);
-    assert_eq!(count(&mut h, "trunk", "INVITE"), 1, "no more refreshes of ours");
+    assert_eq!(
+        count(&mut h, "trunk", "INVITE"),
+        1,
+        "no more refreshes of ours"
+    );
     h.run_for(2_000);
     assert_eq!(h.state("trunk", t), CallState::Terminated { status: 200 });
 }

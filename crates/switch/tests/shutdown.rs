@@ -107,7 +107,11 @@ fn after_the_grace_every_party_gets_a_bye_and_the_cdrs_are_closed() {
     let (t2, a2, id2) = answered_call(&mut h, "1002");
     shutdown(&mut h, 10_000);
     h.run_for(9_000);
-    assert_eq!(count(&mut h, "trunk", "BYE"), 0, "not before the grace ends");
+    assert_eq!(
+        count(&mut h, "trunk", "BYE"),
+        0,
+        "not before the grace ends"
+    );
     assert!(!h.switch.is_drained());
     h.run_for(2_000);
     assert_eq!(count(&mut h, "trunk", "BYE"), 2);

@@ -437,7 +437,9 @@ impl Harness {
     /// The reason the CDR of `call` was closed with, if it was.
     pub fn cdr_reason(&self, call: &str) -> Option<String> {
         self.stored.iter().find_map(|o| match o {
-            StoreOp::CallEnded { call: c, reason, .. } if c == call => Some(reason.clone()),
+            StoreOp::CallEnded {
+                call: c, reason, ..
+            } if c == call => Some(reason.clone()),
             _ => None,
         })
     }

@@ -317,7 +317,8 @@ impl FakePhone {
     /// Input: one datagram from the switch. Never panics; junk and responses that belong
     /// to nothing we know are logged as "garbage" and ignored.
     pub fn receive(&mut self, datagram: &[u8], now: u64) {
-        self.raw.push(String::from_utf8_lossy(datagram).into_owned());
+        self.raw
+            .push(String::from_utf8_lossy(datagram).into_owned());
         let msg = parse_message(datagram).ok().filter(well_formed);
         let label = match msg {
             Some(Message::Request(r)) => {
