@@ -163,11 +163,10 @@ impl Switch {
             answered: false,
         } = &l.side
         {
-            let inv = invite.clone();
-            let (peer, tag) = (l.dialog.peer, l.dialog.local_tag.clone());
-            let mut r = switchboard_sip::builder::response_to(&inv, 180, "Ringing", Some(&tag));
+            let tag = l.dialog.local_tag.clone();
+            let mut r = switchboard_sip::builder::response_to(invite, 180, "Ringing", Some(&tag));
             r.headers.push("Contact", self.contact());
-            self.tl.respond(r, peer, self.now);
+            self.send_provisional(leg, r);
         }
     }
 

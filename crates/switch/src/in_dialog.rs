@@ -66,6 +66,7 @@ impl Switch {
             "INVITE" | "UPDATE" => self.on_reinvite(req, from, leg_id),
             "INFO" | "NOTIFY" | "OPTIONS" => self.respond(&req, from, 200, "OK", None),
             "REFER" => self.on_refer(req, from, leg_id),
+            "PRACK" => self.on_prack(req, from, leg_id),
             _ => {
                 let mut r = response_to(&req, 405, "Method Not Allowed", None);
                 r.headers.push("Allow", ALLOW);

@@ -132,6 +132,7 @@ impl Switch {
             ring_deadline: None,
             trunk_auth: None,
             session_timer,
+            reliable: super::prack::required(&req),
         };
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);

@@ -81,6 +81,8 @@ pub struct Leg {
     pub trunk_auth: Option<(String, String)>,
     /// The session timer negotiated on this leg (RFC 4028), if any.
     pub session_timer: Option<crate::SessionTimer>,
+    /// Incoming legs whose INVITE required `100rel`: our reliable provisional responses (RFC 3262).
+    pub reliable: Option<crate::Reliable>,
 }
 
 impl Leg {

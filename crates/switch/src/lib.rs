@@ -23,6 +23,7 @@ mod invite_in;
 mod leg;
 mod media;
 mod output;
+mod prack;
 mod queue;
 mod records;
 mod refer;
@@ -44,6 +45,7 @@ pub use config::{SwitchConfig, Trunk};
 pub use leg::{Leg, LegState, Side};
 pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom};
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
+pub use prack::Reliable;
 pub use records::ActiveRecording;
 pub use session_timer::{SessionTimer, MIN_SE_SECS};
 pub use shutdown::END_WAIT_MS;
@@ -196,6 +198,8 @@ pub struct Switch {
     ring_timers: std::collections::BTreeSet<(u64, LegId)>,
     /// Session-timer deadlines of legs (RFC 4028), earliest first.
     session_timers: session_timer::Timers,
+    /// Retransmissions of reliable provisional responses (RFC 3262), earliest first.
+    prack_timers: prack::Timers,
     /// Graceful shutdown (see [`Switch::shutdown`]).
     shutdown: shutdown::Shutdown,
 }
@@ -243,6 +247,7 @@ impl Switch {
             last_housekeeping: now,
             ring_timers: Default::default(),
             session_timers: Default::default(),
+            prack_timers: Default::default(),
             shutdown: Default::default(),
             current_call: None,
             overloaded: false,
@@ -441,6 +446,7 @@ impl Switch {
         for d in [
             self.center_deadline(),
             self.session_timers.next(),
+            self.prack_timers.next(),
             self.shutdown_deadline(),
         ] {
             next = next.min(d.unwrap_or(u64::MAX));
@@ -564,6 +570,7 @@ impl Switch {
                 .push((call, switchboard_call::Event::Failed(leg, 408)));
         }
         self.session_timers_tick(now);
+        self.prack_tick(now);
         self.shutdown_tick();
         // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
         self.agents_tick(now);

@@ -9,7 +9,8 @@ use switchboard_sip::{NameAddr, Peer, Request, Response, TxKey};
 use super::{Purpose, Switch};
 
 /// Methods we answer (the `Allow` header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER";
+pub const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER, PRACK";
 
 impl Switch {
     pub(super) fn respond(
@@ -40,7 +41,7 @@ impl Switch {
                 let mut r = response_to(&req, 200, "OK", Some(&new_tag()));
                 r.headers.push("Allow", ALLOW);
                 r.headers.push("Accept", "application/sdp");
-                r.headers.push("Supported", "replaces, timer");
+                r.headers.push("Supported", "replaces, timer, 100rel");
                 self.tl.respond(r, from, self.now);
             }
             "INVITE" => self.on_invite(req, from),

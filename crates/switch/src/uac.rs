@@ -88,6 +88,7 @@ impl Switch {
             ring_deadline: Some(ring_deadline),
             trunk_auth: None,
             session_timer: None,
+            reliable: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(
