@@ -238,7 +238,11 @@ impl Switch {
         if let (LegState::Setup, Some(d)) = (l.state, l.ring_deadline) {
             self.ring_timers.insert((d, to));
         }
+        let session_due = l.session_timer.map(|t| t.due);
         self.insert_leg(l);
+        if let Some(due) = session_due {
+            self.session_timers.insert(due, to);
+        }
     }
 
     /// Free a leg's media port (idempotent).

@@ -156,6 +156,11 @@ impl Timers {
     pub(crate) fn next(&self) -> Option<u64> {
         self.0.first().map(|(d, _)| *d)
     }
+
+    /// Arm `leg`'s deadline `due` (a leg moved to another id keeps its timer).
+    pub(crate) fn insert(&mut self, due: u64, leg: LegId) {
+        self.0.insert((due, leg));
+    }
 }
 
 impl Switch {

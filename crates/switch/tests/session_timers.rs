@@ -317,3 +317,29 @@ fn the_2xx_to_our_refresh_may_hand_the_refreshing_to_the_peer() {
     h.run_for(2_000);
     assert_eq!(h.state("trunk", t), CallState::Terminated { status: 200 });
 }
+
+#[test]
+fn a_ring_all_answer_keeps_its_session_timer() {
+    // The answering fork of a ring-all queue becomes the call's leg (a new
+    // id): its refresh deadline goes with it.
+    let mut c = harness::campaign("support", "inbound", Some("5000"), false);
+    c.strategy = "ring_all".into();
+    let mut h = Harness::with(harness::Setup {
+        campaigns: vec![c],
+        ..harness::Setup::default()
+    });
+    for a in ["1001", "1002"] {
+        h.set_state(a, switchboard_switch::AgentStatus::Ready);
+    }
+    h.phone("1002").behaviour_mut().extra_headers =
+        vec![("Session-Expires", "90;refresher=uac".into())];
+    let t = h.customer_calls("5000");
+    assert_eq!(h.state("1002", 0), CallState::Ringing);
+    h.answer("1002", 0);
+    assert_eq!(h.state("1002", 0), CallState::Confirmed);
+    h.run_for(46_000);
+    assert_eq!(count(&mut h, "1002", "INVITE"), 2, "our refresh at 45 s");
+    h.run_for(200_000);
+    assert_eq!(h.state("1002", 0), CallState::Confirmed);
+    assert_eq!(h.state("trunk", t), CallState::Confirmed);
+}
