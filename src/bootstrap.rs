@@ -273,7 +273,8 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     // Flushes go through the driver, so they are ordered after the storage
     // writes of every request it answered before (see `driver::run`).
     let (flush_tx, flush_rx) = tokio::sync::mpsc::channel(64);
-    let engine_task = tokio::spawn(crate::driver::run(
+    let (stop_tx, stop_rx) = mpsc::channel(4);
+    let mut engine_task = tokio::spawn(crate::driver::run(
         switch,
         clock,
         crate::driver::Inputs {
@@ -282,6 +283,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             flushes: flush_rx,
             media_events,
             trunk_targets: targets_rx,
+            shutdown: stop_rx,
         },
         out,
         sink.clone(),
@@ -313,12 +315,16 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
     let http_local = listener.local_addr()?;
+    // Listen for SIGTERM and Ctrl-C before saying we are ready, so a signal
+    // sent right after the ready line is a graceful shutdown too.
+    let mut signals = Signals::new()?;
     println!("switchboard ready sip={sip_local} http={http_local}");
     tracing::info!(%sip_local, %http_local, tls = ?tls_local, "switchboard ready");
     let server = axum::serve(listener, switchboard_web::router(state));
+    let grace = std::time::Duration::from_secs(cfg.server.shutdown_grace_secs);
     tokio::select! {
         r = server => r.context("HTTP server")?,
-        r = engine_task => {
+        r = &mut engine_task => {
             // The switch core must never stop: exit non-zero so a supervisor restarts
             // us (registrations, calls and callbacks are persisted).
             sink.flush().await;
@@ -327,10 +333,55 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
                 _ => anyhow::bail!("the switch engine stopped"),
             }
         }
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        _ = signals.recv() => {
+            tracing::info!(grace_secs = grace.as_secs(), "shutting down: new calls refused");
+            let _ = stop_tx.send(grace).await;
+            // A second signal ends the calls at once.
+            let drained = async {
+                match (&mut engine_task).await {
+                    Err(e) if e.is_panic() => Err(anyhow::anyhow!("the switch engine panicked: {e}")),
+                    _ => Ok(()),
+                }
+            };
+            tokio::pin!(drained);
+            tokio::select! {
+                r = &mut drained => r?,
+                _ = signals.recv() => {
+                    tracing::warn!("second signal: ending every call now");
+                    let _ = stop_tx.send(std::time::Duration::ZERO).await;
+                    drained.await?;
+                }
+            }
+        }
     }
+    // Every CDR, event and recording row the switch wrote is applied before we exit.
     sink.flush().await;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGTERM and Ctrl-C (SIGINT), listened to from creation on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("listening for Ctrl-C")?,
+        })
+    }
+
+    /// The next SIGTERM or SIGINT.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
 
 #[cfg(test)]

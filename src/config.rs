@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for TLS.
     pub tls_key: Option<PathBuf>,
+    /// On SIGTERM or Ctrl-C: how long running calls may go on (new calls
+    /// are refused meanwhile) before they are ended with BYE (seconds).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +110,7 @@ impl Default for ServerConfig {
             tls_addr: None,
             tls_cert: None,
             tls_key: None,
+            shutdown_grace_secs: 30,
         }
     }
 }

@@ -165,9 +165,12 @@ pub struct Inputs {
     pub media_events: broadcast::Receiver<switchboard_switch::MediaEvent>,
     /// Trunk host names resolved (see [`crate::dns`]).
     pub trunk_targets: mpsc::Receiver<crate::dns::Resolved>,
+    /// Shutdown requests (SIGTERM, Ctrl-C): the grace time each allows. The
+    /// loop ends once the switch is drained.
+    pub shutdown: mpsc::Receiver<Duration>,
 }
 
-/// Run the switch until its inputs close.
+/// Run the switch until its inputs close or, after a shutdown request, until it is drained.
 pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound, sink: EventSink) {
     let Inputs {
         mut inbound,
@@ -175,8 +178,9 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
         mut flushes,
         mut media_events,
         mut trunk_targets,
+        mut shutdown,
     } = inputs;
-    loop {
+    while !switch.is_drained() {
         let deadline = tokio::time::Instant::from_std(clock.instant(switch.poll_timeout()));
         tokio::select! {
             m = inbound.recv() => match m {
@@ -212,6 +216,9 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
             }
             Some((trunk, resolved)) = trunk_targets.recv() => {
                 switch.set_trunk_targets(clock.now(), &trunk, resolved);
+            }
+            Some(grace) = shutdown.recv() => {
+                switch.shutdown(clock.now(), grace.as_millis() as u64);
             }
             _ = tokio::time::sleep_until(deadline) => switch.handle_timeout(clock.now()),
         }

@@ -230,11 +230,16 @@ async fn apply(
         StoreOp::CallAgent { call, agent_id } => {
             storage.update_call_agent(&call, Some(&agent_id)).await
         }
-        StoreOp::CallEnded { call, at, agent_id } => {
+        StoreOp::CallEnded {
+            call,
+            at,
+            agent_id,
+            reason,
+        } => {
             if agent_id.is_some() {
                 let _ = storage.update_call_agent(&call, agent_id.as_deref()).await;
             }
-            storage.finish_call(&call, at, "ended").await
+            storage.finish_call(&call, at, &reason).await
         }
         StoreOp::CallEvent {
             call,

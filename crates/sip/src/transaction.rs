@@ -402,6 +402,18 @@ impl TransactionLayer {
             self.events.push_back(TxEvent::Send { peer, bytes });
             return None;
         }
+        if req.method == "CANCEL" {
+            // The INVITE it cancels ends 64*T1 from now at the latest (RFC 3261 §9.1).
+            let invite = TxKey {
+                method: "INVITE".into(),
+                ..key.clone()
+            };
+            if let Some(tx) = self.client.get_mut(&invite) {
+                tx.timeout_at = tx.timeout_at.min(now + 64 * T1);
+                let at = tx.timeout_at;
+                self.arm(Table::Client, &invite, Some(at));
+            }
+        }
         let udp = peer.transport == Transport::Udp;
         self.events.push_back(TxEvent::Send {
             peer,
@@ -444,7 +456,11 @@ impl TransactionLayer {
                 if resp.status < 200 {
                     tx.state = CState::Proceeding;
                     if tx.is_invite {
+                        // Timer B runs in Calling only (RFC 3261 §17.1.1.2):
+                        // a ringing INVITE lasts until its final response, or
+                        // 64*T1 after its CANCEL (§9.1, in `send_request`).
                         tx.retransmit_at = None;
+                        tx.timeout_at = u64::MAX;
                     } else if udp {
                         tx.interval = T2;
                     }
@@ -491,7 +507,11 @@ impl TransactionLayer {
             }
         }
         let timeout = self.client.get(&timer_key).map(|t| t.timeout_at);
-        self.arm(Table::Client, &timer_key, timeout);
+        self.arm(
+            Table::Client,
+            &timer_key,
+            timeout.filter(|t| *t != u64::MAX),
+        );
     }
 
     /// Give up on a client transaction that got no response at all (a
@@ -852,6 +872,23 @@ mod tests {
                 .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key2));
         }
         assert!(timed_out);
+        // One that got a provisional response rings on past Timer B.
+        let inv3 = request("INVITE", "z9hG4bKg", 3);
+        let key3 = tl.send_request(inv3.clone(), peer(5080), 0).unwrap();
+        let ringing = response_to(&inv3, 180, "Ringing", Some("t3"));
+        tl.on_message(Message::Response(ringing), peer(5080), 100);
+        tl.on_timeout(64 * T1 + T1);
+        assert!(!drain(&mut tl)
+            .iter()
+            .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key3)));
+        // Cancelled: it ends 64*T1 after the CANCEL if no final response comes.
+        let cancel = crate::builder::cancel_for(&inv3);
+        tl.send_request(cancel, peer(5080), 40_000).unwrap();
+        drain(&mut tl);
+        tl.on_timeout(40_000 + 64 * T1);
+        assert!(drain(&mut tl)
+            .iter()
+            .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key3)));
     }
 
     #[test]

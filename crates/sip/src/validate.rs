@@ -22,7 +22,7 @@ impl Rejection {
 }
 
 /// SIP extensions this server implements (for `Require` checks and `Supported`).
-pub const SUPPORTED_EXTENSIONS: &[&str] = &["replaces", "norefersub"];
+pub const SUPPORTED_EXTENSIONS: &[&str] = &["replaces", "norefersub", "timer", "100rel"];
 
 /// Check a request before acting on it.
 pub fn validate_request(req: &Request) -> Result<(), Rejection> {

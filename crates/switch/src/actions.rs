@@ -107,7 +107,7 @@ impl Switch {
         );
     }
 
-    fn reject_leg(&mut self, leg: LegId, status: u16) {
+    pub(super) fn reject_leg(&mut self, leg: LegId, status: u16) {
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
@@ -138,11 +138,11 @@ impl Switch {
             answered: false,
         } = &l.side
         {
-            let inv = invite.clone();
-            let (peer, tag) = (l.dialog.peer, l.dialog.local_tag.clone());
-            let mut r = switchboard_sip::builder::response_to(&inv, 180, "Ringing", Some(&tag));
-            r.headers.push("Contact", self.contact_for(peer.transport));
-            self.tl.respond(r, peer, self.now);
+            let tag = l.dialog.local_tag.clone();
+            let mut r = switchboard_sip::builder::response_to(invite, 180, "Ringing", Some(&tag));
+            r.headers
+                .push("Contact", self.contact_for(l.dialog.peer.transport));
+            self.send_provisional(leg, r);
         }
     }
 
@@ -175,7 +175,8 @@ impl Switch {
         r.headers.push("Contact", self.contact_for(peer.transport));
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
-        self.tl.respond(r, peer, self.now);
+        // Reliable (RSeq, PRACK) when the caller required 100rel.
+        self.send_provisional(leg, r);
     }
 
     /// End a leg whatever its state: BYE, CANCEL or a final error response.
@@ -246,7 +247,11 @@ impl Switch {
         if let (LegState::Setup, Some(d)) = (l.state, l.ring_deadline) {
             self.ring_timers.insert((d, to));
         }
+        let session_due = l.session_timer.map(|t| t.due);
         self.insert_leg(l);
+        if let Some(due) = session_due {
+            self.session_timers.insert(due, to);
+        }
     }
 
     /// Free a leg's media port (idempotent).
@@ -315,7 +320,7 @@ impl Switch {
         }
     }
 
-    fn end_call(&mut self, call: &str) {
+    pub(super) fn end_call(&mut self, call: &str) {
         self.stop_recording_internal(call, "call ended");
         let Some(entry) = self.calls.remove(call) else {
             return;

@@ -313,6 +313,7 @@ impl Switch {
         contact_id: Option<String>,
         timezone: Option<&str>,
     ) -> Result<CallView, ApiError> {
+        self.accepting_calls()?;
         if let Some(why) = self.agents.unavailable_reason(&actor.username) {
             return Err(ApiError::new(409, format!("cannot place a call: {why}")));
         }
@@ -470,6 +471,7 @@ impl Switch {
         contact_id: Option<String>,
         timezone: Option<&str>,
     ) -> Result<CallView, ApiError> {
+        self.accepting_calls()?;
         let Some(c) = self.campaign(campaign).cloned() else {
             return Err(ApiError::new(404, format!("unknown campaign {campaign}")));
         };

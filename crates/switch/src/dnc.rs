@@ -158,6 +158,7 @@ impl Switch {
             call: id,
             at: self.now as i64,
             agent_id: None,
+            reason: "ended".into(),
         });
         tracing::warn!(
             number,

@@ -66,6 +66,7 @@ impl Switch {
             "INVITE" | "UPDATE" => self.on_reinvite(req, from, leg_id),
             "INFO" | "NOTIFY" | "OPTIONS" => self.respond(&req, from, 200, "OK", None),
             "REFER" => self.on_refer(req, from, leg_id),
+            "PRACK" => self.on_prack(req, from, leg_id),
             _ => {
                 let mut r = response_to(&req, 405, "Method Not Allowed", None);
                 r.headers.push("Allow", ALLOW);
@@ -77,6 +78,9 @@ impl Switch {
     /// A re-INVITE or UPDATE from the peer: new media address or direction
     /// (hold/resume from the phone), new remote target; answered with our SDP.
     fn on_reinvite(&mut self, req: Request, from: Peer, leg_id: u64) {
+        if !self.legs.contains_key(&leg_id) || !self.session_refresh_in(leg_id, &req, from) {
+            return;
+        }
         let Some(l) = self.legs.get_mut(&leg_id) else {
             return;
         };
@@ -127,7 +131,9 @@ impl Switch {
             r.headers.push("Content-Type", "application/sdp");
             r.body = body;
         }
+        self.session_headers(leg_id, &mut r);
         self.tl.respond(r, from, self.now);
+        self.session_started(leg_id);
     }
 
     /// The agent's phone put the call on hold (or resumed): same as the console's

@@ -8,6 +8,7 @@ use switchboard_sip::sdp::AudioSdp;
 use switchboard_sip::{Dialog, NameAddr, Peer, Request};
 
 use super::leg::{Leg, LegState, Side};
+use super::session_timer::{negotiate, Negotiation};
 use super::sip_in::{codec, ALLOW};
 use super::{CallEntry, Switch};
 
@@ -46,6 +47,11 @@ impl Switch {
                 );
                 return;
             }
+        };
+        let session_timer = match negotiate(&req) {
+            Negotiation::TooSmall => return self.reject_too_small(&req, from, Some(&tag)),
+            Negotiation::Timer(t) => Some(t),
+            Negotiation::Absent => None,
         };
         let dialed = self.dialed(&req, from_trunk);
         let target = self.route(&dialed, caller.is_some());
@@ -123,6 +129,8 @@ impl Switch {
             ring_deadline: None,
             trunk_auth: None,
             route: None,
+            session_timer,
+            reliable: super::prack::required(&req),
         };
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
@@ -246,11 +254,13 @@ impl Switch {
         r.headers.push("Allow", ALLOW);
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
+        self.session_headers(leg, &mut r);
         self.tl.respond(r, peer, self.now);
         if let Some(l) = self.legs.get_mut(&leg) {
             if let Side::Incoming { answered, .. } = &mut l.side {
                 *answered = true;
             }
         }
+        self.session_started(leg);
     }
 }

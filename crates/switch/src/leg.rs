@@ -82,6 +82,10 @@ pub struct Leg {
     /// For a call to a number: the trunk address tried now and the ones
     /// left to try if it fails (503, no answer).
     pub route: Option<TrunkRoute>,
+    /// The session timer negotiated on this leg (RFC 4028), if any.
+    pub session_timer: Option<crate::SessionTimer>,
+    /// Incoming legs whose INVITE required `100rel`: our reliable provisional responses (RFC 3262).
+    pub reliable: Option<crate::Reliable>,
 }
 
 /// Where a call to a number goes through the trunks.

@@ -24,11 +24,14 @@ mod leg;
 mod media;
 mod nat;
 mod output;
+mod prack;
 mod queue;
 mod records;
 mod refer;
 mod register;
 mod registrar;
+mod session_timer;
+mod shutdown;
 mod sip_in;
 mod supervise;
 mod trunks;
@@ -44,7 +47,10 @@ pub use config::{SwitchConfig, Trunk};
 pub use leg::{Leg, LegState, Side};
 pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom};
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
+pub use prack::Reliable;
 pub use records::ActiveRecording;
+pub use session_timer::{SessionTimer, MIN_SE_SECS};
+pub use shutdown::END_WAIT_MS;
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 pub use trunks::{BadSource, SourceNet};
 
@@ -91,6 +97,8 @@ enum Purpose {
     Invite,
     InDialog,
     Cancel,
+    /// A session refresh re-INVITE (RFC 4028).
+    Refresh,
 }
 
 /// A live call: the state machine plus what the engine keeps around it.
@@ -121,6 +129,8 @@ pub struct CallEntry {
     pub last_agent: Option<String>,
     /// Every agent who took part in the call (their consoles keep getting its updates).
     pub participants: Vec<String>,
+    /// Why the call ended, for the CDR (`ended` unless the server ended it).
+    pub end_reason: &'static str,
 }
 
 impl CallEntry {
@@ -147,6 +157,7 @@ impl CallEntry {
             answered_at: None,
             last_agent: None,
             participants: Vec::new(),
+            end_reason: "ended",
         }
     }
 }
@@ -197,6 +208,12 @@ pub struct Switch {
     failover_timers: std::collections::BTreeSet<(u64, LegId)>,
     /// When phones behind a NAT are pinged next (0: never).
     nat_keepalive_at: u64,
+    /// Session-timer deadlines of legs (RFC 4028), earliest first.
+    session_timers: session_timer::Timers,
+    /// Retransmissions of reliable provisional responses (RFC 3262), earliest first.
+    prack_timers: prack::Timers,
+    /// Graceful shutdown (see [`Switch::shutdown`]).
+    shutdown: shutdown::Shutdown,
 }
 
 impl Switch {
@@ -245,6 +262,9 @@ impl Switch {
             dnc: Default::default(),
             last_housekeeping: now,
             ring_timers: Default::default(),
+            session_timers: Default::default(),
+            prack_timers: Default::default(),
+            shutdown: Default::default(),
             current_call: None,
             overloaded: false,
             refused: 0,
@@ -454,8 +474,13 @@ impl Switch {
         if let Some((d, _)) = self.ring_timers.first() {
             next = next.min(*d);
         }
-        if let Some(d) = self.center_deadline() {
-            next = next.min(d);
+        for d in [
+            self.center_deadline(),
+            self.session_timers.next(),
+            self.prack_timers.next(),
+            self.shutdown_deadline(),
+        ] {
+            next = next.min(d.unwrap_or(u64::MAX));
         }
         if let Some(d) = self.trunks.next_deadline() {
             next = next.min(d);
@@ -505,23 +530,14 @@ impl Switch {
                     }
                     return;
                 }
-                if self.overloaded
+                if (self.overloaded || self.is_shutting_down())
                     && req.method == "INVITE"
                     && !self.tl.has_server_transaction(&req)
                     && !req
                         .header("To")
                         .is_some_and(|t| t.to_ascii_lowercase().contains("tag="))
                 {
-                    // Stateless refusal: no transaction, no leg, no media port.
-                    self.refused += 1;
-                    let mut r = switchboard_sip::builder::response_to(
-                        &req,
-                        503,
-                        "Service Unavailable (overloaded)",
-                        None,
-                    );
-                    r.headers.push("Retry-After", "2");
-                    self.sink.send(peer, r.to_bytes());
+                    self.refuse_new_call(&req, peer);
                     return;
                 }
                 self.tl.on_message(Message::Request(req), peer, now);
@@ -535,50 +551,6 @@ impl Switch {
                 self.bad_request(peer, data, &e.0);
             }
         }
-    }
-
-    /// Best effort 400 for a request we could not parse but whose headers are readable.
-    fn bad_request(&mut self, peer: Peer, data: &[u8], why: &str) {
-        let text = String::from_utf8_lossy(data);
-        let Some(first) = text.lines().next() else {
-            return;
-        };
-        if first.starts_with("SIP/") || first.split(' ').count() != 3 {
-            return;
-        }
-        let mut lines = vec![format!(
-            "SIP/2.0 400 Bad Request - {}",
-            why.chars()
-                .filter(|c| !c.is_control())
-                .take(80)
-                .collect::<String>()
-        )];
-        for l in text.lines().skip(1) {
-            if l.is_empty() {
-                break;
-            }
-            // Only a well-formed header line (a token name, a colon, no
-            // control characters) is copied into the answer.
-            let Some((name, _)) = l.split_once(':') else {
-                continue;
-            };
-            if l.chars().any(|c| c.is_control() && c != '\t') {
-                continue;
-            }
-            let name = name.trim_end().to_ascii_lowercase();
-            if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str())
-            {
-                lines.push(l.to_string());
-            }
-        }
-        if !lines.iter().any(|l| {
-            l.to_ascii_lowercase().starts_with("via") || l.to_ascii_lowercase().starts_with("v:")
-        }) {
-            return;
-        }
-        lines.push("Content-Length: 0".into());
-        let resp = format!("{}\r\n\r\n", lines.join("\r\n"));
-        self.sink.send(peer, resp.into_bytes());
     }
 
     fn drain(&mut self) {
@@ -640,6 +612,9 @@ impl Switch {
         self.failover_tick();
         self.trunks_tick();
         self.nat_keepalive_tick();
+        self.session_timers_tick(now);
+        self.prack_tick(now);
+        self.shutdown_tick();
         // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
         self.agents_tick(now);
         if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {
@@ -649,56 +624,15 @@ impl Switch {
         }
     }
 
-    fn on_media_event(&mut self, e: switchboard_media::MediaEvent) {
-        match e {
-            switchboard_media::MediaEvent::Dtmf { leg, digit } => {
-                if let Some(l) = self.legs.values().find(|l| l.media == leg) {
-                    let call = l.call.clone();
-                    // PCI DSS: consoles, the call log and the server log get `*`
-                    // unless the call's campaign allows clear digits (the media
-                    // engine still relays the real digit to the other parties).
-                    let id = l.id;
-                    // A supervisor's keys change the mode (never masked: no customer data).
-                    if self.supervisor_key(&call, id, digit) {
-                        return;
-                    }
-                    let detail = if self.dtmf_clear(&call) {
-                        digit.to_string()
-                    } else {
-                        "*".to_string()
-                    };
-                    self.log_call(&call, "DTMF", &detail, None);
-                }
-            }
-            switchboard_media::MediaEvent::RtpTimeout { leg } => {
-                // A phone that vanished without BYE (crash, network loss): end its leg
-                // so the call (and the agent) do not stay up forever.
-                let found = self
-                    .legs
-                    .values()
-                    .find(|l| {
-                        l.media == leg
-                            && l.state == LegState::Confirmed
-                            && l.remote_direction.receives()
-                    })
-                    .map(|l| (l.call.clone(), l.id));
-                if let Some((call, id)) = found {
-                    tracing::warn!(call, leg = id, "no RTP for too long: hanging up the leg");
-                    self.log_call(&call, "RTP_TIMEOUT", "no media from the party", None);
-                    self.end_leg_signalling(id);
-                    self.pending_events
-                        .push((call, switchboard_call::Event::HungUp(id)));
-                }
-            }
-            switchboard_media::MediaEvent::FirstPacket { .. } => {}
-        }
-    }
-
     fn on_tx_timeout(&mut self, key: TxKey) {
         if self.on_trunk_timeout(&key) {
             return;
         }
-        if let Some((leg, Purpose::Invite)) = self.client_tx.remove(&key) {
+        let tx = self.client_tx.remove(&key);
+        if let Some((leg, Purpose::Refresh)) = tx {
+            self.refresh_failed(leg, 408);
+        }
+        if let Some((leg, Purpose::Invite)) = tx {
             if self.failover(leg, "no response") {
                 return;
             }

@@ -59,3 +59,53 @@ pub trait MediaControl: Send {
     /// Names of the available music classes.
     fn music_classes(&self) -> Vec<String>;
 }
+
+impl crate::Switch {
+    /// An event from the media engine: a DTMF digit (logged, masked unless the
+    /// campaign allows clear digits; a supervisor's keys change the mode) or
+    /// a party whose phone stopped sending RTP (its leg is hung up).
+    pub(crate) fn on_media_event(&mut self, e: switchboard_media::MediaEvent) {
+        match e {
+            switchboard_media::MediaEvent::Dtmf { leg, digit } => {
+                if let Some(l) = self.legs.values().find(|l| l.media == leg) {
+                    let call = l.call.clone();
+                    // PCI DSS: consoles, the call log and the server log get `*`
+                    // unless the call's campaign allows clear digits (the media
+                    // engine still relays the real digit to the other parties).
+                    let id = l.id;
+                    // A supervisor's keys change the mode (never masked: no customer data).
+                    if self.supervisor_key(&call, id, digit) {
+                        return;
+                    }
+                    let detail = if self.dtmf_clear(&call) {
+                        digit.to_string()
+                    } else {
+                        "*".to_string()
+                    };
+                    self.log_call(&call, "DTMF", &detail, None);
+                }
+            }
+            switchboard_media::MediaEvent::RtpTimeout { leg } => {
+                // A phone that vanished without BYE (crash, network loss): end its leg
+                // so the call (and the agent) do not stay up forever.
+                let found = self
+                    .legs
+                    .values()
+                    .find(|l| {
+                        l.media == leg
+                            && l.state == crate::LegState::Confirmed
+                            && l.remote_direction.receives()
+                    })
+                    .map(|l| (l.call.clone(), l.id));
+                if let Some((call, id)) = found {
+                    tracing::warn!(call, leg = id, "no RTP for too long: hanging up the leg");
+                    self.log_call(&call, "RTP_TIMEOUT", "no media from the party", None);
+                    self.end_leg_signalling(id);
+                    self.pending_events
+                        .push((call, switchboard_call::Event::HungUp(id)));
+                }
+            }
+            switchboard_media::MediaEvent::FirstPacket { .. } => {}
+        }
+    }
+}

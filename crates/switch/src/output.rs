@@ -94,6 +94,8 @@ pub enum StoreOp {
         at: i64,
         /// Last handling agent's storage id.
         agent_id: Option<String>,
+        /// Why it ended (`ended`, or `shutdown` when the server ended it).
+        reason: String,
     },
     /// A call event-log entry.
     CallEvent {

@@ -145,6 +145,7 @@ impl Switch {
             call: call.to_string(),
             at: self.now as i64,
             agent_id,
+            reason: entry.end_reason.to_string(),
         });
         if let Some(Some(contact)) = self.contact_of_call.remove(call) {
             self.sink.store(crate::StoreOp::ContactOutcome {

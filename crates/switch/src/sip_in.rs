@@ -9,7 +9,8 @@ use switchboard_sip::{NameAddr, Peer, Request, Response, TxKey};
 use super::{Purpose, Switch};
 
 /// Methods we answer (the `Allow` header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER";
+pub const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, REFER, PRACK";
 
 impl Switch {
     pub(super) fn respond(
@@ -40,7 +41,7 @@ impl Switch {
                 let mut r = response_to(&req, 200, "OK", Some(&new_tag()));
                 r.headers.push("Allow", ALLOW);
                 r.headers.push("Accept", "application/sdp");
-                r.headers.push("Supported", "replaces");
+                r.headers.push("Supported", "replaces, timer, 100rel");
                 self.tl.respond(r, from, self.now);
             }
             "INVITE" => self.on_invite(req, from),
@@ -60,6 +61,50 @@ impl Switch {
         }
     }
 
+    /// Best effort 400 for a request we could not parse but whose headers are readable.
+    pub(super) fn bad_request(&mut self, peer: Peer, data: &[u8], why: &str) {
+        let text = String::from_utf8_lossy(data);
+        let Some(first) = text.lines().next() else {
+            return;
+        };
+        if first.starts_with("SIP/") || first.split(' ').count() != 3 {
+            return;
+        }
+        let mut lines = vec![format!(
+            "SIP/2.0 400 Bad Request - {}",
+            why.chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect::<String>()
+        )];
+        for l in text.lines().skip(1) {
+            if l.is_empty() {
+                break;
+            }
+            // Only a well-formed header line (a token name, a colon, no
+            // control characters) is copied into the answer.
+            let Some((name, _)) = l.split_once(':') else {
+                continue;
+            };
+            if l.chars().any(|c| c.is_control() && c != '\t') {
+                continue;
+            }
+            let name = name.trim_end().to_ascii_lowercase();
+            if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str())
+            {
+                lines.push(l.to_string());
+            }
+        }
+        if !lines.iter().any(|l| {
+            l.to_ascii_lowercase().starts_with("via") || l.to_ascii_lowercase().starts_with("v:")
+        }) {
+            return;
+        }
+        lines.push("Content-Length: 0".into());
+        let resp = format!("{}\r\n\r\n", lines.join("\r\n"));
+        self.sink.send(peer, resp.into_bytes());
+    }
+
     pub(super) fn on_response(&mut self, resp: Response, key: TxKey) {
         if self.trunk_tx.contains_key(&key) {
             self.on_trunk_response(&key, resp);
@@ -74,6 +119,7 @@ impl Switch {
         };
         match purpose {
             Purpose::Invite => self.on_invite_response(resp, key, leg_id),
+            Purpose::Refresh => self.on_refresh_response(resp, key, leg_id),
             Purpose::InDialog | Purpose::Cancel => {
                 if resp.status >= 200 {
                     self.client_tx.remove(&key);

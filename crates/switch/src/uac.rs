@@ -88,6 +88,7 @@ impl Switch {
         for (k, v) in headers {
             inv.headers.push(k, v);
         }
+        inv.headers.push("Supported", "timer");
         inv.headers.push("Content-Type", "application/sdp");
         inv.body = sdp::build(
             self.cfg.public_ip(),
@@ -127,6 +128,8 @@ impl Switch {
             ring_deadline: Some(ring_deadline),
             trunk_auth: None,
             route: None,
+            session_timer: None,
+            reliable: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(
@@ -284,6 +287,7 @@ impl Switch {
             self.send_bye(leg_id);
             return;
         }
+        self.session_answered(leg_id, &resp);
         self.pending_events.push((call, Event::Answered(leg_id)));
     }
 

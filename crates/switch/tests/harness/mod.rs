@@ -445,6 +445,16 @@ impl Harness {
             .collect()
     }
 
+    /// The reason the CDR of `call` was closed with, if it was.
+    pub fn cdr_reason(&self, call: &str) -> Option<String> {
+        self.stored.iter().find_map(|o| match o {
+            StoreOp::CallEnded {
+                call: c, reason, ..
+            } if c == call => Some(reason.clone()),
+            _ => None,
+        })
+    }
+
     /// Whether the CDR of `call` was closed.
     pub fn cdr_ended(&self, call: &str) -> bool {
         self.stored

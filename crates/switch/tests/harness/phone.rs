@@ -25,6 +25,8 @@ pub struct FakePhone {
     behaviour: Behaviour,
     calls: Vec<PhoneCall>,
     received: Vec<String>,
+    /// Every datagram received, as text.
+    raw: Vec<String>,
     out: VecDeque<Vec<u8>>,
     txs: Vec<ClientTx>,
     /// Last response per server transaction ("branch METHOD"), re-sent for retransmitted requests.
@@ -48,6 +50,7 @@ impl FakePhone {
             behaviour: Behaviour::default(),
             calls: Vec::new(),
             received: Vec::new(),
+            raw: Vec::new(),
             out: VecDeque::new(),
             txs: Vec::new(),
             server_txs: VecDeque::new(),
@@ -87,6 +90,11 @@ impl FakePhone {
     /// Log of what was received: request methods, response status codes, or "garbage".
     pub fn received(&self) -> &[String] {
         &self.received
+    }
+
+    /// Every datagram received, as text, in order.
+    pub fn messages(&self) -> &[String] {
+        &self.raw
     }
 
     /// Output: the next datagram to deliver to the switch.
@@ -157,7 +165,11 @@ impl FakePhone {
         tag: Option<&str>,
         sdp: Option<Vec<u8>>,
     ) -> Vec<u8> {
-        let bytes = response(req, status, tag, sdp, &self.contact()).to_bytes();
+        let mut resp = response(req, status, tag, sdp, &self.contact());
+        if req.method == "INVITE" && (200..300).contains(&status) {
+            self.add_extra(&mut resp.headers);
+        }
+        let bytes = resp.to_bytes();
         let key = format!("{} {}", top_branch(&req.headers), req.method);
         self.server_txs.retain(|(k, _)| *k != key);
         self.server_txs.push_back((key, bytes.clone()));
@@ -166,6 +178,12 @@ impl FakePhone {
         }
         self.out.push_back(bytes.clone());
         bytes
+    }
+
+    fn add_extra(&self, h: &mut switchboard_sip::Headers) {
+        for (k, v) in &self.behaviour.extra_headers {
+            h.push(k, v.clone());
+        }
     }
 
     /// Send REGISTER (Expires 3600); a 401/407 challenge is answered once.
@@ -196,6 +214,7 @@ impl FakePhone {
         c.local_hdr = format!("{me};tag={}", c.local_tag);
         c.remote_hdr = NameAddr::new(target).to_string();
         let mut req = self.calls[i].request("INVITE", 1, self.via(), &self.contact());
+        self.add_extra(&mut req.headers);
         req.headers.push("Content-Type", "application/sdp");
         req.body = self.sdp(i, None, Direction::SendRecv);
         self.calls[i].invite = Some(req.clone());
@@ -289,6 +308,7 @@ impl FakePhone {
         }
         self.calls[i].sdp_version += 1;
         let mut req = self.in_dialog(i, "INVITE");
+        self.add_extra(&mut req.headers);
         req.headers.push("Content-Type", "application/sdp");
         req.body = self.sdp(i, None, dir);
         self.send_request(req, Some(i), now, false);
@@ -310,6 +330,8 @@ impl FakePhone {
     /// Input: one datagram from the switch. Never panics; junk and responses that belong
     /// to nothing we know are logged as "garbage" and ignored.
     pub fn receive(&mut self, datagram: &[u8], now: u64) {
+        self.raw
+            .push(String::from_utf8_lossy(datagram).into_owned());
         let msg = parse_message(datagram).ok().filter(well_formed);
         let label = match msg {
             Some(Message::Request(r)) => {

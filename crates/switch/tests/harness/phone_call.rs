@@ -379,6 +379,9 @@ pub struct Behaviour {
     pub auto_answer_after: Option<u64>,
     /// Reject every incoming INVITE with this status after the provisionals.
     pub auto_decline: Option<u16>,
+    /// Headers added to the INVITEs the phone sends and to its 2xx to INVITEs
+    /// (e.g. `Session-Expires`).
+    pub extra_headers: Vec<(&'static str, String)>,
 }
 
 impl Default for Behaviour {
@@ -387,6 +390,7 @@ impl Default for Behaviour {
             provisional: vec![100, 180],
             auto_answer_after: None,
             auto_decline: None,
+            extra_headers: Vec::new(),
         }
     }
 }
