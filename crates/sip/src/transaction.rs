@@ -16,6 +16,11 @@ pub const T1: u64 = 500;
 pub const T2: u64 = 4000;
 /// Timer T4 (max message lifetime), ms.
 pub const T4: u64 = 5000;
+/// How long an INVITE that got a provisional response may wait for its final
+/// one (ms): Timer C of RFC 3261 §16.6 (more than 3 minutes), restarted by
+/// each provisional. Its TU normally CANCELs long before (ring timeout); this
+/// bounds a peer that rang and then vanished.
+pub const TIMER_C: u64 = 180_500;
 
 /// Transport of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -457,10 +462,11 @@ impl TransactionLayer {
                     tx.state = CState::Proceeding;
                     if tx.is_invite {
                         // Timer B runs in Calling only (RFC 3261 §17.1.1.2):
-                        // a ringing INVITE lasts until its final response, or
-                        // 64*T1 after its CANCEL (§9.1, in `send_request`).
+                        // a ringing INVITE lasts until its final response, 64*T1
+                        // after its CANCEL (§9.1, in `send_request`), or Timer C
+                        // after its last provisional response.
                         tx.retransmit_at = None;
-                        tx.timeout_at = u64::MAX;
+                        tx.timeout_at = now + TIMER_C;
                     } else if udp {
                         tx.interval = T2;
                     }
@@ -507,11 +513,7 @@ impl TransactionLayer {
             }
         }
         let timeout = self.client.get(&timer_key).map(|t| t.timeout_at);
-        self.arm(
-            Table::Client,
-            &timer_key,
-            timeout.filter(|t| *t != u64::MAX),
-        );
+        self.arm(Table::Client, &timer_key, timeout);
     }
 
     /// Give up on a client transaction that got no response at all (a
@@ -889,6 +891,19 @@ mod tests {
         assert!(drain(&mut tl)
             .iter()
             .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key3)));
+        // A peer that rang and vanished: Timer C ends it.
+        let inv4 = request("INVITE", "z9hG4bKh", 4);
+        let key4 = tl.send_request(inv4.clone(), peer(5081), 100_000).unwrap();
+        let ringing = response_to(&inv4, 180, "Ringing", Some("t4"));
+        tl.on_message(Message::Response(ringing), peer(5081), 100_100);
+        tl.on_timeout(100_100 + TIMER_C - 1);
+        assert!(!drain(&mut tl)
+            .iter()
+            .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key4)));
+        tl.on_timeout(100_100 + TIMER_C);
+        assert!(drain(&mut tl)
+            .iter()
+            .any(|e| matches!(e, TxEvent::Timeout { key } if *key == key4)));
     }
 
     #[test]
