@@ -447,13 +447,27 @@ fn supervisor_wall_listen_whisper_stop_and_pause() {
 fn admin_views_and_contact_import() {
     let _g = serial();
     let dir = TestDir::new("console_admin");
-    let s = Server::start(&dir, opts());
+    // A provider that never answers: its registration shows as under way.
+    let provider = TrunkCfg {
+        name: "carrier".into(),
+        address: format!("127.0.0.1:{}", free_port()),
+        inbound_from: Vec::new(),
+        extra: "username = \"acme\"\npassword = \"s3cret\"\nregister = true".into(),
+    };
+    let s = Server::start(&dir, opts().trunk(provider));
     let b = Browser::start(&dir);
     login(&b, &s, "9000", "pw9000");
     b.click("#nav-admin");
     b.wait_visible("#admin-view", T);
     b.wait_visible("#admin-agent-1001", T);
     b.wait_visible("#admin-campaign-support", T);
+    b.wait_visible("#admin-trunk-carrier", T);
+    let row = b.text("#admin-trunk-carrier");
+    assert!(
+        row.contains("registering") && row.contains("unknown"),
+        "trunk row: {row}"
+    );
+    assert!(!row.contains("s3cret"), "no credentials on the page");
 
     // Pause reason.
     b.type_text("#pause-reason-name", "Coffee");

@@ -197,6 +197,9 @@ struct ClientTx {
     retransmit_at: Option<u64>,
     interval: u64,
     timeout_at: u64,
+    /// When its Timer B entry comes due (64*T1 after sending): for a
+    /// ringing INVITE, that entry re-arms Timer C.
+    timer_b_at: u64,
     ack: Option<Vec<u8>>,
 }
 
@@ -435,6 +438,7 @@ impl TransactionLayer {
                 retransmit_at: udp.then_some(now + T1),
                 interval: T1,
                 timeout_at: now + 64 * T1,
+                timer_b_at: now + 64 * T1,
                 ack: None,
             },
         );
@@ -512,7 +516,14 @@ impl TransactionLayer {
                 }
             }
         }
-        let timeout = self.client.get(&timer_key).map(|t| t.timeout_at);
+        // A ringing INVITE's Timer C is not armed here: the entry of its
+        // Timer B re-arms it when it comes due (see `client_timer`), so
+        // calls answered within 32 s leave no extra heap entry behind.
+        let timeout = self
+            .client
+            .get(&timer_key)
+            .filter(|t| !(t.is_invite && t.state == CState::Proceeding))
+            .map(|t| t.timeout_at);
         self.arm(Table::Client, &timer_key, timeout);
     }
 
@@ -626,6 +637,12 @@ impl TransactionLayer {
             return;
         }
         if tx.retransmit_at.is_none_or(|at| at > now) {
+            // Timer B's entry (not a stale retransmission one) of a ringing
+            // INVITE: Timer C takes over.
+            if tx.is_invite && tx.state == CState::Proceeding && now >= tx.timer_b_at {
+                let at = tx.timeout_at;
+                self.arm(Table::Client, &key, Some(at));
+            }
             return;
         }
         self.events.push_back(TxEvent::Send {

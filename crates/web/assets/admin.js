@@ -1,6 +1,6 @@
 // Admin view: agents, campaigns (kind, DID, recording, music, strategy,
-// timers, dispositions, members), pause reasons, contact CSV import and
-// contact search.
+// timers, dispositions, members), trunks (health, registration), pause
+// reasons, contact CSV import and contact search.
 
 import { get, post, put, del, qs, ApiError, getToken } from './api.js';
 import {
@@ -11,6 +11,49 @@ import { store, on, emit } from './store.js';
 
 let initialised = false;
 let adminAgents = [];
+
+// ---------------------------------------------------------------------------
+// Trunks: addresses, health and registration (GET /api/trunks)
+// ---------------------------------------------------------------------------
+
+export async function loadTrunks() {
+  try {
+    const r = await get('/api/trunks');
+    renderTrunks(r.trunks || []);
+  } catch (e) {
+    showError(`Trunks: ${e.message}`);
+  }
+}
+
+function registrationText(r) {
+  if (!r) return 'not registering';
+  switch (r.state) {
+    case 'registered': return `registered (expires in ${r.expires_in_secs} s)`;
+    case 'failed': return `failed: ${r.reason || 'unknown'} (retry in ${r.retry_in_secs} s)`;
+    case 'waiting': return 'waiting for DNS';
+    default: return r.state;
+  }
+}
+
+function renderTrunks(trunks) {
+  const box = $('#admin-trunks');
+  if (!trunks.length) {
+    replaceChildren(box, h('p', { class: 'muted' }, 'No trunks configured.'));
+    return;
+  }
+  replaceChildren(box, h('table', { class: 'table' },
+    h('caption', { class: 'sr-only' }, 'Trunks'),
+    h('thead', {}, h('tr', {}, ['Name', 'Host', 'Priority', 'Health', 'Addresses', 'Registration'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, trunks.map((t) => h('tr', { id: `admin-trunk-${t.name}`, class: t.health === 'down' ? 'disabled-row' : '' },
+      h('th', { scope: 'row' }, t.name),
+      h('td', {}, t.host),
+      h('td', {}, String(t.priority)),
+      h('td', {}, t.health),
+      h('td', {}, t.resolve_error
+        ? `DNS: ${t.resolve_error}`
+        : (t.targets || []).map((x) => `${x.address} ${x.health}${x.reason ? ` (${x.reason})` : ''}`).join(', ') || '—'),
+      h('td', {}, registrationText(t.registration)))))));
+}
 
 // ---------------------------------------------------------------------------
 // Agents
@@ -407,6 +450,7 @@ export function initAdmin() {
     $('#pause-reason-form').addEventListener('submit', addPauseReason);
     $('#import-form').addEventListener('submit', importContacts);
     $('#contacts-form').addEventListener('submit', searchContacts);
+    $('#btn-refresh-trunks').addEventListener('click', (e) => run(e.currentTarget, loadTrunks));
     on('campaigns', () => { renderCampaigns(); fillCampaignSelects(); });
     on('pause_reasons', renderPauseReasons);
   }
@@ -417,6 +461,7 @@ export function initAdmin() {
 
 export function showAdmin() {
   loadAdminAgents();
+  loadTrunks();
 }
 
 export function resetAdmin() { adminAgents = []; }
