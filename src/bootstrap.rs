@@ -239,7 +239,13 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         .trunks
         .iter()
         .filter(|t| t.host.parse::<std::net::IpAddr>().is_err())
-        .map(|t| (t.name.clone(), t.host.clone(), t.port))
+        .map(|t| {
+            let proto = match t.transport {
+                switchboard_sip::Transport::Tcp => "tcp",
+                _ => "udp",
+            };
+            (t.name.clone(), t.host.clone(), t.port, proto)
+        })
         .collect();
     let (targets_tx, targets_rx) = mpsc::channel(16);
     if !names.is_empty() {

@@ -181,6 +181,9 @@ pub struct TrunkConfig {
     /// Trying) for this long (ms).
     #[serde(default = "default_failover_ms")]
     pub failover_ms: u64,
+    /// `udp` (default) or `tcp`.
+    #[serde(default)]
+    pub transport: Option<String>,
 }
 
 fn default_register_expires() -> u32 {
@@ -211,6 +214,15 @@ impl TrunkConfig {
                     .map_err(|e| format!("trunk {name}: inbound_from: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let transport = match self.transport.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("udp") => switchboard_sip::Transport::Udp,
+            Some("tcp") => switchboard_sip::Transport::Tcp,
+            Some(other) => {
+                return Err(format!(
+                    "trunk {name}: transport `{other}` is not udp or tcp (TLS toward trunks is not supported yet)"
+                ))
+            }
+        };
         if self.register && (self.username.is_none() || self.password.is_none()) {
             return Err(format!(
                 "trunk {name}: register = true needs username and password"
@@ -231,6 +243,7 @@ impl TrunkConfig {
             privacy: self.privacy,
             options_interval_secs: self.options_interval_secs,
             failover_ms: self.failover_ms,
+            transport,
         })
     }
 }
@@ -428,6 +441,11 @@ mod tests {
             .to_trunk()
             .unwrap_err()
             .contains("needs username and password"));
+        let tcp = "[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\ntransport = \"TCP\"\n";
+        let c = Config::parse(tcp).unwrap();
+        assert_eq!(c.trunks[0].to_trunk().unwrap().transport, switchboard_sip::Transport::Tcp);
+        let c = Config::parse(&tcp.replace("TCP", "sctp")).unwrap();
+        assert!(c.trunks[0].to_trunk().unwrap_err().contains("not udp or tcp"));
     }
 
     #[test]

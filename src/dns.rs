@@ -1,9 +1,9 @@
-//! Trunk host names to addresses (RFC 3263 §4.2, UDP): a name with an
+//! Trunk host names to addresses (RFC 3263 §4.2): a name with an
 //! explicit port is looked up with A/AAAA only; a bare name first with SRV
-//! `_sip._udp.<name>` (records ordered by priority, then weight, each target
+//! `_sip._udp.<name>` (or `_sip._tcp` for a TCP trunk; records ordered by priority, then weight, each target
 //! looked up with A/AAAA), and with A/AAAA on port 5060 when it has no SRV
-//! records. NAPTR is not consulted (UDP is the only transport for trunks
-//! today, which is what NAPTR would choose between). Results are fed to
+//! records. NAPTR is not consulted (each trunk's transport is configured,
+//! which is what NAPTR would choose). Results are fed to
 //! the switch ([`switchboard_switch::Switch::set_trunk_targets`]) at start
 //! and again when the records' TTL runs out. DNS itself is the
 //! `hickory-resolver` crate.
@@ -61,17 +61,17 @@ pub fn resolver(servers: &[String]) -> anyhow::Result<TokioAsyncResolver> {
 /// sending every result to `out`, until `out` closes.
 pub async fn run(
     resolver: TokioAsyncResolver,
-    names: Vec<(String, String, Option<u16>)>,
+    names: Vec<(String, String, Option<u16>, &'static str)>,
     out: mpsc::Sender<Resolved>,
 ) {
     let mut next: Vec<Instant> = vec![Instant::now(); names.len()];
     loop {
         let now = Instant::now();
-        for (i, (trunk, host, port)) in names.iter().enumerate() {
+        for (i, (trunk, host, port, proto)) in names.iter().enumerate() {
             if next[i] > now {
                 continue;
             }
-            let (result, ttl) = match resolve(&resolver, host, *port).await {
+            let (result, ttl) = match resolve(&resolver, host, *port, proto).await {
                 Ok((addrs, valid_until)) => {
                     let ttl = valid_until
                         .saturating_duration_since(Instant::now())
@@ -102,12 +102,13 @@ pub async fn resolve(
     resolver: &TokioAsyncResolver,
     host: &str,
     port: Option<u16>,
+    proto: &str,
 ) -> Result<(Vec<SocketAddr>, Instant), String> {
     let fqdn = format!("{}.", host.trim_end_matches('.'));
     if let Some(port) = port {
         return lookup_ip(resolver, &fqdn, port).await;
     }
-    let srv = match resolver.srv_lookup(format!("_sip._udp.{fqdn}")).await {
+    let srv = match resolver.srv_lookup(format!("_sip._{proto}.{fqdn}")).await {
         Ok(srv) => srv,
         Err(e) if is_no_records(&e) => return lookup_ip(resolver, &fqdn, 5060).await,
         Err(e) => return Err(describe(host, &e)),

@@ -481,3 +481,40 @@ fn agent_hears_the_carriers_early_media_announcement() {
         a.log_tail(60)
     );
 }
+
+/// A trunk over TCP (`transport = "tcp"`): the server opens a TCP
+/// connection to the sipp PSTN (`-t t1`, echoing RTP) and the whole call's
+/// signalling goes over it; the agent hears its own tone echoed back.
+#[test]
+fn agent_calls_a_number_through_a_tcp_trunk() {
+    let _g = serial();
+    let dir = TestDir::new("trunk_out_tcp");
+    let pstn_port = free_port();
+    let mut trunk = TrunkCfg::new("pstn", pstn_port, &[]);
+    trunk.extra = "transport = \"tcp\"".into();
+    let s = Server::start(&dir, ServerOpts::new().with_agents(&["1001"]).trunk(trunk));
+    let uas = Sipp::uas(
+        dir.path(),
+        "pstn_tcp",
+        Some(pstn_port),
+        true,
+        &["-m", "1", "-t", "t1"],
+    );
+    let a = start_agent(&dir, &s, "1001", Some(440.0), true);
+    a.dial(&s.uri("5551234"));
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(3));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(500));
+    let msgs = uas.messages();
+    let run = uas.finish(Duration::from_secs(8));
+    assert_eq!(run.successful(), 1, "TCP PSTN call\n{}", run.diagnostics());
+    assert!(
+        msgs.contains("Via: SIP/2.0/TCP"),
+        "the INVITE came over TCP\n{}",
+        run.diagnostics()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 440.0, 1.5, "agent (echo over the TCP trunk's call)");
+}

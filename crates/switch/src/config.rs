@@ -84,6 +84,8 @@ pub struct Trunk {
     /// Give up on a target that sends no response at all (not even
     /// `100 Trying`) to an INVITE after this long and try the next (ms).
     pub failover_ms: u64,
+    /// UDP or TCP (the connection is opened on demand and reused).
+    pub transport: switchboard_sip::Transport,
 }
 
 impl Trunk {
@@ -105,6 +107,7 @@ impl Trunk {
             privacy: false,
             options_interval_secs: 0,
             failover_ms: 4_000,
+            transport: switchboard_sip::Transport::Udp,
         }
     }
 

@@ -455,3 +455,26 @@ fn a_named_host_waits_for_dns_then_registers_failing_over_across_its_addresses()
         "registered"
     );
 }
+
+#[test]
+fn a_tcp_trunk_gets_its_requests_over_tcp() {
+    let mut t = trunk("tcp", "127.0.0.1:5110", 1);
+    t.transport = switchboard_sip::Transport::Tcp;
+    t.register = true;
+    t.username = Some("acme".into());
+    t.password = Some("s3cret".into());
+    let mut h = harness(vec![t], &[]);
+    h.run_for(10);
+    let reg = &sent_to(&h, "127.0.0.1:5110", "REGISTER")[0];
+    assert!(reg.header("Via").unwrap().starts_with("SIP/2.0/TCP "), "{reg:?}");
+    assert!(reg.header("Contact").unwrap().contains(";transport=tcp"));
+    h.phone_dials("1001", "5551234");
+    h.run_for(2_000);
+    let inv = &sent_to(&h, "127.0.0.1:5110", "INVITE")[0];
+    assert!(inv.header("Via").unwrap().starts_with("SIP/2.0/TCP "));
+    assert_eq!(
+        sent_to(&h, "127.0.0.1:5110", "INVITE").len(),
+        1,
+        "no retransmission over a reliable transport"
+    );
+}

@@ -72,7 +72,10 @@ impl Switch {
 
     fn send_options(&mut self, i: usize, addr: SocketAddr) {
         let now = self.now;
-        let via = self.via_host();
+        let Some(transport) = self.trunks.list.get(i).map(|t| t.cfg.transport) else {
+            return;
+        };
+        let via = self.via_host_for(transport);
         let ours = NameAddr::new(Uri::sip(
             Some("switchboard"),
             &self.cfg.public_ip().to_string(),
@@ -89,7 +92,7 @@ impl Switch {
         x.next_check = now + interval;
         let peer = Peer {
             addr,
-            transport: Transport::Udp,
+            transport: t.cfg.transport,
         };
         let mut d = Dialog::uac(
             new_call_id(),

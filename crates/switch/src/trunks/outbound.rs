@@ -83,7 +83,7 @@ impl Switch {
             request_uri: Uri::sip(Some(&route.number), &domain, t.port),
             peer: Peer {
                 addr,
-                transport: Transport::Udp,
+                transport: t.transport,
             },
             party: route.number.clone(),
             headers,

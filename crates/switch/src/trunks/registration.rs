@@ -181,7 +181,10 @@ impl Switch {
     /// Send the REGISTER of trunk `i` (first try or refresh) to its best address.
     pub(crate) fn send_register(&mut self, i: usize) {
         let now = self.now;
-        let via = self.via_host();
+        let Some(transport) = self.trunks.list.get(i).map(|t| t.cfg.transport) else {
+            return;
+        };
+        let via = self.via_host_for(transport);
         let contact_host = via.clone();
         let Some(t) = self.trunks.list.get_mut(i) else {
             return;
@@ -205,11 +208,16 @@ impl Switch {
         };
         reg.tried.push(target);
         let user = t.cfg.username.clone().unwrap_or_default();
+        let transport = t.cfg.transport;
         reg.dialog.peer = Peer {
             addr: target,
-            transport: Transport::Udp,
+            transport,
         };
-        let contact = format!("<sip:{user}@{contact_host}>");
+        // Over TCP the provider's calls must come back over TCP.
+        let contact = match transport {
+            Transport::Udp => format!("<sip:{user}@{contact_host}>"),
+            t => format!("<sip:{user}@{contact_host};transport={}>", t.as_str().to_ascii_lowercase()),
+        };
         let mut req = reg
             .dialog
             .request("REGISTER", &via, &contact, &new_branch());
