@@ -443,9 +443,15 @@ mod tests {
             .contains("needs username and password"));
         let tcp = "[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\ntransport = \"TCP\"\n";
         let c = Config::parse(tcp).unwrap();
-        assert_eq!(c.trunks[0].to_trunk().unwrap().transport, switchboard_sip::Transport::Tcp);
+        assert_eq!(
+            c.trunks[0].to_trunk().unwrap().transport,
+            switchboard_sip::Transport::Tcp
+        );
         let c = Config::parse(&tcp.replace("TCP", "sctp")).unwrap();
-        assert!(c.trunks[0].to_trunk().unwrap_err().contains("not udp or tcp"));
+        assert!(c.trunks[0]
+            .to_trunk()
+            .unwrap_err()
+            .contains("not udp or tcp"));
     }
 
     #[test]

@@ -516,5 +516,10 @@ fn agent_calls_a_number_through_a_tcp_trunk() {
         run.diagnostics()
     );
     std::thread::sleep(Duration::from_millis(300));
-    assert_hears(&a.received_wav(), 440.0, 1.5, "agent (echo over the TCP trunk's call)");
+    assert_hears(
+        &a.received_wav(),
+        440.0,
+        1.5,
+        "agent (echo over the TCP trunk's call)",
+    );
 }

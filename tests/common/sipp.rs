@@ -370,8 +370,14 @@ impl Sipp {
                 if let Ok(Some(_)) = child.try_wait() {
                     return Some(false);
                 }
-                // The port is taken once sipp has bound it.
-                if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+                // The port is taken once sipp has bound it (TCP with `-t t1`).
+                let tcp = args.windows(2).any(|w| w[0] == "-t" && w[1] == "t1");
+                let taken = if tcp {
+                    std::net::TcpListener::bind(("127.0.0.1", port)).is_err()
+                } else {
+                    UdpSocket::bind(("127.0.0.1", port)).is_err()
+                };
+                if taken {
                     Some(true)
                 } else {
                     None

@@ -466,7 +466,10 @@ fn a_tcp_trunk_gets_its_requests_over_tcp() {
     let mut h = harness(vec![t], &[]);
     h.run_for(10);
     let reg = &sent_to(&h, "127.0.0.1:5110", "REGISTER")[0];
-    assert!(reg.header("Via").unwrap().starts_with("SIP/2.0/TCP "), "{reg:?}");
+    assert!(
+        reg.header("Via").unwrap().starts_with("SIP/2.0/TCP "),
+        "{reg:?}"
+    );
     assert!(reg.header("Contact").unwrap().contains(";transport=tcp"));
     h.phone_dials("1001", "5551234");
     h.run_for(2_000);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use switchboard_center::TrunkHealth;
 use switchboard_sip::builder::{new_branch, new_call_id, new_tag};
-use switchboard_sip::{Dialog, NameAddr, Peer, Response, Transport, TxKey, Uri};
+use switchboard_sip::{Dialog, NameAddr, Peer, Response, TxKey, Uri};
 
 use super::TrunkRequest;
 use crate::Switch;

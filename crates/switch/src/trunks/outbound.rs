@@ -7,7 +7,7 @@
 
 use switchboard_call::{Event, LegId};
 use switchboard_center::TrunkHealth;
-use switchboard_sip::{NameAddr, Peer, Transport, TxKey, Uri};
+use switchboard_sip::{NameAddr, Peer, TxKey, Uri};
 
 use crate::leg::{LegState, Side, TrunkRoute};
 use crate::uac::OutInvite;

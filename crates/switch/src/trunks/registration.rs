@@ -216,7 +216,10 @@ impl Switch {
         // Over TCP the provider's calls must come back over TCP.
         let contact = match transport {
             Transport::Udp => format!("<sip:{user}@{contact_host}>"),
-            t => format!("<sip:{user}@{contact_host};transport={}>", t.as_str().to_ascii_lowercase()),
+            t => format!(
+                "<sip:{user}@{contact_host};transport={}>",
+                t.as_str().to_ascii_lowercase()
+            ),
         };
         let mut req = reg
             .dialog
