@@ -22,11 +22,17 @@ struct Daemon(Child, &'static str);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let pid = self.0.id() as i32;
-        // The whole group: Kamailio forks its workers.
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{pid}")])
-            .status();
+        // The whole process group at once with SIGKILL: Kamailio forks its
+        // workers, and workers left without their main process must not
+        // run any shutdown code of their own.
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
+            if pid > 1 {
+                // SAFETY: killpg only sends a signal to the group we created.
+                unsafe {
+                    libc::killpg(pid, libc::SIGKILL);
+                }
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
         eprintln!("stopped {}", self.1);
