@@ -151,30 +151,13 @@ impl Switch {
     /// 200 later carries the same session description (RFC 3264 §5; the
     /// version moves only when the description does).
     fn early_media_leg(&mut self, leg: LegId) {
-        let Some(l) = self.legs.get(&leg) else { return };
-        let Side::Incoming {
-            invite,
-            answered: false,
-        } = &l.side
-        else {
+        let Some((r, _)) = self.response_with_sdp(leg, 183, "Session Progress") else {
             return;
         };
-        let inv = invite.clone();
-        let (peer, tag, dir) = (
-            l.dialog.peer,
-            l.dialog.local_tag.clone(),
-            l.remote_direction.answer(),
-        );
-        let body = self.our_sdp(leg, dir);
         if let Some(l) = self.legs.get_mut(&leg) {
             // The 200 repeats this answer rather than a new version of it.
             l.sdp_version = l.sdp_version.saturating_sub(1);
         }
-        let mut r =
-            switchboard_sip::builder::response_to(&inv, 183, "Session Progress", Some(&tag));
-        r.headers.push("Contact", self.contact_for(peer.transport));
-        r.headers.push("Content-Type", "application/sdp");
-        r.body = body;
         // Reliable (RSeq, PRACK) when the caller required 100rel.
         self.send_provisional(leg, r);
     }

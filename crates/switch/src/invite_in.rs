@@ -231,16 +231,21 @@ impl Switch {
         }
     }
 
-    /// Answer an incoming leg with our SDP.
-    pub(super) fn answer_leg(&mut self, leg: u64) {
-        let Some(l) = self.legs.get(&leg) else { return };
-        let contact = self.contact_for(l.dialog.peer.transport);
+    /// A response with our SDP answer (and our Contact) to a pending
+    /// incoming leg's INVITE, and where it goes; None once it was answered.
+    pub(super) fn response_with_sdp(
+        &mut self,
+        leg: u64,
+        status: u16,
+        reason: &str,
+    ) -> Option<(switchboard_sip::Response, Peer)> {
+        let l = self.legs.get(&leg)?;
         let Side::Incoming {
             invite,
             answered: false,
         } = &l.side
         else {
-            return;
+            return None;
         };
         let invite = invite.clone();
         let (peer, tag, dir) = (
@@ -249,11 +254,19 @@ impl Switch {
             l.remote_direction.answer(),
         );
         let body = self.our_sdp(leg, dir);
-        let mut r = response_to(&invite, 200, "OK", Some(&tag));
-        r.headers.push("Contact", contact);
-        r.headers.push("Allow", ALLOW);
+        let mut r = response_to(&invite, status, reason, Some(&tag));
+        r.headers.push("Contact", self.contact_for(peer.transport));
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
+        Some((r, peer))
+    }
+
+    /// Answer an incoming leg with our SDP.
+    pub(super) fn answer_leg(&mut self, leg: u64) {
+        let Some((mut r, peer)) = self.response_with_sdp(leg, 200, "OK") else {
+            return;
+        };
+        r.headers.push("Allow", ALLOW);
         self.session_headers(leg, &mut r);
         self.tl.respond(r, peer, self.now);
         if let Some(l) = self.legs.get_mut(&leg) {
