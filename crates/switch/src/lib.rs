@@ -324,11 +324,6 @@ impl Switch {
         self.call_legs.get(call).cloned().unwrap_or_default()
     }
 
-    /// Our host:port for Via (UDP and TCP; see [`Switch::via_host_for`]).
-    fn via_host(&self) -> String {
-        self.via_host_for(switchboard_sip::Transport::Udp)
-    }
-
     /// Our host:port for the Via of a request over `t` (TLS has its own port).
     fn via_host_for(&self, t: switchboard_sip::Transport) -> String {
         let port = match (t, self.cfg.tls_port) {

@@ -8,7 +8,7 @@
 //! it expires).
 
 use switchboard_sip::builder::{new_branch, new_call_id, new_tag};
-use switchboard_sip::{Dialog, NameAddr, Uri};
+use switchboard_sip::{Dialog, NameAddr, Peer, Request, Uri};
 
 use crate::Switch;
 
@@ -20,24 +20,29 @@ impl Switch {
             return;
         }
         self.nat_keepalive_at = now + self.cfg.nat_keepalive_secs * 1000;
-        let via = self.via_host();
+        for (user, contact, peer) in self.registrar.nat_peers(now) {
+            let to = NameAddr::new(Uri::sip(Some(&user), &contact.host, contact.port));
+            let req = self.options_request(to, contact, peer);
+            tracing::trace!(user, to = %peer.addr, "NAT keep-alive");
+            self.tl.send_request(req, peer, now);
+        }
+    }
+
+    /// An out-of-dialog OPTIONS from us to `target` (`to` in To), sent to
+    /// `peer`: the keep-alive of a phone behind a NAT, the health check of
+    /// a trunk address.
+    pub(crate) fn options_request(&self, to: NameAddr, target: Uri, peer: Peer) -> Request {
         let ours = NameAddr::new(Uri::sip(
             Some("switchboard"),
             &self.cfg.public_ip().to_string(),
             Some(self.cfg.sip_port),
         ));
-        for (user, contact, peer) in self.registrar.nat_peers(now) {
-            let mut d = Dialog::uac(
-                new_call_id(),
-                new_tag(),
-                ours.clone(),
-                NameAddr::new(Uri::sip(Some(&user), &contact.host, contact.port)),
-                contact,
-                peer,
-            );
-            let req = d.request("OPTIONS", &via, "", &new_branch());
-            tracing::trace!(user, to = %peer.addr, "NAT keep-alive");
-            self.tl.send_request(req, peer, now);
-        }
+        let via = self.via_host_for(peer.transport);
+        Dialog::uac(new_call_id(), new_tag(), ours, to, target, peer).request(
+            "OPTIONS",
+            &via,
+            "",
+            &new_branch(),
+        )
     }
 }

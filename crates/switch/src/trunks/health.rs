@@ -6,8 +6,7 @@
 use std::net::SocketAddr;
 
 use switchboard_center::TrunkHealth;
-use switchboard_sip::builder::{new_branch, new_call_id, new_tag};
-use switchboard_sip::{Dialog, NameAddr, Peer, Response, TxKey, Uri};
+use switchboard_sip::{NameAddr, Peer, Response, TxKey, Uri};
 
 use super::TrunkRequest;
 use crate::Switch;
@@ -72,38 +71,25 @@ impl Switch {
 
     fn send_options(&mut self, i: usize, addr: SocketAddr) {
         let now = self.now;
-        let Some(transport) = self.trunks.list.get(i).map(|t| t.cfg.transport) else {
+        let Some(t) = self.trunks.list.get(i) else {
             return;
         };
-        let via = self.via_host_for(transport);
-        let ours = NameAddr::new(Uri::sip(
-            Some("switchboard"),
-            &self.cfg.public_ip().to_string(),
-            Some(self.cfg.sip_port),
-        ));
-        let Some(t) = self.trunks.list.get_mut(i) else {
-            return;
-        };
-        let interval = t.cfg.options_interval_secs * 1000;
         let domain = t.cfg.domain();
-        let Some(x) = t.targets.iter_mut().find(|x| x.addr == addr) else {
-            return;
-        };
-        x.next_check = now + interval;
         let peer = Peer {
             addr,
             transport: t.cfg.transport,
         };
-        let mut d = Dialog::uac(
-            new_call_id(),
-            new_tag(),
-            ours,
-            NameAddr::new(Uri::sip(None, &domain, None)),
-            Uri::sip(None, &domain, t.cfg.port),
-            peer,
-        );
-        let mut req = d.request("OPTIONS", &via, "", &new_branch());
+        let to = NameAddr::new(Uri::sip(None, &domain, None));
+        let mut req = self.options_request(to, Uri::sip(None, &domain, t.cfg.port), peer);
         req.headers.push("Accept", "application/sdp");
+        let Some(t) = self.trunks.list.get_mut(i) else {
+            return;
+        };
+        let interval = t.cfg.options_interval_secs * 1000;
+        let Some(x) = t.targets.iter_mut().find(|x| x.addr == addr) else {
+            return;
+        };
+        x.next_check = now + interval;
         if let Some(key) = self.tl.send_request(req, peer, now) {
             x.checking = true;
             self.trunk_tx.insert(key, TrunkRequest::Options(i, addr));
