@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::{CSeq, Message, Request, Response, Via};
+use crate::{CSeq, Message, Request, Response, Shrink, Via};
 
 /// Timer T1 (RTT estimate), ms.
 pub const T1: u64 = 500;
@@ -201,14 +201,6 @@ struct ClientTx {
     /// ringing INVITE, that entry re-arms Timer C.
     timer_b_at: u64,
     ack: Option<Vec<u8>>,
-}
-
-/// Halve a table's memory once it is mostly empty (a hash map keeps the
-/// capacity of its largest size otherwise).
-fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    if map.capacity() > 1024 && map.len() * 4 < map.capacity() {
-        map.shrink_to(map.len() * 2);
-    }
 }
 
 /// Which table a timer entry points into.
@@ -567,12 +559,11 @@ impl TransactionLayer {
     pub fn on_timeout(&mut self, now: u64) {
         self.fire_timers(now);
         // Tables sized for a past burst of calls give their memory back.
-        shrink(&mut self.server);
-        shrink(&mut self.client);
-        shrink(&mut self.invites);
-        if self.timers.capacity() > 4096 && self.timers.len() * 4 < self.timers.capacity() {
-            self.timers.shrink_to(self.timers.len() * 2);
-        }
+        self.server.shrink_idle();
+        self.client.shrink_idle();
+        self.invites.shrink_idle();
+        self.timers.shrink_idle();
+        self.events.shrink_idle();
     }
 
     fn fire_timers(&mut self, now: u64) {

@@ -585,6 +585,7 @@ impl Switch {
     fn on_tick(&mut self) {
         let now = self.now;
         self.tl.on_timeout(now);
+        self.shrink_tables();
         // Ring timeouts of outgoing legs.
         let mut expired: Vec<(String, LegId)> = Vec::new();
         while let Some(&(d, leg)) = self.ring_timers.first() {
@@ -617,6 +618,19 @@ impl Switch {
             self.registrar.expire(now);
             self.abuse.sweep(now);
         }
+    }
+
+    /// Tables sized for a past burst of calls give their memory back.
+    fn shrink_tables(&mut self) {
+        use switchboard_sip::Shrink;
+        self.legs.shrink_idle();
+        self.call_legs.shrink_idle();
+        self.dialogs.shrink_idle();
+        self.invites_by_branch.shrink_idle();
+        self.client_tx.shrink_idle();
+        self.calls.shrink_idle();
+        self.contact_of_call.shrink_idle();
+        self.trunk_tx.shrink_idle();
     }
 
     fn on_tx_timeout(&mut self, key: TxKey) {
