@@ -204,6 +204,19 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     .await
     .context("starting the media engine")?;
     media.set_rtp_timeout(std::time::Duration::from_secs(cfg.server.rtp_timeout_secs));
+    let webphone = match cfg.server.webrtc_addr {
+        Some(addr) => Some(
+            switchboard_webrtc::Gateway::start(
+                addr,
+                cfg.server.webrtc_public_ip.unwrap_or_else(|| cfg.public_ip()),
+                cfg.server.sip_addr.ip(),
+                media.clone(),
+            )
+            .await
+            .context("starting browser audio (webrtc_addr)")?,
+        ),
+        None => None,
+    };
     let (sip_local, out, inbound) = crate::transport::bind(cfg.server.sip_addr)
         .await
         .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
@@ -307,6 +320,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         data_dir: cfg.server.data_dir.clone(),
         login_failures: Default::default(),
         sip_realm: cfg.server.realm.clone(),
+        webphone,
         flush: Arc::new(move || {
             let flush_tx = flush_tx.clone();
             Box::pin(async move {

@@ -82,6 +82,12 @@ pub struct ServerConfig {
     /// On SIGTERM or Ctrl-C: how long running calls may go on (new calls
     /// are refused meanwhile) before they are ended with BYE (seconds).
     pub shutdown_grace_secs: u64,
+    /// Browser audio (WebRTC) for agents: the one UDP port every browser
+    /// sends to (e.g. `0.0.0.0:20000`... any free port); unset: disabled.
+    pub webrtc_addr: Option<SocketAddr>,
+    /// Address browsers reach the WebRTC port at (our ICE candidate);
+    /// default: `public_ip`.
+    pub webrtc_public_ip: Option<IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +117,8 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             shutdown_grace_secs: 30,
+            webrtc_addr: None,
+            webrtc_public_ip: None,
         }
     }
 }

@@ -161,4 +161,24 @@ pub enum EngineRequest {
     AddDnc(DncEntry),
     /// A number taken off the do-not-call list (`reason` ignored).
     RemoveDnc(DncEntry),
+    /// An agent's browser audio session is up (`media_leg`: its media
+    /// engine leg) or gone (`None`): calls for the agent are bridged to it
+    /// instead of ringing a SIP phone.
+    BrowserAudio {
+        /// Agent.
+        agent: String,
+        /// The session's media engine leg, or `None` when it closed.
+        media_leg: Option<u64>,
+        /// Answer calls at once instead of ringing in the page.
+        auto_answer: bool,
+        /// Reply: done.
+        reply: Reply<()>,
+    },
+    /// The agent answers, in the page, the call ringing on their browser audio.
+    BrowserAnswer {
+        /// Agent.
+        agent: String,
+        /// Reply: the call answered.
+        reply: Reply<String>,
+    },
 }

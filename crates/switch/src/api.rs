@@ -147,6 +147,17 @@ impl Switch {
             EngineRequest::SetDnc(entries) => self.dnc.set(entries),
             EngineRequest::AddDnc(entry) => self.dnc.add(entry),
             EngineRequest::RemoveDnc(entry) => self.dnc.remove(&entry),
+            EngineRequest::BrowserAudio {
+                agent,
+                media_leg,
+                auto_answer,
+                reply,
+            } => {
+                let _ = reply.send(self.browser_audio(&agent, media_leg, auto_answer));
+            }
+            EngineRequest::BrowserAnswer { agent, reply } => {
+                let _ = reply.send(self.browser_answer(&agent));
+            }
         }
     }
 

@@ -16,6 +16,7 @@ mod abuse;
 mod actions;
 mod agents;
 mod api;
+mod browser;
 mod config;
 mod dnc;
 mod in_dialog;
@@ -214,6 +215,8 @@ pub struct Switch {
     prack_timers: prack::Timers,
     /// Graceful shutdown (see [`Switch::shutdown`]).
     shutdown: shutdown::Shutdown,
+    /// Agents' browser audio sessions (see `browser.rs`).
+    browser: browser::BrowserSeats,
 }
 
 impl Switch {
@@ -265,6 +268,7 @@ impl Switch {
             session_timers: Default::default(),
             prack_timers: Default::default(),
             shutdown: Default::default(),
+            browser: Default::default(),
             current_call: None,
             overloaded: false,
             refused: 0,

@@ -63,6 +63,7 @@
 import { get, post, put, setToken, setUnauthorizedHandler, connectEvents, serverNow } from './api.js';
 import { $, $$, h, announce, showError, clearError, fmtDuration, statusLabel } from './dom.js';
 import { store, on, emit, applyEvent } from './store.js';
+import { initWebphone, onWebphoneMessage, onLinkStatus } from './webphone.js';
 import { initAgent, resetAgent, checkAgendaDue } from './agent.js';
 import { initSupervisor, showSupervisor, resetSupervisor } from './supervisor.js';
 import { initAdmin, showAdmin, resetAdmin, loadCampaigns, loadPauseReasons } from './admin.js';
@@ -167,13 +168,16 @@ async function startSession(meInfo) {
   if (store.supervisor) initSupervisor();
   if (store.admin) initAdmin();
   if (events) events.close();
-  events = connectEvents(applyEvent, (s) => {
+  const onMessage = (msg) => (String(msg.type).startsWith('audio_') ? onWebphoneMessage(msg) : applyEvent(msg));
+  events = connectEvents(onMessage, (s) => {
     store.wsStatus = s;
     emit('ws');
+    onLinkStatus(s);
     // A refused upgrade looks like a plain close: check the session (a 401
     // brings the login form back through the unauthorized handler).
     if (s === 'closed' && sessionStarted) get('/api/me').catch(() => {});
   });
+  initWebphone((m) => events.send(m));
   route();
 }
 

@@ -428,6 +428,12 @@ impl Harness {
             .and_then(|x| self.media.music_of(x))
     }
 
+    /// Do `a`'s call and the media leg `leg` (a browser session's) hear each other?
+    pub fn hears_leg(&mut self, a: (&str, usize), leg: u64) -> bool {
+        self.media_leg(a.0, a.1)
+            .is_some_and(|x| self.media.hears(x, leg) && self.media.hears(leg, x))
+    }
+
     /// Does `a`'s call `ai` hear music on hold?
     pub fn hears_music(&mut self, a: (&str, usize)) -> bool {
         self.media_leg(a.0, a.1)

@@ -1,0 +1,128 @@
+//! Browser audio agent legs in virtual time: a queue call for an agent
+//! whose console has a browser audio session is bridged to that session's
+//! media leg (no INVITE to the agent's phone), rings in the page until the
+//! agent answers (or is answered at once), hears hold music like any leg,
+//! and leaves the session's media leg alive when the call ends.
+
+mod harness;
+
+use harness::{campaign, CallState, FakeMedia, Harness, Setup};
+use switchboard_call::Command;
+use switchboard_center::EngineRequest;
+use switchboard_switch::{AgentStatus, MediaControl};
+
+/// Agent 1001 in queue `support` (DID 5000), ready.
+fn setup() -> Harness {
+    let mut c = campaign("support", "inbound", Some("5000"), false);
+    c.agents = vec!["1001".into()];
+    let mut h = Harness::with(Setup {
+        agents: vec!["1001"],
+        campaigns: vec![c],
+        ring_timeout_secs: 20,
+        ..Setup::default()
+    });
+    h.set_state("1001", AgentStatus::Ready);
+    h
+}
+
+/// A media leg standing for a browser session, attached for `agent`.
+fn attach(h: &mut Harness, agent: &str, auto_answer: bool) -> u64 {
+    let leg = FakeMedia(h.media.clone()).create_leg().expect("leg").id;
+    let agent = agent.to_string();
+    h.api(|reply| EngineRequest::BrowserAudio {
+        agent,
+        media_leg: Some(leg),
+        auto_answer,
+        reply,
+    })
+    .expect("attached");
+    leg
+}
+
+fn answer_in_page(h: &mut Harness, agent: &str) -> Result<serde_json::Value, switchboard_center::ApiError> {
+    let agent = agent.to_string();
+    h.api(|reply| EngineRequest::BrowserAnswer { agent, reply })
+}
+
+#[test]
+fn a_queue_call_rings_in_the_page_and_is_bridged_to_the_browser_session() {
+    let mut h = setup();
+    let browser = attach(&mut h, "1001", false);
+    let c = h.customer_calls("5000");
+    h.run_for(1000);
+    // No INVITE to the agent's SIP phone: the call rings in the page.
+    assert!(h.phone("1001").calls().is_empty(), "the phone is not rung");
+    assert_eq!(h.status("1001"), "ringing");
+    assert!(!h.hears_leg(("trunk", c), browser));
+    let call = answer_in_page(&mut h, "1001").expect("answered");
+    assert_eq!(h.state("trunk", c), CallState::Confirmed);
+    assert_eq!(h.status("1001"), "on_call");
+    assert!(h.hears_leg(("trunk", c), browser), "customer and browser bridged");
+    // Hold: the customer hears music, not the agent.
+    let call = call.as_str().expect("call id").to_string();
+    h.command("1001", &call, Command::Hold).expect("hold");
+    assert!(h.hears_music(("trunk", c)));
+    assert!(!h.hears_leg(("trunk", c), browser));
+    h.command("1001", &call, Command::Unhold).expect("unhold");
+    assert!(h.hears_leg(("trunk", c), browser));
+    // The customer hangs up: the browser session's leg stays for the next call.
+    h.hangup("trunk", c);
+    h.run_for(1000);
+    assert!(h.live_calls().is_empty());
+    assert!(h.media.leg_count() >= 1, "the browser leg outlives the call");
+    let c2 = h.customer_calls("5000");
+    h.run_for(1000);
+    answer_in_page(&mut h, "1001").expect("second call answered");
+    assert!(h.hears_leg(("trunk", c2), browser), "same session, next call");
+}
+
+#[test]
+fn auto_answer_bridges_at_once_and_the_agent_hangs_up_from_the_console() {
+    let mut h = setup();
+    let browser = attach(&mut h, "1001", true);
+    let c = h.customer_calls("5000");
+    h.run_for(500);
+    assert!(h.hears_leg(("trunk", c), browser));
+    let call = h.only_call();
+    h.command("1001", &call, Command::Hangup).expect("hangup");
+    h.run_for(500);
+    assert!(matches!(h.state("trunk", c), CallState::Terminated { .. }));
+    assert!(h.live_calls().is_empty());
+}
+
+#[test]
+fn a_session_lost_while_ringing_puts_the_caller_back_in_the_queue() {
+    let mut h = setup();
+    attach(&mut h, "1001", false);
+    let c = h.customer_calls("5000");
+    h.run_for(500);
+    assert_eq!(h.status("1001"), "ringing");
+    h.api(|reply| EngineRequest::BrowserAudio {
+        agent: "1001".into(),
+        media_leg: None,
+        auto_answer: false,
+        reply,
+    })
+    .expect("detached");
+    h.run_for(500);
+    // Still waiting in the queue (the agent's SIP phone may now take it).
+    assert_eq!(h.state("trunk", c), CallState::Confirmed);
+    assert_eq!(h.live_calls().len(), 1);
+    assert!(answer_in_page(&mut h, "1001").is_err());
+}
+
+#[test]
+fn bad_browser_requests_are_refused() {
+    let mut h = setup();
+    let err = answer_in_page(&mut h, "1001").expect_err("nothing rings");
+    assert_eq!(err.status, 409);
+    let err = h
+        .api(|reply| EngineRequest::BrowserAudio {
+            agent: "nobody".into(),
+            media_leg: Some(1),
+            auto_answer: false,
+            reply,
+        })
+        .expect_err("unknown agent");
+    assert_eq!(err.status, 404);
+}

@@ -1,0 +1,166 @@
+/**
+ * Browser audio ("webphone"): one WebRTC audio session with the server for
+ * the whole shift, signalled over the console's WebSocket. While it is
+ * connected, the agent's calls come to this page (ringing with an Answer
+ * button, or answered at once) instead of the SIP phone.
+ *
+ * Messages sent: {type:'audio_offer', sdp, auto_answer}, {type:'audio_close'},
+ * {type:'answer_call'}. Received: audio_answer {sdp}, audio_state {state,
+ * reason}, audio_error {message}.
+ */
+import { $ } from './dom.js';
+import { store, on } from './store.js';
+
+let send = null;
+let pc = null;
+let mic = null;
+let wanted = false; // the agent asked for browser audio (reconnect after a WebSocket drop)
+const status = { state: 'off', reason: '' };
+
+/** Exposed for tests and diagnostics: the connection and remote stream. */
+window.webphone = { status, pc: () => pc, remote: null };
+
+function setState(state, reason) {
+  status.state = state;
+  status.reason = reason || '';
+  const el = $('#webphone-state');
+  const labels = {
+    off: 'Off: calls ring your SIP phone',
+    connecting: 'Connecting…',
+    connected: 'Connected: calls come to this page',
+    closed: 'Closed',
+    failed: 'Failed',
+  };
+  el.textContent = labels[state] + (reason ? ` (${reason})` : '');
+  el.dataset.state = state;
+  const live = state === 'connecting' || state === 'connected';
+  $('#webphone-connect').hidden = live;
+  $('#webphone-disconnect').hidden = !live;
+  $('#webphone-mute').hidden = state !== 'connected';
+  renderRinging();
+}
+
+function showError(message) {
+  const el = $('#webphone-error');
+  el.textContent = message;
+  el.hidden = !message;
+}
+
+function teardown() {
+  if (pc) { try { pc.close(); } catch { /* closed */ } }
+  pc = null;
+  if (mic) mic.getTracks().forEach((t) => t.stop());
+  mic = null;
+}
+
+async function connect() {
+  wanted = true;
+  showError('');
+  teardown();
+  setState('connecting');
+  try {
+    mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+  } catch (e) {
+    wanted = false;
+    setState('failed', 'no microphone');
+    showError(`The microphone is not available: ${e.name === 'NotAllowedError' ? 'permission denied' : e.message}`);
+    return;
+  }
+  pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  mic.getTracks().forEach((t) => pc.addTrack(t, mic));
+  pc.ontrack = (e) => {
+    const stream = e.streams[0] || new MediaStream([e.track]);
+    window.webphone.remote = stream;
+    $('#webphone-audio').srcObject = stream;
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc && pc.connectionState === 'failed') setState('failed', 'the audio connection failed');
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  // No trickle: wait (briefly) for the browser's candidates.
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    const t = setTimeout(resolve, 2000);
+    pc.onicegatheringstatechange = () => {
+      if (pc && pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
+    };
+  });
+  if (!pc) return;
+  send({ type: 'audio_offer', sdp: pc.localDescription.sdp, auto_answer: $('#webphone-auto').checked });
+}
+
+function disconnect() {
+  wanted = false;
+  send({ type: 'audio_close' });
+  teardown();
+  setState('off');
+}
+
+/** A call of mine ringing on my browser audio. */
+function ringingCall() {
+  if (status.state !== 'connected') return null;
+  for (const c of store.calls.values()) {
+    const legs = [c.agent_leg, c.pending, c.third, c.customer];
+    if (legs.some((l) => l && l.agent === store.me?.username && l.state === 'setup')) return c;
+  }
+  return null;
+}
+
+function renderRinging() {
+  const c = ringingCall();
+  $('#webphone-answer').hidden = !c;
+  $('#webphone-ringing').hidden = !c;
+}
+
+/** A WebSocket message about browser audio. */
+export async function onWebphoneMessage(msg) {
+  switch (msg.type) {
+    case 'audio_answer':
+      if (pc) {
+        try {
+          await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+        } catch (e) {
+          setState('failed', 'bad answer');
+          showError(`The server's answer was refused: ${e.message}`);
+        }
+      }
+      break;
+    case 'audio_state':
+      if (msg.state === 'closed') {
+        teardown();
+        wanted = false;
+      }
+      setState(msg.state, msg.reason);
+      break;
+    case 'audio_error':
+      showError(msg.message);
+      if (status.state === 'connecting') { teardown(); wanted = false; setState('failed', 'refused'); }
+      break;
+    default:
+      break;
+  }
+}
+
+/** The WebSocket (re)opened or closed: the server ends our session when
+ * it closes, so a wanted session is opened again once it is back. */
+export function onLinkStatus(s) {
+  if (s === 'closed' && pc) { teardown(); setState('connecting', 'reconnecting'); }
+  if (s === 'open' && wanted && !pc) connect();
+}
+
+/** Bind the panel; `sendFn(obj)` sends a message on the WebSocket. */
+export function initWebphone(sendFn) {
+  send = sendFn;
+  $('#webphone-connect').onclick = connect;
+  $('#webphone-disconnect').onclick = disconnect;
+  $('#webphone-answer').onclick = () => send({ type: 'answer_call' });
+  $('#webphone-mute').onclick = () => {
+    if (!mic) return;
+    const on = mic.getAudioTracks().every((t) => t.enabled);
+    mic.getAudioTracks().forEach((t) => { t.enabled = !on; });
+    $('#webphone-mute').textContent = on ? 'Unmute' : 'Mute';
+    $('#webphone-mute').setAttribute('aria-pressed', String(on));
+  };
+  on('calls', renderRinging);
+  setState('off');
+}
