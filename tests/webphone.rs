@@ -1,0 +1,222 @@
+//! The browser webphone end to end: headless Chromium with a fake
+//! microphone playing a tone opens browser audio from the agent console
+//! (WebRTC to the server's one UDP port, signalled over the console's
+//! WebSocket); a customer (baresip, through the trunk and the queue) calls,
+//! the call rings in the page, the agent answers there; the customer hears
+//! the browser's tone and the page hears the customer's; hold gives the
+//! customer music. Bad input: garbage SDP gets a clear error, and a
+//! WebSocket without a session is refused.
+//!
+//! Needs `chromium chromium-driver baresip sox`. `cargo test --test webphone`
+
+mod actions_common;
+mod common;
+mod console_driver;
+
+use std::time::{Duration, Instant};
+
+use actions_common::*;
+use common::*;
+use console_driver::Browser;
+use serde_json::Value;
+
+/// The browser's microphone tone.
+const BROWSER_HZ: f32 = 700.0;
+
+/// An address of this machine that Chromium uses for its own candidates
+/// (it skips loopback), so the ICE checks reach our candidate directly.
+fn host_ip() -> String {
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    out.split_whitespace()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .unwrap_or("127.0.0.1")
+        .to_string()
+}
+
+fn start(dir: &TestDir) -> (Lab, Browser) {
+    let webrtc_port = free_port();
+    let extra = format!(
+        "webrtc_addr = \"0.0.0.0:{webrtc_port}\"\nwebrtc_public_ip = \"{}\"",
+        host_ip()
+    );
+    let lab = Lab::start_extra(
+        dir,
+        vec![campaign("support", "5000", &["1001"], false)],
+        None,
+        &extra,
+    );
+    let tone = dir.join("browser-tone.wav");
+    common::baresip::make_tone_wav(&tone, Some(BROWSER_HZ), 120);
+    let b = Browser::start_with_args(
+        dir,
+        1366,
+        900,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-audio-capture={}", tone.display()),
+        ],
+    );
+    b.goto(&format!("http://127.0.0.1:{}/", lab.server.http_port));
+    b.wait_visible("#login-username", T);
+    b.type_text("#login-username", "1001");
+    b.type_text("#login-password", "pw1001");
+    b.click("#login-submit");
+    b.wait_visible("#app-header", T);
+    b.wait_attr("#ws-status", "data-state", "open", T);
+    (lab, b)
+}
+
+/// The dominant frequency of what the page receives, and the receiver's
+/// counters (getStats inbound-rtp).
+fn page_hears(b: &Browser) -> Value {
+    b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const ctx = new AudioContext();
+        const src = ctx.createMediaStreamSource(window.webphone.remote);
+        const an = ctx.createAnalyser();
+        an.fftSize = 8192;
+        src.connect(an);
+        setTimeout(async () => {
+          const d = new Float32Array(an.frequencyBinCount);
+          an.getFloatFrequencyData(d);
+          let best = 10;
+          for (let i = 10; i < d.length / 4; i++) if (d[i] > d[best]) best = i;
+          let inbound = null;
+          (await window.webphone.pc().getStats()).forEach((r) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'audio') inbound = r;
+          });
+          done({
+            peak_hz: best * ctx.sampleRate / an.fftSize,
+            peak_db: d[best],
+            packets: inbound ? inbound.packetsReceived : 0,
+            energy: inbound ? inbound.totalAudioEnergy : 0,
+          });
+        }, 1500);
+        "#,
+        vec![],
+    )
+}
+
+#[test]
+fn browser_agent_answers_in_the_page_and_talks_with_the_customer() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_call");
+    let (lab, b) = start(&dir);
+    let long = Duration::from_secs(20);
+    let token = lab.server.login("1001", "pw1001");
+
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "connected", long);
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+
+    let cust = lab.customer(&dir);
+    cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
+    // It rings in the page, not on a phone.
+    b.wait_visible("#webphone-answer", long);
+    b.screenshot("webphone-ringing");
+    b.click("#webphone-answer");
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    let id = lab.wait_live_call(&token);
+    let t0 = Instant::now();
+    sleep(4.0);
+    let heard = page_hears(&b);
+    eprintln!("the page hears: {heard}");
+    assert!(
+        heard["packets"].as_u64().unwrap_or(0) > 100,
+        "the page receives the customer's RTP: {heard}"
+    );
+    assert!(
+        heard["energy"].as_f64().unwrap_or(0.0) > 0.0,
+        "with audio energy: {heard}"
+    );
+    let peak = heard["peak_hz"].as_f64().unwrap_or(0.0);
+    assert!(
+        (peak - f64::from(CUSTOMER_HZ)).abs() < 30.0,
+        "the page hears the customer's {CUSTOMER_HZ} Hz tone: {heard}"
+    );
+    let t1 = Instant::now();
+    // Hold from the console: the customer hears music.
+    let held = lab.action(&token, &id, "hold", None);
+    assert_eq!(held["state"], "held", "{held}");
+    sleep(4.0);
+    let t2 = Instant::now();
+    lab.action(&token, &id, "unhold", None);
+    sleep(3.0);
+    let t3 = Instant::now();
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&token, &id);
+    b.wait_attr("#call-state", "data-state", "idle", long);
+    // The browser session stays up for the next call.
+    assert_eq!(b.attr("#webphone-state", "data-state").as_deref(), Some("connected"));
+
+    let c = Heard::last_call(&cust, "customer");
+    c.hears(BROWSER_HZ, t0, t1, 0.8)
+        .music(t1, t2)
+        .hears(BROWSER_HZ, t2, t3, 0.8);
+}
+
+#[test]
+fn garbage_sdp_gets_a_clear_error_and_no_session_no_socket() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_errors");
+    let (lab, b) = start(&dir);
+    // A second socket of the logged-in page (cookie session) sends garbage.
+    let reply = b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const ws = new WebSocket(`ws://${location.host}/api/ws`);
+        ws.onmessage = (m) => {
+          const msg = JSON.parse(m.data);
+          if (msg.type === 'audio_error') { done(msg); ws.close(); }
+        };
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'audio_offer', sdp: 'not an offer' }));
+        setTimeout(() => done({ type: 'timeout' }), 5000);
+        "#,
+        vec![],
+    );
+    assert_eq!(reply["type"], "audio_error", "{reply}");
+    let msg = reply["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("bad SDP offer"), "{reply}");
+    // Nothing rings for the agent: answering is refused with a reason.
+    let reply = b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const ws = new WebSocket(`ws://${location.host}/api/ws`);
+        ws.onmessage = (m) => {
+          const msg = JSON.parse(m.data);
+          if (msg.type === 'audio_error') { done(msg); ws.close(); }
+        };
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'answer_call' }));
+        setTimeout(() => done({ type: 'timeout' }), 5000);
+        "#,
+        vec![],
+    );
+    assert!(
+        reply["message"].as_str().unwrap_or_default().contains("no call is ringing"),
+        "{reply}"
+    );
+    // Without a session there is no WebSocket to send an offer on.
+    let r = http::request(
+        lab.server.http_port,
+        "GET",
+        "/api/ws",
+        &[
+            ("Connection", "Upgrade"),
+            ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        None,
+        T,
+    )
+    .expect("request");
+    assert_eq!(r.status, 401, "{}", r.text());
+}
