@@ -208,7 +208,9 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         Some(addr) => Some(
             switchboard_webrtc::Gateway::start(
                 addr,
-                cfg.server.webrtc_public_ip.unwrap_or_else(|| cfg.public_ip()),
+                cfg.server
+                    .webrtc_public_ip
+                    .unwrap_or_else(|| cfg.public_ip()),
                 cfg.server.sip_addr.ip(),
                 media.clone(),
             )

@@ -32,7 +32,10 @@ fn host_ip() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
         .unwrap_or_default();
     out.split_whitespace()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
         .unwrap_or("127.0.0.1")
         .to_string()
 }
@@ -155,7 +158,10 @@ fn browser_agent_answers_in_the_page_and_talks_with_the_customer() {
     lab.wait_ended(&token, &id);
     b.wait_attr("#call-state", "data-state", "idle", long);
     // The browser session stays up for the next call.
-    assert_eq!(b.attr("#webphone-state", "data-state").as_deref(), Some("connected"));
+    assert_eq!(
+        b.attr("#webphone-state", "data-state").as_deref(),
+        Some("connected")
+    );
 
     let c = Heard::last_call(&cust, "customer");
     c.hears(BROWSER_HZ, t0, t1, 0.8)
@@ -200,7 +206,10 @@ fn garbage_sdp_gets_a_clear_error_and_no_session_no_socket() {
         vec![],
     );
     assert!(
-        reply["message"].as_str().unwrap_or_default().contains("no call is ringing"),
+        reply["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no call is ringing"),
         "{reply}"
     );
     // Without a session there is no WebSocket to send an offer on.

@@ -159,9 +159,10 @@ impl Switch {
         l.state = LegState::Terminated;
         l.ring_deadline = None;
         let media = l.media;
-        let shared = self.legs.values().any(|o| {
-            o.id != leg && o.media == media && o.state != LegState::Terminated
-        });
+        let shared = self
+            .legs
+            .values()
+            .any(|o| o.id != leg && o.media == media && o.state != LegState::Terminated);
         if !shared {
             self.media.leave(media);
         }
@@ -182,7 +183,10 @@ impl Switch {
             .map(|l| (l.call.clone(), l.id))
             .collect();
         for (call, leg) in legs {
-            let ringing = self.legs.get(&leg).is_some_and(|l| l.state == LegState::Setup);
+            let ringing = self
+                .legs
+                .get(&leg)
+                .is_some_and(|l| l.state == LegState::Setup);
             self.end_browser_leg(leg);
             let ev = if ringing {
                 Event::Failed(leg, 480)

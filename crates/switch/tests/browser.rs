@@ -39,7 +39,10 @@ fn attach(h: &mut Harness, agent: &str, auto_answer: bool) -> u64 {
     leg
 }
 
-fn answer_in_page(h: &mut Harness, agent: &str) -> Result<serde_json::Value, switchboard_center::ApiError> {
+fn answer_in_page(
+    h: &mut Harness,
+    agent: &str,
+) -> Result<serde_json::Value, switchboard_center::ApiError> {
     let agent = agent.to_string();
     h.api(|reply| EngineRequest::BrowserAnswer { agent, reply })
 }
@@ -57,7 +60,10 @@ fn a_queue_call_rings_in_the_page_and_is_bridged_to_the_browser_session() {
     let call = answer_in_page(&mut h, "1001").expect("answered");
     assert_eq!(h.state("trunk", c), CallState::Confirmed);
     assert_eq!(h.status("1001"), "on_call");
-    assert!(h.hears_leg(("trunk", c), browser), "customer and browser bridged");
+    assert!(
+        h.hears_leg(("trunk", c), browser),
+        "customer and browser bridged"
+    );
     // Hold: the customer hears music, not the agent.
     let call = call.as_str().expect("call id").to_string();
     h.command("1001", &call, Command::Hold).expect("hold");
@@ -69,11 +75,17 @@ fn a_queue_call_rings_in_the_page_and_is_bridged_to_the_browser_session() {
     h.hangup("trunk", c);
     h.run_for(1000);
     assert!(h.live_calls().is_empty());
-    assert!(h.media.leg_count() >= 1, "the browser leg outlives the call");
+    assert!(
+        h.media.leg_count() >= 1,
+        "the browser leg outlives the call"
+    );
     let c2 = h.customer_calls("5000");
     h.run_for(1000);
     answer_in_page(&mut h, "1001").expect("second call answered");
-    assert!(h.hears_leg(("trunk", c2), browser), "same session, next call");
+    assert!(
+        h.hears_leg(("trunk", c2), browser),
+        "same session, next call"
+    );
 }
 
 #[test]

@@ -103,7 +103,9 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
     }
     // The page is gone: so is its audio session.
     if let Some(gw) = st.webphone.clone() {
-        phone.close(&st, &gw, &user, "the console disconnected").await;
+        phone
+            .close(&st, &gw, &user, "the console disconnected")
+            .await;
     }
 }
 

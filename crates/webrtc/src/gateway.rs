@@ -176,11 +176,7 @@ impl Gateway {
             .engine
             .set_remote(leg.id, loop_addr, codec, neg.dtmf_pt);
         let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let task = tokio::spawn(loopback_loop(
-            Arc::downgrade(inner),
-            id,
-            loopback.clone(),
-        ));
+        let task = tokio::spawn(loopback_loop(Arc::downgrade(inner), id, loopback.clone()));
         lock(&inner.sessions).insert(
             id,
             Entry {
@@ -193,7 +189,12 @@ impl Gateway {
             },
         );
         inner.wake.notify_one();
-        debug!(session = id, owner, media_leg = leg.id, "browser session opened");
+        debug!(
+            session = id,
+            owner,
+            media_leg = leg.id,
+            "browser session opened"
+        );
         Ok(Attached {
             session: id,
             media_leg: leg.id,
@@ -266,7 +267,12 @@ fn flush(inner: &Inner, sessions: &mut HashMap<u64, Entry>, id: u64) {
         if let Some(e) = sessions.remove(&id) {
             e.task.abort();
             inner.engine.destroy_leg(e.media_leg);
-            info!(session = id, owner = e.owner, reason, "browser audio closed");
+            info!(
+                session = id,
+                owner = e.owner,
+                reason,
+                "browser audio closed"
+            );
             let _ = inner.events.send(GatewayEvent::Closed {
                 session: id,
                 owner: e.owner,

@@ -223,7 +223,14 @@ impl BrowserSession {
             return;
         };
         stream.write_rtp(
-            RtpWrite::new(pt, seq, rtp.ts, now, std::sync::Arc::<[u8]>::from(rtp.payload.as_slice())).marker(rtp.marker),
+            RtpWrite::new(
+                pt,
+                seq,
+                rtp.ts,
+                now,
+                std::sync::Arc::<[u8]>::from(rtp.payload.as_slice()),
+            )
+            .marker(rtp.marker),
         );
         self.drain();
     }

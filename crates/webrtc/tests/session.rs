@@ -59,7 +59,10 @@ impl Pair {
         assert!(!answer.contains("opus"), "no Opus in RTP mode:\n{answer}");
         client
             .sdp_api()
-            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).expect("answer"))
+            .accept_answer(
+                pending,
+                SdpAnswer::from_sdp_string(&answer).expect("answer"),
+            )
             .expect("answer accepted");
         Pair {
             now,
@@ -92,7 +95,11 @@ impl Pair {
                 }
             }
             for d in to_server {
-                assert!(self.server.accepts(self.now, addr(BROWSER), addr(SERVER), &d) || d[0] >= 128);
+                assert!(
+                    self.server
+                        .accepts(self.now, addr(BROWSER), addr(SERVER), &d)
+                        || d[0] >= 128
+                );
                 self.server
                     .handle_datagram(self.now, addr(BROWSER), addr(SERVER), &d);
             }
@@ -168,8 +175,17 @@ fn ice_lite_and_dtls_connect_then_rtp_flows_both_ways() {
         );
         p.run(20);
     }
-    let seqs: Vec<u16> = p.at_browser.iter().filter(|r| r.0 == 0).map(|r| r.1).collect();
-    assert_eq!(seqs, vec![65533, 65534, 65535, 0, 1], "sent in order across the wrap");
+    let seqs: Vec<u16> = p
+        .at_browser
+        .iter()
+        .filter(|r| r.0 == 0)
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![65533, 65534, 65535, 0, 1],
+        "sent in order across the wrap"
+    );
     assert!(p.at_browser.iter().all(|r| r.3 == vec![0xd5; 160]));
 }
 
