@@ -88,6 +88,9 @@ pub struct ServerConfig {
     /// Address browsers reach the WebRTC port at (our ICE candidate);
     /// default: `public_ip`.
     pub webrtc_public_ip: Option<IpAddr>,
+    /// How long a call waits (customer on hold) for an agent whose browser
+    /// audio went away mid-call, e.g. a reload (seconds; 0: end at once).
+    pub browser_reconnect_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +122,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             webrtc_addr: None,
             webrtc_public_ip: None,
+            browser_reconnect_secs: 30,
         }
     }
 }

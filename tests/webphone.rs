@@ -229,3 +229,57 @@ fn garbage_sdp_gets_a_clear_error_and_no_session_no_socket() {
     .expect("request");
     assert_eq!(r.status, 401, "{}", r.text());
 }
+
+#[test]
+fn a_reload_mid_call_keeps_the_customer_and_the_audio_resumes() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_reload");
+    let (lab, b) = start(&dir);
+    let long = Duration::from_secs(20);
+    let token = lab.server.login("1001", "pw1001");
+
+    b.click("#webphone-auto");
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "connected", long);
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+    let cust = lab.customer(&dir);
+    cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
+    // Auto-answer: no click.
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    let id = lab.wait_live_call(&token);
+    let t0 = Instant::now();
+    sleep(3.0);
+    let t1 = Instant::now();
+    b.refresh();
+    b.wait_visible("#app-header", long);
+    // The page opens browser audio again by itself; the call resumes on it.
+    b.wait_attr("#webphone-state", "data-state", "connected", long);
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    let t2 = Instant::now();
+    sleep(4.0);
+    let heard = page_hears(&b);
+    eprintln!("after the reload the page hears: {heard}");
+    let peak = heard["peak_hz"].as_f64().unwrap_or(0.0);
+    assert!(
+        (peak - f64::from(CUSTOMER_HZ)).abs() < 30.0,
+        "the reloaded page hears the customer: {heard}"
+    );
+    let t3 = Instant::now();
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&token, &id);
+    lab.assert_log_order(
+        &token,
+        &id,
+        &["ANSWERED", "AGENT_AUDIO_LOST", "AGENT_AUDIO_BACK", "HANGUP"],
+    );
+    let c = Heard::last_call(&cust, "customer");
+    c.hears(BROWSER_HZ, t0, t1, 0.8)
+        .hears(BROWSER_HZ, t2 + Duration::from_millis(500), t3, 0.7);
+    assert!(
+        t2 - t1 < Duration::from_secs(15),
+        "reconnected in {:?}",
+        t2 - t1
+    );
+}

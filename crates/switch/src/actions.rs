@@ -257,7 +257,7 @@ impl Switch {
         }
     }
 
-    fn apply_plan(&mut self, call: &str, plan: &MediaPlan) {
+    pub(super) fn apply_plan(&mut self, call: &str, plan: &MediaPlan) {
         let Some(entry) = self.calls.get_mut(call) else {
             return;
         };

@@ -31,6 +31,22 @@ pub(crate) struct BrowserSeat {
 /// Agents' browser audio sessions, by agent.
 pub(crate) type BrowserSeats = HashMap<String, BrowserSeat>;
 
+/// Calls of an agent whose browser session went away mid-call: they wait
+/// (the customer on hold, hearing music) for the agent's console to come
+/// back, until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reconnecting {
+    /// Deadline (ms): then the legs end as if the agent hung up.
+    pub(crate) until: u64,
+    /// The waiting browser legs.
+    pub(crate) legs: Vec<LegId>,
+    /// Calls we put on hold for the wait (taken off hold on return).
+    pub(crate) held: Vec<String>,
+}
+
+/// Agents waited for, by agent.
+pub(crate) type Waits = HashMap<String, Reconnecting>;
+
 impl Switch {
     /// Attach (`Some`) or detach (`None`) an agent's browser audio session.
     /// Attached, the agent counts as reachable (like a registered phone);
@@ -49,14 +65,19 @@ impl Switch {
                 let old = self
                     .browser
                     .insert(agent.to_string(), BrowserSeat { media, auto_answer });
-                if let Some(old) = old.filter(|o| o.media != media) {
-                    self.end_browser_legs(agent, old.media);
+                if let Some(wait) = self.browser_waits.remove(agent) {
+                    // Back after a reload or a blip: the calls resume on the new session.
+                    self.move_browser_legs(&wait.legs, media, &wait.held);
+                } else if let Some(old) = old.filter(|o| o.media != media) {
+                    // Another console took over: its session carries the calls on.
+                    let legs = self.live_browser_legs(agent, old.media);
+                    self.move_browser_legs(&legs, media, &[]);
                 }
                 self.agents_registration_changed(agent, true);
             }
             None => {
                 if let Some(old) = self.browser.remove(agent) {
-                    self.end_browser_legs(agent, old.media);
+                    self.browser_lost(agent, old.media);
                 }
                 let registered = self.registrar.is_registered(agent, self.now);
                 self.agents_registration_changed(agent, registered);
@@ -168,11 +189,9 @@ impl Switch {
         }
     }
 
-    /// The agent's browser session went away (or was replaced): the browser
-    /// legs on it end as if the agent hung up.
-    fn end_browser_legs(&mut self, agent: &str, media: MediaLeg) {
-        let legs: Vec<(String, LegId)> = self
-            .legs
+    /// The agent's live browser legs on `media`.
+    fn live_browser_legs(&self, agent: &str, media: MediaLeg) -> Vec<LegId> {
+        self.legs
             .values()
             .filter(|l| {
                 matches!(l.side, Side::Browser)
@@ -180,20 +199,129 @@ impl Switch {
                     && l.agent.as_deref() == Some(agent)
                     && l.state != LegState::Terminated
             })
-            .map(|l| (l.call.clone(), l.id))
-            .collect();
-        for (call, leg) in legs {
-            let ringing = self
-                .legs
-                .get(&leg)
-                .is_some_and(|l| l.state == LegState::Setup);
-            self.end_browser_leg(leg);
-            let ev = if ringing {
-                Event::Failed(leg, 480)
-            } else {
-                Event::HungUp(leg)
+            .map(|l| l.id)
+            .collect()
+    }
+
+    /// The agent's browser session went away: a call ringing there goes
+    /// back to whoever placed it (the queue rings the next agent); calls
+    /// in progress wait `browser_reconnect_secs` for the agent, the
+    /// customer on hold, then end as if the agent hung up.
+    fn browser_lost(&mut self, agent: &str, media: MediaLeg) {
+        let mut wait = Reconnecting {
+            until: self.now + self.cfg.browser_reconnect_secs * 1000,
+            legs: Vec::new(),
+            held: Vec::new(),
+        };
+        for leg in self.live_browser_legs(agent, media) {
+            let Some(l) = self.legs.get(&leg) else {
+                continue;
             };
-            self.pending_events.push((call, ev));
+            let call = l.call.clone();
+            if l.state == LegState::Setup || self.cfg.browser_reconnect_secs == 0 {
+                let ev = match l.state {
+                    LegState::Setup => Event::Failed(leg, 480),
+                    _ => Event::HungUp(leg),
+                };
+                self.end_browser_leg(leg);
+                self.pending_events.push((call, ev));
+                continue;
+            }
+            wait.legs.push(leg);
+            self.log_call(
+                &call,
+                "AGENT_AUDIO_LOST",
+                "waiting for the agent's browser",
+                None,
+            );
+            let Some(entry) = self.calls.get_mut(&call) else {
+                continue;
+            };
+            if entry.call.state() == switchboard_call::CallState::Connected {
+                if let Ok(actions) = entry.call.command(switchboard_call::Command::Hold) {
+                    wait.held.push(call.clone());
+                    self.apply(&call, actions);
+                }
+            }
+        }
+        if !wait.legs.is_empty() {
+            tracing::info!(
+                agent,
+                calls = wait.legs.len(),
+                "browser audio lost mid-call: waiting"
+            );
+            self.browser_waits.insert(agent.to_string(), wait);
+        }
+    }
+
+    /// Put waiting (or taken-over) browser legs on a new session's media
+    /// leg and give them their audio again (unhold what the wait held).
+    fn move_browser_legs(&mut self, legs: &[LegId], media: MediaLeg, held: &[String]) {
+        for leg in legs {
+            let Some(l) = self.legs.get_mut(leg) else {
+                continue;
+            };
+            if l.state == LegState::Terminated {
+                continue;
+            }
+            let old = std::mem::replace(&mut l.media, media);
+            let call = l.call.clone();
+            if old != media {
+                self.media.leave(old);
+            }
+            self.log_call(
+                &call,
+                "AGENT_AUDIO_BACK",
+                "the agent's browser is back",
+                None,
+            );
+            let Some(entry) = self.calls.get_mut(&call) else {
+                continue;
+            };
+            if held.contains(&call) && entry.call.state() == switchboard_call::CallState::Held {
+                if let Ok(actions) = entry.call.command(switchboard_call::Command::Unhold) {
+                    self.apply(&call, actions);
+                    continue;
+                }
+            }
+            let plan = entry.call.plan().clone();
+            self.apply_plan(&call, &plan);
+        }
+    }
+
+    /// The earliest end of a wait for an agent's browser.
+    pub(super) fn browser_deadline(&self) -> Option<u64> {
+        self.browser_waits.values().map(|w| w.until).min()
+    }
+
+    /// Waits that ran out: their legs end as if the agent hung up.
+    pub(super) fn browser_tick(&mut self) {
+        let now = self.now;
+        let over: Vec<String> = self
+            .browser_waits
+            .iter()
+            .filter(|(_, w)| w.until <= now)
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in over {
+            let Some(wait) = self.browser_waits.remove(&agent) else {
+                continue;
+            };
+            tracing::info!(
+                agent,
+                "the agent's browser did not come back: ending its calls"
+            );
+            for leg in wait.legs {
+                let Some(l) = self.legs.get(&leg) else {
+                    continue;
+                };
+                if l.state == LegState::Terminated {
+                    continue;
+                }
+                let call = l.call.clone();
+                self.end_browser_leg(leg);
+                self.pending_events.push((call, Event::HungUp(leg)));
+            }
         }
     }
 }

@@ -138,3 +138,72 @@ fn bad_browser_requests_are_refused() {
         .expect_err("unknown agent");
     assert_eq!(err.status, 404);
 }
+
+/// Attach, take a queue call with auto-answer; returns (customer call index, browser leg).
+fn on_call(h: &mut Harness) -> (usize, u64) {
+    let browser = attach(h, "1001", true);
+    let c = h.customer_calls("5000");
+    h.run_for(500);
+    assert!(h.hears_leg(("trunk", c), browser));
+    (c, browser)
+}
+
+fn detach(h: &mut Harness, agent: &str) {
+    let agent = agent.to_string();
+    h.api(|reply| EngineRequest::BrowserAudio {
+        agent,
+        media_leg: None,
+        auto_answer: false,
+        reply,
+    })
+    .expect("detached");
+}
+
+#[test]
+fn a_reload_mid_call_keeps_the_customer_on_hold_until_the_browser_is_back() {
+    let mut h = setup();
+    let (c, old) = on_call(&mut h);
+    detach(&mut h, "1001");
+    h.run_for(10_000);
+    // The customer waits with music; the call and the agent stay on it.
+    assert_eq!(h.state("trunk", c), CallState::Confirmed);
+    assert!(h.hears_music(("trunk", c)), "music while the agent is away");
+    assert!(!h.hears_leg(("trunk", c), old));
+    assert_eq!(h.status("1001"), "on_call");
+    // The reloaded console opens a new session: audio resumes on it.
+    let new = attach(&mut h, "1001", true);
+    assert!(h.hears_leg(("trunk", c), new), "bridged to the new session");
+    assert!(!h.hears_music(("trunk", c)));
+    let call = h.only_call();
+    let kinds = h.events(&call);
+    assert!(kinds.contains(&"AGENT_AUDIO_LOST".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"AGENT_AUDIO_BACK".to_string()), "{kinds:?}");
+}
+
+#[test]
+fn the_wait_for_a_lost_browser_is_bounded() {
+    let mut h = setup();
+    let (c, _) = on_call(&mut h);
+    detach(&mut h, "1001");
+    h.run_for(29_000);
+    assert_eq!(h.state("trunk", c), CallState::Confirmed, "still waiting");
+    h.run_for(2_000);
+    assert!(
+        matches!(h.state("trunk", c), CallState::Terminated { .. }),
+        "ended after browser_reconnect_secs"
+    );
+    assert!(h.live_calls().is_empty());
+}
+
+#[test]
+fn a_second_console_takes_the_call_over_without_a_gap() {
+    let mut h = setup();
+    let (c, first) = on_call(&mut h);
+    let second = attach(&mut h, "1001", true);
+    assert!(
+        h.hears_leg(("trunk", c), second),
+        "the newest session has the call"
+    );
+    assert!(!h.hears_leg(("trunk", c), first));
+    assert!(!h.hears_music(("trunk", c)));
+}

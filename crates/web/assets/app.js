@@ -63,7 +63,7 @@
 import { get, post, put, setToken, setUnauthorizedHandler, connectEvents, serverNow } from './api.js';
 import { $, $$, h, announce, showError, clearError, fmtDuration, statusLabel } from './dom.js';
 import { store, on, emit, applyEvent } from './store.js';
-import { initWebphone, onWebphoneMessage, onLinkStatus } from './webphone.js';
+import { initWebphone, onWebphoneMessage, onLinkStatus, stopWebphone } from './webphone.js';
 import { initAgent, resetAgent, checkAgendaDue } from './agent.js';
 import { initSupervisor, showSupervisor, resetSupervisor } from './supervisor.js';
 import { initAdmin, showAdmin, resetAdmin, loadCampaigns, loadPauseReasons } from './admin.js';
@@ -126,6 +126,7 @@ async function logout() {
     if (mine && mine.chosen && mine.chosen !== 'offline') await put('/api/agents/me/state', { state: 'offline' });
   } catch { /* logging out anyway */ }
   try { await post('/api/logout'); } catch { /* session may be gone already */ }
+  stopWebphone();
   endSession();
   showLogin();
   announce('Logged out');

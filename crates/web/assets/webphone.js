@@ -6,7 +6,9 @@
  *
  * Messages sent: {type:'audio_offer', sdp, auto_answer}, {type:'audio_close'},
  * {type:'answer_call'}. Received: audio_answer {sdp}, audio_state {state,
- * reason}, audio_error {message}.
+ * reason}, audio_error {message}. After a reload the page opens browser
+ * audio again by itself (remembered in localStorage) and the server
+ * re-attaches the call that waited for it.
  */
 import { $ } from './dom.js';
 import { store, on } from './store.js';
@@ -14,7 +16,8 @@ import { store, on } from './store.js';
 let send = null;
 let pc = null;
 let mic = null;
-let wanted = false; // the agent asked for browser audio (reconnect after a WebSocket drop)
+let wanted = false; // the agent asked for browser audio (reconnect after a WebSocket drop or a reload)
+const KEY = 'sb_webphone';
 const status = { state: 'off', reason: '' };
 
 /** Exposed for tests and diagnostics: the connection and remote stream. */
@@ -55,6 +58,7 @@ function teardown() {
 
 async function connect() {
   wanted = true;
+  localStorage.setItem(KEY, JSON.stringify({ auto_answer: $('#webphone-auto').checked }));
   showError('');
   teardown();
   setState('connecting');
@@ -91,6 +95,7 @@ async function connect() {
 
 function disconnect() {
   wanted = false;
+  localStorage.removeItem(KEY);
   send({ type: 'audio_close' });
   teardown();
   setState('off');
@@ -148,6 +153,11 @@ export function onLinkStatus(s) {
   if (s === 'open' && wanted && !pc) connect();
 }
 
+/** Logging out: close browser audio and forget it for the next login. */
+export function stopWebphone() {
+  if (wanted || pc) disconnect();
+}
+
 /** Bind the panel; `sendFn(obj)` sends a message on the WebSocket. */
 export function initWebphone(sendFn) {
   send = sendFn;
@@ -163,4 +173,13 @@ export function initWebphone(sendFn) {
   };
   on('calls', renderRinging);
   setState('off');
+  // Browser audio was on before a reload: open it again as soon as the
+  // WebSocket is up (the server keeps the call waiting meanwhile).
+  try {
+    const saved = JSON.parse(localStorage.getItem(KEY) || 'null');
+    if (saved) {
+      $('#webphone-auto').checked = !!saved.auto_answer;
+      wanted = true;
+    }
+  } catch { /* not JSON: ignore */ }
 }

@@ -140,6 +140,7 @@ impl Harness {
             abuse: setup.abuse,
             nat_keepalive_secs: setup.nat_keepalive_secs,
             nat_max_expires_secs: 300,
+            browser_reconnect_secs: 30,
         };
         let agents = setup
             .agents
