@@ -4,7 +4,9 @@
 //! WebSocket); a customer (baresip, through the trunk and the queue) calls,
 //! the call rings in the page, the agent answers there; the customer hears
 //! the browser's tone and the page hears the customer's; hold gives the
-//! customer music. Bad input: garbage SDP gets a clear error, and a
+//! customer music; the keypad's digit reaches the server as RFC 4733.
+//! A reload mid-call keeps the customer (on hold) and the audio resumes on
+//! the reloaded page. Bad input: garbage SDP gets a clear error, and a
 //! WebSocket without a session is refused.
 //!
 //! Needs `chromium chromium-driver baresip sox`. `cargo test --test webphone`
@@ -153,6 +155,9 @@ fn browser_agent_answers_in_the_page_and_talks_with_the_customer() {
     lab.action(&token, &id, "unhold", None);
     sleep(3.0);
     let t3 = Instant::now();
+    // The on-screen keypad sends RFC 4733: the server detects the digit.
+    b.click("#webphone-keypad [data-digit='5']");
+    lab.wait_log(&token, &id, "DTMF");
     cust.hangup();
     cust.wait_event("CALL_CLOSED", T);
     lab.wait_ended(&token, &id);

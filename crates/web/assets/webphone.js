@@ -40,6 +40,7 @@ function setState(state, reason) {
   $('#webphone-connect').hidden = live;
   $('#webphone-disconnect').hidden = !live;
   $('#webphone-mute').hidden = state !== 'connected';
+  $('#webphone-keypad').hidden = state !== 'connected';
   renderRinging();
 }
 
@@ -171,6 +172,13 @@ export function initWebphone(sendFn) {
     $('#webphone-mute').textContent = on ? 'Unmute' : 'Mute';
     $('#webphone-mute').setAttribute('aria-pressed', String(on));
   };
+  // Keypad: RFC 4733 telephone-events on the audio session (IVRs, card numbers).
+  for (const key of document.querySelectorAll('#webphone-keypad [data-digit]')) {
+    key.onclick = () => {
+      const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
+      if (sender && sender.dtmf) sender.dtmf.insertDTMF(key.dataset.digit, 120, 80);
+    };
+  }
   on('calls', renderRinging);
   setState('off');
   // Browser audio was on before a reload: open it again as soon as the
