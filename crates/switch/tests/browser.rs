@@ -7,7 +7,7 @@
 mod harness;
 
 use harness::{campaign, CallState, FakeMedia, Harness, Setup};
-use switchboard_call::Command;
+use switchboard_call::{Command, Target};
 use switchboard_center::EngineRequest;
 use switchboard_switch::{AgentStatus, MediaControl};
 
@@ -206,4 +206,106 @@ fn a_second_console_takes_the_call_over_without_a_gap() {
     );
     assert!(!h.hears_leg(("trunk", c), first));
     assert!(!h.hears_music(("trunk", c)));
+}
+
+/// Agents 1001 (browser, auto-answer) and 1002 (SIP phone) in `support`,
+/// both ready; a customer's queue call answered by 1001's browser.
+fn browser_and_phone_agents() -> (Harness, String, usize, u64) {
+    let mut c = campaign("support", "inbound", Some("5000"), false);
+    c.agents = vec!["1001".into()];
+    let mut h = Harness::with(Setup {
+        agents: vec!["1001", "1002"],
+        campaigns: vec![c],
+        ring_timeout_secs: 20,
+        ..Setup::default()
+    });
+    h.set_state("1001", AgentStatus::Ready);
+    h.set_state("1002", AgentStatus::Ready);
+    let (c, browser) = on_call(&mut h);
+    let call = h.only_call();
+    (h, call, c, browser)
+}
+
+/// Only the browser session's leg is left (it outlives calls), no room.
+fn assert_only_the_browser_leg_left(h: &mut Harness) {
+    assert!(h.live_calls().is_empty(), "no live call left");
+    assert_eq!(h.media.leg_count(), 1, "only the browser session's leg");
+    assert_eq!(h.media.room_count(), 0, "every room destroyed");
+}
+
+#[test]
+fn consultative_transfer_from_a_browser_agent_to_a_phone_agent() {
+    let (mut h, call, c, browser) = browser_and_phone_agents();
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    assert!(h.hears_music(("trunk", c)));
+    h.answer("1002", 0);
+    assert!(
+        h.hears_leg(("1002", 0), browser),
+        "browser agent consults B"
+    );
+    assert!(!h.hears_leg(("trunk", c), browser));
+    h.command("1001", &call, Command::CompleteTransfer)
+        .expect("complete");
+    assert!(h.hears(("trunk", c), ("1002", 0)));
+    assert!(
+        !h.hears_leg(("trunk", c), browser),
+        "the browser left the call"
+    );
+    assert_eq!(h.status("1001"), "ready");
+    h.hangup("1002", 0);
+    h.run_for(500);
+    assert_only_the_browser_leg_left(&mut h);
+}
+
+#[test]
+fn conference_of_a_browser_agent_a_phone_agent_and_the_customer() {
+    let (mut h, call, c, browser) = browser_and_phone_agents();
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    h.answer("1002", 0);
+    h.command("1001", &call, Command::Confer).expect("confer");
+    assert!(h.hears(("trunk", c), ("1002", 0)));
+    assert!(h.hears_leg(("trunk", c), browser));
+    assert!(h.hears_leg(("1002", 0), browser));
+    // The customer leaves: the two agents go on.
+    h.hangup("trunk", c);
+    assert!(h.hears_leg(("1002", 0), browser));
+    // The browser agent hangs up from the console: the call ends for everyone.
+    h.command("1001", &call, Command::Hangup).expect("hang up");
+    h.run_for(500);
+    assert!(matches!(h.state("1002", 0), CallState::Terminated { .. }));
+    assert_only_the_browser_leg_left(&mut h);
+}
+
+#[test]
+fn a_browser_agent_calls_a_phone_agent_from_the_console() {
+    let mut c = campaign("support", "inbound", Some("5000"), false);
+    c.agents = vec!["1001".into()];
+    let mut h = Harness::with(Setup {
+        agents: vec!["1001", "1002"],
+        campaigns: vec![c],
+        ring_timeout_secs: 20,
+        ..Setup::default()
+    });
+    let browser = attach(&mut h, "1001", false);
+    h.dial("1001", Target::Agent("1002".into()))
+        .expect("call placed");
+    // The caller's own leg rings in the page first.
+    assert!(h.phone("1002").calls().is_empty(), "B not rung yet");
+    answer_in_page(&mut h, "1001").expect("answered in the page");
+    assert_eq!(h.state("1002", 0), CallState::Ringing);
+    h.answer("1002", 0);
+    assert!(h.hears_leg(("1002", 0), browser));
+    h.hangup("1002", 0);
+    h.run_for(500);
+    assert_only_the_browser_leg_left(&mut h);
 }
