@@ -24,6 +24,8 @@ use serde_json::Value;
 
 /// The browser's microphone tone.
 const BROWSER_HZ: f32 = 700.0;
+/// The microphone tone of the agent's second console.
+const TAKEOVER_HZ: f32 = 1500.0;
 
 /// An address of this machine that Chromium uses for its own candidates
 /// (it skips loopback), so the ICE checks reach our candidate directly.
@@ -54,18 +56,24 @@ fn start(dir: &TestDir) -> (Lab, Browser) {
         None,
         &extra,
     );
-    let tone = dir.join("browser-tone.wav");
-    common::baresip::make_tone_wav(&tone, Some(BROWSER_HZ), 120);
-    let b = Browser::start_with_args(
-        dir,
-        1366,
-        900,
-        &[
-            "--use-fake-ui-for-media-stream".into(),
-            "--use-fake-device-for-media-stream".into(),
-            format!("--use-file-for-fake-audio-capture={}", tone.display()),
-        ],
-    );
+    let b = console(dir, &lab, BROWSER_HZ, true);
+    (lab, b)
+}
+
+/// A Chromium whose fake microphone plays `hz` (or, without `allow_mic`,
+/// which denies the microphone), logged in as agent 1001.
+fn console(dir: &TestDir, lab: &Lab, hz: f32, allow_mic: bool) -> Browser {
+    let tone = dir.join(&format!("browser-tone-{hz}.wav"));
+    common::baresip::make_tone_wav(&tone, Some(hz), 120);
+    let mut flags = vec![
+        "--use-fake-device-for-media-stream".to_string(),
+        format!("--use-file-for-fake-audio-capture={}", tone.display()),
+    ];
+    flags.push(match allow_mic {
+        true => "--use-fake-ui-for-media-stream".into(),
+        false => "--deny-permission-prompts".into(),
+    });
+    let b = Browser::start_with_args(dir, 1366, 900, &flags);
     b.goto(&format!("http://127.0.0.1:{}/", lab.server.http_port));
     b.wait_visible("#login-username", T);
     b.type_text("#login-username", "1001");
@@ -73,7 +81,7 @@ fn start(dir: &TestDir) -> (Lab, Browser) {
     b.click("#login-submit");
     b.wait_visible("#app-header", T);
     b.wait_attr("#ws-status", "data-state", "open", T);
-    (lab, b)
+    b
 }
 
 /// The dominant frequency of what the page receives, and the receiver's
@@ -287,4 +295,59 @@ fn a_reload_mid_call_keeps_the_customer_and_the_audio_resumes() {
         "reconnected in {:?}",
         t2 - t1
     );
+}
+
+#[test]
+fn a_second_console_takes_the_audio_and_the_call_over() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_takeover");
+    let (lab, first) = start(&dir);
+    let long = Duration::from_secs(20);
+    let token = lab.server.login("1001", "pw1001");
+    first.click("#webphone-auto");
+    first.click("#webphone-connect");
+    first.wait_attr("#webphone-state", "data-state", "connected", long);
+    first.select("#state-select", "ready");
+    first.wait_text("#agent-status", "Ready", T);
+    let cust = lab.customer(&dir);
+    cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
+    first.wait_attr("#call-state", "data-state", "connected", long);
+    let id = lab.wait_live_call(&token);
+    let t0 = Instant::now();
+    sleep(3.0);
+    let t1 = Instant::now();
+    // The agent opens the console on another machine (another browser).
+    let second = console(&dir, &lab, TAKEOVER_HZ, true);
+    second.click("#webphone-connect");
+    second.wait_attr("#webphone-state", "data-state", "connected", long);
+    let t2 = Instant::now();
+    // The older page is told why its audio closed.
+    first.wait_attr("#webphone-state", "data-state", "closed", long);
+    let why = first.text("#webphone-state");
+    assert!(why.contains("another console"), "{why}");
+    sleep(4.0);
+    let t3 = Instant::now();
+    let heard = page_hears(&second);
+    assert!(
+        (heard["peak_hz"].as_f64().unwrap_or(0.0) - f64::from(CUSTOMER_HZ)).abs() < 30.0,
+        "the new console hears the customer: {heard}"
+    );
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&token, &id);
+    let c = Heard::last_call(&cust, "customer");
+    c.hears(BROWSER_HZ, t0, t1, 0.8)
+        .hears(TAKEOVER_HZ, t2 + Duration::from_millis(500), t3, 0.8);
+}
+
+#[test]
+fn a_denied_microphone_gives_a_clear_message() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_denied");
+    let (lab, _allowed) = start(&dir);
+    let b = console(&dir, &lab, BROWSER_HZ, false);
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "failed", T);
+    let msg = b.wait_text("#webphone-error", "microphone", T);
+    assert!(msg.contains("permission denied"), "{msg}");
 }
