@@ -134,6 +134,13 @@ export async function onWebphoneMessage(msg) {
     case 'audio_state':
       if (msg.state === 'closed') {
         teardown();
+        const replaced = /another console/.test(msg.reason || '');
+        if (wanted && !replaced) {
+          // A network blip: open the audio again (the call waits for us).
+          setState('connecting', `reconnecting: ${msg.reason || 'closed'}`);
+          setTimeout(() => { if (wanted && !pc) connect(); }, 2000);
+          break;
+        }
         wanted = false;
       }
       setState(msg.state, msg.reason);

@@ -14,7 +14,8 @@ use crate::{AppState, Caller};
 /// `GET /api/ws` (token via cookie, header or `?token=`).
 #[utoipa::path(get, path = "/api/ws", tag = "live",
     responses((status = 101, description = "WebSocket: a `snapshot` first, then live events \
-        (agents get those about themselves and their calls)", body = LiveEvent),
+        (agents get those about themselves and their calls). Browser audio: the page sends \
+        `ClientMessage`s, the server answers with `ServerMessage`s", body = LiveEvent),
         (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn upgrade(State(st): State<AppState>, c: Caller, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| stream(st, c, socket))
