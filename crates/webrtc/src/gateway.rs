@@ -258,7 +258,7 @@ fn flush(inner: &Inner, sessions: &mut HashMap<u64, Entry>, id: u64) {
                         owner: e.owner.clone(),
                     });
                 }
-                SessionState::Closed { .. } | SessionState::Connecting => {}
+                SessionState::Closed { .. } | SessionState::Connecting { .. } => {}
             },
         }
     }

@@ -8,7 +8,7 @@
 //! media engine sees exactly what a SIP phone would send it.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::format::{Codec, FormatParams};
@@ -22,6 +22,9 @@ use crate::WebrtcError;
 /// Payload type we propose for telephone-event when the offer has none at 8 kHz.
 const TELE_PT: u8 = 101;
 
+/// How long a browser has to complete ICE and DTLS after our answer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The audio codecs agreed with the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Negotiated {
@@ -34,8 +37,11 @@ pub struct Negotiated {
 /// Lifecycle of the session; each state holds what is valid in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionState {
-    /// Answered; waiting for ICE and DTLS.
-    Connecting,
+    /// Answered; waiting for ICE and DTLS until `deadline`.
+    Connecting {
+        /// Then the session closes (wrong credentials, DTLS failure, UDP blocked).
+        deadline: Instant,
+    },
     /// ICE and DTLS done: audio flows both ways.
     Connected {
         /// The browser's address.
@@ -143,7 +149,9 @@ impl BrowserSession {
             rtc,
             mid,
             negotiated,
-            state: SessionState::Connecting,
+            state: SessionState::Connecting {
+                deadline: now + CONNECT_TIMEOUT,
+            },
             last_seq: None,
             timeout: now,
             last_from: None,
@@ -188,6 +196,14 @@ impl BrowserSession {
         if !self.rtc.is_alive() {
             return;
         }
+        if let SessionState::Connecting { deadline } = self.state {
+            if now >= deadline {
+                self.close(
+                    "the browser did not connect (ICE or DTLS failed, or UDP is blocked)".into(),
+                );
+                return;
+            }
+        }
         if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
             self.close(format!("WebRTC error: {e}"));
         }
@@ -196,7 +212,10 @@ impl BrowserSession {
 
     /// When [`BrowserSession::handle_timeout`] is due.
     pub fn next_timeout(&self) -> Instant {
-        self.timeout
+        match self.state {
+            SessionState::Connecting { deadline } => self.timeout.min(deadline),
+            _ => self.timeout,
+        }
     }
 
     /// Send one RTP packet (from the media engine) to the browser, encrypted.
@@ -288,7 +307,13 @@ impl BrowserSession {
                 payload: p.payload.to_vec(),
             })),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                self.close("the browser stopped answering ICE checks".into());
+                let reason = match self.state {
+                    SessionState::Connecting { .. } => {
+                        "the browser did not connect (its ICE checks failed)"
+                    }
+                    _ => "the browser stopped answering ICE checks",
+                };
+                self.close(reason.into());
             }
             Event::Connected => {
                 let peer = self
