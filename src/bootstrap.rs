@@ -1,6 +1,8 @@
 //! Start-up: open storage (running migrations), seed agents and campaigns
 //! from the configuration, start media, SIP, the engine, the scheduler and HTTP.
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -333,16 +335,27 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             })
         }),
     };
-    let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
-        .await
-        .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
-    let http_local = listener.local_addr()?;
+    let router = switchboard_web::router(state);
+    type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+    let (server, http_local): (Serving, SocketAddr) = if cfg.server.https {
+        let (Some(cert), Some(key)) = (&cfg.server.tls_cert, &cfg.server.tls_key) else {
+            anyhow::bail!("https = true needs tls_cert and tls_key");
+        };
+        let listener = crate::https::HttpsListener::bind(cfg.server.http_addr, cert, key).await?;
+        let local = axum::serve::Listener::local_addr(&listener)?;
+        (Box::pin(axum::serve(listener, router).into_future()), local)
+    } else {
+        let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
+            .await
+            .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
+        let local = listener.local_addr()?;
+        (Box::pin(axum::serve(listener, router).into_future()), local)
+    };
     // Listen for SIGTERM and Ctrl-C before saying we are ready, so a signal
     // sent right after the ready line is a graceful shutdown too.
     let mut signals = Signals::new()?;
     println!("switchboard ready sip={sip_local} http={http_local}");
     tracing::info!(%sip_local, %http_local, tls = ?tls_local, "switchboard ready");
-    let server = axum::serve(listener, switchboard_web::router(state));
     let grace = std::time::Duration::from_secs(cfg.server.shutdown_grace_secs);
     tokio::select! {
         r = server => r.context("HTTP server")?,

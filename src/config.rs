@@ -91,6 +91,9 @@ pub struct ServerConfig {
     /// How long a call waits (customer on hold) for an agent whose browser
     /// audio went away mid-call, e.g. a reload (seconds; 0: end at once).
     pub browser_reconnect_secs: u64,
+    /// Serve `http_addr` over HTTPS with `tls_cert` and `tls_key` (browsers
+    /// give the microphone for browser audio only to secure pages).
+    pub https: bool,
 }
 
 impl Default for ServerConfig {
@@ -123,6 +126,7 @@ impl Default for ServerConfig {
             webrtc_addr: None,
             webrtc_public_ip: None,
             browser_reconnect_secs: 30,
+            https: false,
         }
     }
 }

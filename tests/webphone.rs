@@ -45,9 +45,16 @@ fn host_ip() -> String {
 }
 
 fn start(dir: &TestDir) -> (Lab, Browser) {
+    let lab = lab(dir, "");
+    let b = console(dir, &lab, BROWSER_HZ, true);
+    (lab, b)
+}
+
+/// The server with browser audio on a free UDP port (and `extra` settings).
+fn lab(dir: &TestDir, extra: &str) -> Lab {
     let webrtc_port = free_port();
     let extra = format!(
-        "webrtc_addr = \"0.0.0.0:{webrtc_port}\"\nwebrtc_public_ip = \"{}\"",
+        "webrtc_addr = \"0.0.0.0:{webrtc_port}\"\nwebrtc_public_ip = \"{}\"\n{extra}",
         host_ip()
     );
     let lab = Lab::start_extra(
@@ -56,25 +63,32 @@ fn start(dir: &TestDir) -> (Lab, Browser) {
         None,
         &extra,
     );
-    let b = console(dir, &lab, BROWSER_HZ, true);
-    (lab, b)
+    lab
 }
 
 /// A Chromium whose fake microphone plays `hz` (or, without `allow_mic`,
 /// which denies the microphone), logged in as agent 1001.
 fn console(dir: &TestDir, lab: &Lab, hz: f32, allow_mic: bool) -> Browser {
+    let base = format!("http://127.0.0.1:{}/", lab.server.http_port);
+    console_at(dir, &base, hz, allow_mic)
+}
+
+/// [`console`] at `base` (`http://…/` or `https://…/`).
+fn console_at(dir: &TestDir, base: &str, hz: f32, allow_mic: bool) -> Browser {
     let tone = dir.join(&format!("browser-tone-{hz}.wav"));
     common::baresip::make_tone_wav(&tone, Some(hz), 120);
     let mut flags = vec![
         "--use-fake-device-for-media-stream".to_string(),
         format!("--use-file-for-fake-audio-capture={}", tone.display()),
+        // The HTTPS test's certificate is self-signed.
+        "--ignore-certificate-errors".to_string(),
     ];
     flags.push(match allow_mic {
         true => "--use-fake-ui-for-media-stream".into(),
         false => "--deny-permission-prompts".into(),
     });
     let b = Browser::start_with_args(dir, 1366, 900, &flags);
-    b.goto(&format!("http://127.0.0.1:{}/", lab.server.http_port));
+    b.goto(base);
     b.wait_visible("#login-username", T);
     b.type_text("#login-username", "1001");
     b.type_text("#login-password", "pw1001");
@@ -350,4 +364,69 @@ fn a_denied_microphone_gives_a_clear_message() {
     b.wait_attr("#webphone-state", "data-state", "failed", T);
     let msg = b.wait_text("#webphone-error", "microphone", T);
     assert!(msg.contains("permission denied"), "{msg}");
+}
+
+#[test]
+fn browser_audio_works_over_https_served_by_the_binary() {
+    let _g = serial();
+    require_tool("openssl");
+    let dir = TestDir::new("webphone_https");
+    let st = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(st.success(), "openssl made a certificate");
+    let extra = format!(
+        "https = true\ntls_cert = \"{}\"\ntls_key = \"{}\"",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let lab = lab(&dir, &extra);
+    let long = Duration::from_secs(20);
+    let base = format!("https://127.0.0.1:{}/", lab.server.http_port);
+    let b = console_at(&dir, &base, BROWSER_HZ, true);
+    assert_eq!(b.exec("return location.protocol", vec![]), "https:");
+    b.click("#webphone-auto");
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "connected", long);
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+    let cust = lab.customer(&dir);
+    cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    let t0 = Instant::now();
+    sleep(3.0);
+    let heard = page_hears(&b);
+    assert!(
+        (heard["peak_hz"].as_f64().unwrap_or(0.0) - f64::from(CUSTOMER_HZ)).abs() < 30.0,
+        "the page hears the customer over HTTPS: {heard}"
+    );
+    let t1 = Instant::now();
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    Heard::last_call(&cust, "customer").hears(BROWSER_HZ, t0, t1, 0.8);
+    // Plain HTTP on the HTTPS port gets no console.
+    let plain = http::request(lab.server.http_port, "GET", "/", &[], None, T);
+    assert!(plain.map(|r| r.status != 200).unwrap_or(true));
 }
