@@ -57,13 +57,12 @@ fn lab(dir: &TestDir, extra: &str) -> Lab {
         "webrtc_addr = \"0.0.0.0:{webrtc_port}\"\nwebrtc_public_ip = \"{}\"\n{extra}",
         host_ip()
     );
-    let lab = Lab::start_extra(
+    Lab::start_extra(
         dir,
         vec![campaign("support", "5000", &["1001"], false)],
         None,
         &extra,
-    );
-    lab
+    )
 }
 
 /// A Chromium whose fake microphone plays `hz` (or, without `allow_mic`,
