@@ -422,8 +422,10 @@ fn browser_audio_works_over_https_served_by_the_binary() {
         "the page hears the customer over HTTPS: {heard}"
     );
     let t1 = Instant::now();
-    cust.hangup();
+    // The agent puts the browser "phone" down: the customer is hung up.
+    b.click("#webphone-leave");
     cust.wait_event("CALL_CLOSED", T);
+    b.wait_attr("#call-state", "data-state", "idle", long);
     Heard::last_call(&cust, "customer").hears(BROWSER_HZ, t0, t1, 0.8);
     // Plain HTTP on the HTTPS port gets no console.
     let plain = http::request(lab.server.http_port, "GET", "/", &[], None, T);

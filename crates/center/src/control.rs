@@ -174,6 +174,14 @@ pub enum EngineRequest {
         /// Reply: done.
         reply: Reply<()>,
     },
+    /// The agent hangs up their browser leg (like putting a phone down: in a
+    /// conference the others go on), leaving the browser session up.
+    BrowserHangup {
+        /// Agent.
+        agent: String,
+        /// Reply: the call left.
+        reply: Reply<String>,
+    },
     /// The agent answers, in the page, the call ringing on their browser audio.
     BrowserAnswer {
         /// Agent.

@@ -155,6 +155,9 @@ impl Switch {
             } => {
                 let _ = reply.send(self.browser_audio(&agent, media_leg, auto_answer));
             }
+            EngineRequest::BrowserHangup { agent, reply } => {
+                let _ = reply.send(self.browser_hangup(&agent));
+            }
             EngineRequest::BrowserAnswer { agent, reply } => {
                 let _ = reply.send(self.browser_answer(&agent));
             }

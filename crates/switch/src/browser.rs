@@ -109,6 +109,26 @@ impl Switch {
         Ok(call)
     }
 
+    /// The agent put their browser "phone" down: their established browser
+    /// leg ends as a phone's BYE would (in a conference the others go on).
+    pub(super) fn browser_hangup(&mut self, agent: &str) -> Result<String, ApiError> {
+        let live = self
+            .legs
+            .values()
+            .find(|l| {
+                matches!(l.side, Side::Browser)
+                    && l.state == LegState::Confirmed
+                    && l.agent.as_deref() == Some(agent)
+            })
+            .map(|l| (l.call.clone(), l.id));
+        let Some((call, leg)) = live else {
+            return Err(ApiError::new(409, "you are on no call in this page"));
+        };
+        self.end_browser_leg(leg);
+        self.pending_events.push((call.clone(), Event::HungUp(leg)));
+        Ok(call)
+    }
+
     /// Bridge a call's agent leg to the agent's browser session: the leg
     /// rings in the page, or is answered at once with auto-answer.
     pub(super) fn dial_browser(&mut self, call: &str, leg: LegId, agent: &str, seat: BrowserSeat) {

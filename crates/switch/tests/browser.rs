@@ -276,13 +276,24 @@ fn conference_of_a_browser_agent_a_phone_agent_and_the_customer() {
     assert!(h.hears(("trunk", c), ("1002", 0)));
     assert!(h.hears_leg(("trunk", c), browser));
     assert!(h.hears_leg(("1002", 0), browser));
-    // The customer leaves: the two agents go on.
-    h.hangup("trunk", c);
-    assert!(h.hears_leg(("1002", 0), browser));
-    // The browser agent hangs up from the console: the call ends for everyone.
-    h.command("1001", &call, Command::Hangup).expect("hang up");
+    // The browser agent leaves (puts the "phone" down): the other two go on.
+    let agent = "1001".to_string();
+    h.api(|reply| EngineRequest::BrowserHangup { agent, reply })
+        .expect("left");
+    assert!(h.hears(("trunk", c), ("1002", 0)));
+    assert!(!h.hears_leg(("trunk", c), browser));
+    assert_eq!(h.status("1001"), "ready");
+    // Leaving again: on no call.
+    let agent = "1001".to_string();
+    let err = h
+        .api(|reply| EngineRequest::BrowserHangup { agent, reply })
+        .expect_err("no call");
+    assert_eq!(err.status, 409);
+    // The console's hang up ends the call for everyone.
+    h.command("1002", &call, Command::Hangup).expect("hang up");
     h.run_for(500);
     assert!(matches!(h.state("1002", 0), CallState::Terminated { .. }));
+    assert!(matches!(h.state("trunk", c), CallState::Terminated { .. }));
     assert_only_the_browser_leg_left(&mut h);
 }
 

@@ -5,7 +5,7 @@
  * button, or answered at once) instead of the SIP phone.
  *
  * Messages sent: {type:'audio_offer', sdp, auto_answer}, {type:'audio_close'},
- * {type:'answer_call'}. Received: audio_answer {sdp}, audio_state {state,
+ * {type:'answer_call'}, {type:'leave_call'}. Received: audio_answer {sdp}, audio_state {state,
  * reason}, audio_error {message}. After a reload the page opens browser
  * audio again by itself (remembered in localStorage) and the server
  * re-attaches the call that waited for it.
@@ -112,10 +112,21 @@ function ringingCall() {
   return null;
 }
 
+/** A call of mine established on my browser audio. */
+function liveCall() {
+  if (status.state !== 'connected') return null;
+  for (const c of store.calls.values()) {
+    const legs = [c.agent_leg, c.pending, c.third, c.customer];
+    if (legs.some((l) => l && l.agent === store.me?.username && l.state === 'confirmed')) return c;
+  }
+  return null;
+}
+
 function renderRinging() {
   const c = ringingCall();
   $('#webphone-answer').hidden = !c;
   $('#webphone-ringing').hidden = !c;
+  $('#webphone-leave').hidden = !liveCall();
 }
 
 /** A WebSocket message about browser audio. */
@@ -172,6 +183,7 @@ export function initWebphone(sendFn) {
   $('#webphone-connect').onclick = connect;
   $('#webphone-disconnect').onclick = disconnect;
   $('#webphone-answer').onclick = () => send({ type: 'answer_call' });
+  $('#webphone-leave').onclick = () => send({ type: 'leave_call' });
   $('#webphone-mute').onclick = () => {
     if (!mic) return;
     const on = mic.getAudioTracks().every((t) => t.enabled);

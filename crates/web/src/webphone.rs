@@ -27,6 +27,8 @@ pub enum ClientMessage {
     AudioClose,
     /// Answer the call ringing in the page.
     AnswerCall,
+    /// Leave the call (put the "phone" down; in a conference the others go on).
+    LeaveCall,
 }
 
 /// What the server sends about browser audio (besides the live events).
@@ -115,6 +117,16 @@ impl Webphone {
                 let agent = agent.to_string();
                 match st
                     .ask(|reply| EngineRequest::BrowserAnswer { agent, reply })
+                    .await
+                {
+                    Ok(_) => Vec::new(),
+                    Err(e) => vec![error(e.message)],
+                }
+            }
+            ClientMessage::LeaveCall => {
+                let agent = agent.to_string();
+                match st
+                    .ask(|reply| EngineRequest::BrowserHangup { agent, reply })
                     .await
                 {
                     Ok(_) => Vec::new(),
