@@ -97,6 +97,13 @@ fn console_at(dir: &TestDir, base: &str, hz: f32, allow_mic: bool) -> Browser {
     b
 }
 
+/// The page's input (`in`) or output (`out`) level meter, 0..1.
+fn level(b: &Browser, which: &str) -> f64 {
+    b.exec(&format!("return window.webphone.levels.{which}"), vec![])
+        .as_f64()
+        .unwrap_or(0.0)
+}
+
 /// The dominant frequency of what the page receives, and the receiver's
 /// counters (getStats inbound-rtp).
 fn page_hears(b: &Browser) -> Value {
@@ -139,6 +146,12 @@ fn browser_agent_answers_in_the_page_and_talks_with_the_customer() {
 
     b.click("#webphone-connect");
     b.wait_attr("#webphone-state", "data-state", "connected", long);
+    // The microphone is listed and its level meter moves with the tone.
+    assert!(
+        !b.find_all("#webphone-mic option").is_empty(),
+        "microphones listed"
+    );
+    b.wait_until("the input level meter moves", T, |b| level(b, "in") > 0.05);
     b.select("#state-select", "ready");
     b.wait_text("#agent-status", "Ready", T);
 
@@ -154,6 +167,10 @@ fn browser_agent_answers_in_the_page_and_talks_with_the_customer() {
     sleep(4.0);
     let heard = page_hears(&b);
     eprintln!("the page hears: {heard}");
+    assert!(
+        level(&b, "out") > 0.05,
+        "the output meter shows the customer"
+    );
     assert!(
         heard["packets"].as_u64().unwrap_or(0) > 100,
         "the page receives the customer's RTP: {heard}"

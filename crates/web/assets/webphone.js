@@ -20,8 +20,11 @@ let wanted = false; // the agent asked for browser audio (reconnect after a WebS
 const KEY = 'sb_webphone';
 const status = { state: 'off', reason: '' };
 
-/** Exposed for tests and diagnostics: the connection and remote stream. */
-window.webphone = { status, pc: () => pc, remote: null };
+/** Exposed for tests and diagnostics: the connection, remote stream, levels (0..1). */
+window.webphone = { status, pc: () => pc, remote: null, levels: { in: 0, out: 0 } };
+const MIC_KEY = 'sb_webphone_mic';
+const SPEAKER_KEY = 'sb_webphone_speaker';
+let meters = null; // { ctx, timer }
 
 function setState(state, reason) {
   status.state = state;
@@ -41,6 +44,7 @@ function setState(state, reason) {
   $('#webphone-disconnect').hidden = !live;
   $('#webphone-mute').hidden = state !== 'connected';
   $('#webphone-keypad').hidden = state !== 'connected';
+  $('#webphone-devices').hidden = state !== 'connected';
   renderRinging();
 }
 
@@ -50,7 +54,95 @@ function showError(message) {
   el.hidden = !message;
 }
 
+/** RMS of what an analyser sees now (0..1). */
+function rms(an, buf) {
+  an.getFloatTimeDomainData(buf);
+  let sum = 0;
+  for (const v of buf) sum += v * v;
+  return Math.sqrt(sum / buf.length);
+}
+
+/** Input and output level meters, ten times a second. */
+function startMeters() {
+  stopMeters();
+  const ctx = new AudioContext();
+  const analyser = (stream) => {
+    if (!stream) return null;
+    const an = ctx.createAnalyser();
+    an.fftSize = 1024;
+    ctx.createMediaStreamSource(stream).connect(an);
+    return an;
+  };
+  const buf = new Float32Array(1024);
+  let mic = null;
+  let out = null;
+  const timer = setInterval(() => {
+    if (!mic && window.webphone.mic) mic = analyser(window.webphone.mic);
+    if (!out && window.webphone.remote) out = analyser(window.webphone.remote);
+    const levels = window.webphone.levels;
+    levels.in = mic ? Math.min(1, rms(mic, buf) * 2) : 0;
+    levels.out = out ? Math.min(1, rms(out, buf) * 2) : 0;
+    $('#webphone-level-in').value = levels.in;
+    $('#webphone-level-out').value = levels.out;
+  }, 100);
+  meters = { ctx, timer };
+}
+
+function stopMeters() {
+  if (!meters) return;
+  clearInterval(meters.timer);
+  meters.ctx.close().catch(() => {});
+  meters = null;
+}
+
+/** Fill the microphone and speaker lists (labels are known once the microphone is allowed). */
+async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const fill = (sel, kind, saved) => {
+    sel.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
+      const o = document.createElement('option');
+      o.value = d.deviceId;
+      o.textContent = d.label || `${kind} ${i + 1}`;
+      o.selected = d.deviceId === saved;
+      return o;
+    }));
+  };
+  fill($('#webphone-mic'), 'audioinput', localStorage.getItem(MIC_KEY));
+  fill($('#webphone-speaker'), 'audiooutput', localStorage.getItem(SPEAKER_KEY));
+}
+
+/** The agent picked another microphone: swap the track on the live connection. */
+async function changeMic() {
+  const id = $('#webphone-mic').value;
+  localStorage.setItem(MIC_KEY, id);
+  if (!pc) return;
+  try {
+    const next = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: id } } });
+    const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
+    if (sender) await sender.replaceTrack(next.getAudioTracks()[0]);
+    if (mic) mic.getTracks().forEach((t) => t.stop());
+    mic = next;
+    window.webphone.mic = next;
+    startMeters();
+  } catch (e) {
+    showError(`That microphone cannot be used: ${e.message}`);
+  }
+}
+
+/** The agent picked another speaker (where the browser supports choosing). */
+async function changeSpeaker() {
+  const id = $('#webphone-speaker').value;
+  localStorage.setItem(SPEAKER_KEY, id);
+  const el = $('#webphone-audio');
+  if (el.setSinkId) {
+    try { await el.setSinkId(id); } catch (e) { showError(`That speaker cannot be used: ${e.message}`); }
+  }
+}
+
 function teardown() {
+  stopMeters();
+  window.webphone.mic = null;
+  window.webphone.remote = null;
   if (pc) { try { pc.close(); } catch { /* closed */ } }
   pc = null;
   if (mic) mic.getTracks().forEach((t) => t.stop());
@@ -64,13 +156,18 @@ async function connect() {
   teardown();
   setState('connecting');
   try {
-    mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+    const saved = localStorage.getItem(MIC_KEY);
+    const audio = saved ? { deviceId: { ideal: saved } } : true;
+    mic = await navigator.mediaDevices.getUserMedia({ audio, video: false });
   } catch (e) {
     wanted = false;
     setState('failed', 'no microphone');
     showError(`The microphone is not available: ${e.name === 'NotAllowedError' ? 'permission denied' : e.message}`);
     return;
   }
+  window.webphone.mic = mic;
+  listDevices().catch(() => {});
+  startMeters();
   pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   mic.getTracks().forEach((t) => pc.addTrack(t, mic));
   pc.ontrack = (e) => {
@@ -184,6 +281,8 @@ export function initWebphone(sendFn) {
   $('#webphone-disconnect').onclick = disconnect;
   $('#webphone-answer').onclick = () => send({ type: 'answer_call' });
   $('#webphone-leave').onclick = () => send({ type: 'leave_call' });
+  $('#webphone-mic').onchange = changeMic;
+  $('#webphone-speaker').onchange = changeSpeaker;
   $('#webphone-mute').onclick = () => {
     if (!mic) return;
     const on = mic.getAudioTracks().every((t) => t.enabled);
