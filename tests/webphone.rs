@@ -97,6 +97,25 @@ fn console_at(dir: &TestDir, base: &str, hz: f32, allow_mic: bool) -> Browser {
     b
 }
 
+/// A counter of the page's inbound audio (getStats inbound-rtp), e.g.
+/// `packetsReceived` or `totalAudioEnergy`.
+fn inbound(b: &Browser, counter: &str) -> f64 {
+    b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const counter = arguments[0];
+        window.webphone.pc().getStats().then((st) => {
+          let n = 0;
+          st.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n = r[counter] || 0; });
+          done(n);
+        });
+        "#,
+        vec![serde_json::json!(counter)],
+    )
+    .as_f64()
+    .unwrap_or(0.0)
+}
+
 /// The page's input (`in`) or output (`out`) level meter, 0..1.
 fn level(b: &Browser, which: &str) -> f64 {
     b.exec(&format!("return window.webphone.levels.{which}"), vec![])
@@ -426,6 +445,24 @@ fn browser_audio_works_over_https_served_by_the_binary() {
     b.click("#webphone-auto");
     b.click("#webphone-connect");
     b.wait_attr("#webphone-state", "data-state", "connected", long);
+    // Test my audio: the server echoes the microphone back. Between calls
+    // the page gets silence; echoed, its own tone (until the browser's echo
+    // canceller learns to remove a steady tone played back to its own
+    // microphone, so the energy is measured at once).
+    let quiet = inbound(&b, "totalAudioEnergy");
+    sleep(1.0);
+    let idle = inbound(&b, "totalAudioEnergy") - quiet;
+    b.click("#webphone-echo");
+    let start = inbound(&b, "totalAudioEnergy");
+    sleep(1.0);
+    let echoed = inbound(&b, "totalAudioEnergy") - start;
+    eprintln!("audio energy idle {idle}, echoed {echoed}");
+    assert!(idle < 0.001, "between calls the page hears silence: {idle}");
+    assert!(
+        echoed > 0.01,
+        "the echo test plays the microphone back: {echoed}"
+    );
+    b.click("#webphone-echo");
     b.select("#state-select", "ready");
     b.wait_text("#agent-status", "Ready", T);
     let cust = lab.customer(&dir);

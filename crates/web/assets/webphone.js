@@ -5,7 +5,7 @@
  * button, or answered at once) instead of the SIP phone.
  *
  * Messages sent: {type:'audio_offer', sdp, auto_answer}, {type:'audio_close'},
- * {type:'answer_call'}, {type:'leave_call'}. Received: audio_answer {sdp}, audio_state {state,
+ * {type:'answer_call'}, {type:'leave_call'}, {type:'echo_test', on}. Received: audio_answer {sdp}, audio_state {state,
  * reason}, audio_error {message}. After a reload the page opens browser
  * audio again by itself (remembered in localStorage) and the server
  * re-attaches the call that waited for it.
@@ -45,6 +45,8 @@ function setState(state, reason) {
   $('#webphone-mute').hidden = state !== 'connected';
   $('#webphone-keypad').hidden = state !== 'connected';
   $('#webphone-devices').hidden = state !== 'connected';
+  $('#webphone-echo').hidden = state !== 'connected';
+  if (state !== 'connected') stopEcho(false);
   renderRinging();
 }
 
@@ -137,6 +139,25 @@ async function changeSpeaker() {
   if (el.setSinkId) {
     try { await el.setSinkId(id); } catch (e) { showError(`That speaker cannot be used: ${e.message}`); }
   }
+}
+
+let echoTimer = null;
+
+/** Hear oneself through the server for ten seconds (between calls). */
+function startEcho() {
+  send({ type: 'echo_test', on: true });
+  $('#webphone-echo').textContent = 'Stop the test';
+  $('#webphone-echo').setAttribute('aria-pressed', 'true');
+  echoTimer = setTimeout(() => stopEcho(true), 10000);
+}
+
+function stopEcho(tell) {
+  if (echoTimer === null) return;
+  clearTimeout(echoTimer);
+  echoTimer = null;
+  if (tell) send({ type: 'echo_test', on: false });
+  $('#webphone-echo').textContent = 'Test my audio';
+  $('#webphone-echo').setAttribute('aria-pressed', 'false');
 }
 
 function teardown() {
@@ -255,6 +276,7 @@ export async function onWebphoneMessage(msg) {
       break;
     case 'audio_error':
       showError(msg.message);
+      stopEcho(false);
       if (status.state === 'connecting') { teardown(); wanted = false; setState('failed', 'refused'); }
       break;
     default:
@@ -281,6 +303,7 @@ export function initWebphone(sendFn) {
   $('#webphone-disconnect').onclick = disconnect;
   $('#webphone-answer').onclick = () => send({ type: 'answer_call' });
   $('#webphone-leave').onclick = () => send({ type: 'leave_call' });
+  $('#webphone-echo').onclick = () => (echoTimer === null ? startEcho() : stopEcho(true));
   $('#webphone-mic').onchange = changeMic;
   $('#webphone-speaker').onchange = changeSpeaker;
   $('#webphone-mute').onclick = () => {

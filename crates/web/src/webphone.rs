@@ -29,6 +29,11 @@ pub enum ClientMessage {
     AnswerCall,
     /// Leave the call (put the "phone" down; in a conference the others go on).
     LeaveCall,
+    /// Start or stop hearing one's own audio back from the server (between calls).
+    EchoTest {
+        /// Start (true) or stop.
+        on: bool,
+    },
 }
 
 /// What the server sends about browser audio (besides the live events).
@@ -121,6 +126,18 @@ impl Webphone {
                 {
                     Ok(_) => Vec::new(),
                     Err(e) => vec![error(e.message)],
+                }
+            }
+            ClientMessage::EchoTest { on } => {
+                let echoed = self.session.is_some_and(|s| gw.set_echo(s, on));
+                match (echoed, self.session) {
+                    (true, _) => Vec::new(),
+                    (false, None) => vec![error("connect the browser audio first".into())],
+                    (false, Some(_)) => {
+                        vec![error(
+                            "the audio test works between calls, not during one".into(),
+                        )]
+                    }
                 }
             }
             ClientMessage::LeaveCall => {

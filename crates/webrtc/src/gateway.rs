@@ -219,6 +219,15 @@ impl Gateway {
             .map(|e| e.session.state().clone())
     }
 
+    /// Echo the session's audio back to the browser (or stop): false when
+    /// the session is unknown or its leg is in a call.
+    pub fn set_echo(&self, session: u64, on: bool) -> bool {
+        let leg = lock(&self.inner.sessions)
+            .get(&session)
+            .map(|e| e.media_leg);
+        leg.is_some_and(|leg| self.inner.engine.set_echo(leg, on))
+    }
+
     /// Live sessions opened by `owner`.
     pub fn sessions_of(&self, owner: &str) -> Vec<u64> {
         lock(&self.inner.sessions)
