@@ -60,7 +60,7 @@ fn lab(dir: &TestDir, extra: &str) -> Lab {
     Lab::start_extra(
         dir,
         vec![campaign("support", "5000", &["1001"], false)],
-        None,
+        std::env::var("SB_WEBPHONE_LOG").ok().as_deref(),
         &extra,
     )
 }
@@ -484,4 +484,63 @@ fn browser_audio_works_over_https_served_by_the_binary() {
     // Plain HTTP on the HTTPS port gets no console.
     let plain = http::request(lab.server.http_port, "GET", "/", &[], None, T);
     assert!(plain.map(|r| r.status != 200).unwrap_or(true));
+}
+
+#[test]
+fn a_browser_agent_consults_and_confers_with_a_phone_agent_then_leaves() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_conference");
+    let (lab, b) = start(&dir);
+    let long = Duration::from_secs(20);
+    let ta = lab.server.login("1001", "pw1001");
+    let (phone_b, tb) = lab.agent(&dir, "1002", B_HZ, true);
+    // The browser's noise suppression and gain control fade a steady test
+    // tone within seconds (a voice is what they keep): off for this test.
+    b.click("#webphone-processing");
+    b.click("#webphone-auto");
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "connected", long);
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+    let cust = lab.customer(&dir);
+    cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    let id = lab.wait_live_call(&ta);
+    // Consult the SIP-phone agent, then confer.
+    lab.action(
+        &ta,
+        &id,
+        "transfer",
+        Some(serde_json::json!({"mode": "consultative", "agent": "1002"})),
+    );
+    phone_b.wait_event("CALL_ESTABLISHED", T);
+    lab.wait_log(&ta, &id, "CONSULT_ANSWERED");
+    sleep(1.0);
+    let v = lab.action(&ta, &id, "confer", None);
+    assert_eq!(v["state"], "conference", "{v}");
+    let t1 = Instant::now();
+    sleep(3.0);
+    let t2 = Instant::now();
+    // The browser agent leaves from the page: the customer and B go on.
+    b.click("#webphone-leave");
+    lab.wait_state(&tb, &id, "connected");
+    let t3 = Instant::now();
+    sleep(3.0);
+    let t4 = Instant::now();
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    phone_b.wait_event("CALL_CLOSED", T);
+
+    let c = Heard::last_call(&cust, "customer");
+    let hb = Heard::last_call(&phone_b, "agent B");
+    // Conference: each hears the two others (the browser's 700 Hz included).
+    c.mix(&[BROWSER_HZ, B_HZ], &[CUSTOMER_HZ], t1, t2);
+    hb.mix(&[CUSTOMER_HZ, BROWSER_HZ], &[B_HZ], t1, t2);
+    // The browser left: customer and B only.
+    c.hears(B_HZ, t3, t4, 0.8).not_hears(BROWSER_HZ, t3, t4);
+    // The browser audio stays up for the next call.
+    assert_eq!(
+        b.attr("#webphone-state", "data-state").as_deref(),
+        Some("connected")
+    );
 }

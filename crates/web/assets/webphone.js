@@ -24,6 +24,17 @@ const status = { state: 'off', reason: '' };
 window.webphone = { status, pc: () => pc, remote: null, levels: { in: 0, out: 0 } };
 const MIC_KEY = 'sb_webphone_mic';
 const SPEAKER_KEY = 'sb_webphone_speaker';
+const PROCESSING_KEY = 'sb_webphone_processing';
+
+/** Microphone constraints: the chosen device, and the browser's echo
+ * cancellation, noise suppression and gain control unless turned off (a
+ * good headset may not need them). */
+function micConstraints(deviceId) {
+  const on = $('#webphone-processing').checked;
+  const c = { echoCancellation: on, noiseSuppression: on, autoGainControl: on };
+  if (deviceId) c.deviceId = deviceId;
+  return c;
+}
 let meters = null; // { ctx, timer }
 
 function setState(state, reason) {
@@ -119,7 +130,7 @@ async function changeMic() {
   localStorage.setItem(MIC_KEY, id);
   if (!pc) return;
   try {
-    const next = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: id } } });
+    const next = await navigator.mediaDevices.getUserMedia({ audio: micConstraints({ exact: id }) });
     const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
     if (sender) await sender.replaceTrack(next.getAudioTracks()[0]);
     if (mic) mic.getTracks().forEach((t) => t.stop());
@@ -178,7 +189,7 @@ async function connect() {
   setState('connecting');
   try {
     const saved = localStorage.getItem(MIC_KEY);
-    const audio = saved ? { deviceId: { ideal: saved } } : true;
+    const audio = micConstraints(saved ? { ideal: saved } : null);
     mic = await navigator.mediaDevices.getUserMedia({ audio, video: false });
   } catch (e) {
     wanted = false;
@@ -305,6 +316,11 @@ export function initWebphone(sendFn) {
   $('#webphone-leave').onclick = () => send({ type: 'leave_call' });
   $('#webphone-echo').onclick = () => (echoTimer === null ? startEcho() : stopEcho(true));
   $('#webphone-mic').onchange = changeMic;
+  $('#webphone-processing').checked = localStorage.getItem(PROCESSING_KEY) !== 'off';
+  $('#webphone-processing').onchange = () => {
+    localStorage.setItem(PROCESSING_KEY, $('#webphone-processing').checked ? 'on' : 'off');
+    if (mic) changeMic();
+  };
   $('#webphone-speaker').onchange = changeSpeaker;
   $('#webphone-mute').onclick = () => {
     if (!mic) return;

@@ -255,6 +255,20 @@ fn flush(inner: &Inner, sessions: &mut HashMap<u64, Entry>, id: u64) {
                 let _ = inner.socket.try_send_to(&data, to);
             }
             SessionOutput::Rtp(p) => {
+                if tracing::enabled!(tracing::Level::TRACE) {
+                    let mut pcm = [0i16; 1500];
+                    let n = Codec::Pcmu.decode(&p.payload, &mut pcm);
+                    let level = pcm[..n].iter().map(|s| i64::from(*s).abs()).sum::<i64>()
+                        / (n.max(1) as i64);
+                    tracing::trace!(
+                        session = id,
+                        pt = p.pt,
+                        seq = p.seq,
+                        ts = p.ts,
+                        level,
+                        "browser RTP"
+                    );
+                }
                 if let Some(n) = write_rtp(&p, &mut buf) {
                     let _ = e.loopback.try_send_to(&buf[..n], e.engine_addr);
                 }
