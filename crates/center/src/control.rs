@@ -161,18 +161,27 @@ pub enum EngineRequest {
     AddDnc(DncEntry),
     /// A number taken off the do-not-call list (`reason` ignored).
     RemoveDnc(DncEntry),
-    /// An agent's browser audio session is up (`media_leg`: its media
-    /// engine leg) or gone (`None`): calls for the agent are bridged to it
-    /// instead of ringing a SIP phone.
+    /// An agent's browser audio session is up: calls for the agent are
+    /// bridged to it instead of ringing a SIP phone (the newest session wins).
     BrowserAudio {
         /// Agent.
         agent: String,
-        /// The session's media engine leg, or `None` when it closed.
-        media_leg: Option<u64>,
+        /// The session's media engine leg.
+        media_leg: u64,
         /// Answer calls at once instead of ringing in the page.
         auto_answer: bool,
         /// Reply: done.
         reply: Reply<()>,
+    },
+    /// An agent's browser audio session closed: detached unless a newer
+    /// session of the agent replaced it already.
+    BrowserDetach {
+        /// Agent.
+        agent: String,
+        /// The closed session's media engine leg.
+        media_leg: u64,
+        /// Reply: whether it was the agent's attached session.
+        reply: Reply<bool>,
     },
     /// The agent hangs up their browser leg (like putting a phone down: in a
     /// conference the others go on), leaving the browser session up.

@@ -155,6 +155,13 @@ impl Switch {
             } => {
                 let _ = reply.send(self.browser_audio(&agent, media_leg, auto_answer));
             }
+            EngineRequest::BrowserDetach {
+                agent,
+                media_leg,
+                reply,
+            } => {
+                let _ = reply.send(self.browser_detach(&agent, media_leg));
+            }
             EngineRequest::BrowserHangup { agent, reply } => {
                 let _ = reply.send(self.browser_hangup(&agent));
             }

@@ -48,42 +48,53 @@ pub(crate) struct Reconnecting {
 pub(crate) type Waits = HashMap<String, Reconnecting>;
 
 impl Switch {
-    /// Attach (`Some`) or detach (`None`) an agent's browser audio session.
-    /// Attached, the agent counts as reachable (like a registered phone);
-    /// detached, a browser leg still on a call is hung up.
+    /// Attach an agent's browser audio session (its media leg): the agent
+    /// counts as reachable (like a registered phone). Calls waiting for the
+    /// agent's return, or on an older session, move to this one.
     pub(super) fn browser_audio(
         &mut self,
         agent: &str,
-        media: Option<MediaLeg>,
+        media: MediaLeg,
         auto_answer: bool,
     ) -> Result<(), ApiError> {
         if !self.agents.exists(agent) {
             return Err(ApiError::new(404, format!("unknown agent {agent}")));
         }
-        match media {
-            Some(media) => {
-                let old = self
-                    .browser
-                    .insert(agent.to_string(), BrowserSeat { media, auto_answer });
-                if let Some(wait) = self.browser_waits.remove(agent) {
-                    // Back after a reload or a blip: the calls resume on the new session.
-                    self.move_browser_legs(&wait.legs, media, &wait.held);
-                } else if let Some(old) = old.filter(|o| o.media != media) {
-                    // Another console took over: its session carries the calls on.
-                    let legs = self.live_browser_legs(agent, old.media);
-                    self.move_browser_legs(&legs, media, &[]);
-                }
-                self.agents_registration_changed(agent, true);
-            }
-            None => {
-                if let Some(old) = self.browser.remove(agent) {
-                    self.browser_lost(agent, old.media);
-                }
-                let registered = self.registrar.is_registered(agent, self.now);
-                self.agents_registration_changed(agent, registered);
-            }
+        let old = self
+            .browser
+            .insert(agent.to_string(), BrowserSeat { media, auto_answer });
+        if let Some(wait) = self.browser_waits.remove(agent) {
+            // Back after a reload or a blip: the calls resume on the new session.
+            self.move_browser_legs(&wait.legs, media, &wait.held);
+        } else if let Some(old) = old.filter(|o| o.media != media) {
+            // Another console took over: its session carries the calls on.
+            let legs = self.live_browser_legs(agent, old.media);
+            self.move_browser_legs(&legs, media, &[]);
         }
+        self.agents_registration_changed(agent, true);
         Ok(())
+    }
+
+    /// An agent's browser session (media leg `media`) closed. Unless a newer
+    /// session replaced it, the agent is detached: a call ringing there goes
+    /// back, calls in progress wait (see `browser_lost`). Returns whether
+    /// it was the attached session.
+    pub(super) fn browser_detach(
+        &mut self,
+        agent: &str,
+        media: MediaLeg,
+    ) -> Result<bool, ApiError> {
+        if !self.agents.exists(agent) {
+            return Err(ApiError::new(404, format!("unknown agent {agent}")));
+        }
+        if self.browser.get(agent).is_none_or(|s| s.media != media) {
+            return Ok(false);
+        }
+        self.browser.remove(agent);
+        self.browser_lost(agent, media);
+        let registered = self.registrar.is_registered(agent, self.now);
+        self.agents_registration_changed(agent, registered);
+        Ok(true)
     }
 
     /// Whether the agent's calls go to their browser.

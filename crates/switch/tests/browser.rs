@@ -31,7 +31,7 @@ fn attach(h: &mut Harness, agent: &str, auto_answer: bool) -> u64 {
     let agent = agent.to_string();
     h.api(|reply| EngineRequest::BrowserAudio {
         agent,
-        media_leg: Some(leg),
+        media_leg: leg,
         auto_answer,
         reply,
     })
@@ -105,17 +105,22 @@ fn auto_answer_bridges_at_once_and_the_agent_hangs_up_from_the_console() {
 #[test]
 fn a_session_lost_while_ringing_puts_the_caller_back_in_the_queue() {
     let mut h = setup();
-    attach(&mut h, "1001", false);
+    let browser = attach(&mut h, "1001", false);
     let c = h.customer_calls("5000");
     h.run_for(500);
     assert_eq!(h.status("1001"), "ringing");
-    h.api(|reply| EngineRequest::BrowserAudio {
-        agent: "1001".into(),
-        media_leg: None,
-        auto_answer: false,
-        reply,
-    })
-    .expect("detached");
+    // A stale detach (an older session) changes nothing.
+    let agent = "1001".to_string();
+    let was = h
+        .api(|reply| EngineRequest::BrowserDetach {
+            agent,
+            media_leg: browser + 1000,
+            reply,
+        })
+        .expect("stale detach");
+    assert_eq!(was, serde_json::json!(false));
+    assert_eq!(h.status("1001"), "ringing");
+    detach(&mut h, "1001", browser);
     h.run_for(500);
     // Still waiting in the queue (the agent's SIP phone may now take it).
     assert_eq!(h.state("trunk", c), CallState::Confirmed);
@@ -131,7 +136,7 @@ fn bad_browser_requests_are_refused() {
     let err = h
         .api(|reply| EngineRequest::BrowserAudio {
             agent: "nobody".into(),
-            media_leg: Some(1),
+            media_leg: 1,
             auto_answer: false,
             reply,
         })
@@ -148,22 +153,24 @@ fn on_call(h: &mut Harness) -> (usize, u64) {
     (c, browser)
 }
 
-fn detach(h: &mut Harness, agent: &str) {
+/// The agent's attached browser session (media leg `media_leg`) closes.
+fn detach(h: &mut Harness, agent: &str, media_leg: u64) {
     let agent = agent.to_string();
-    h.api(|reply| EngineRequest::BrowserAudio {
-        agent,
-        media_leg: None,
-        auto_answer: false,
-        reply,
-    })
-    .expect("detached");
+    let was = h
+        .api(|reply| EngineRequest::BrowserDetach {
+            agent,
+            media_leg,
+            reply,
+        })
+        .expect("detached");
+    assert_eq!(was, serde_json::json!(true));
 }
 
 #[test]
 fn a_reload_mid_call_keeps_the_customer_on_hold_until_the_browser_is_back() {
     let mut h = setup();
     let (c, old) = on_call(&mut h);
-    detach(&mut h, "1001");
+    detach(&mut h, "1001", old);
     h.run_for(10_000);
     // The customer waits with music; the call and the agent stay on it.
     assert_eq!(h.state("trunk", c), CallState::Confirmed);
@@ -183,8 +190,8 @@ fn a_reload_mid_call_keeps_the_customer_on_hold_until_the_browser_is_back() {
 #[test]
 fn the_wait_for_a_lost_browser_is_bounded() {
     let mut h = setup();
-    let (c, _) = on_call(&mut h);
-    detach(&mut h, "1001");
+    let (c, old) = on_call(&mut h);
+    detach(&mut h, "1001", old);
     h.run_for(29_000);
     assert_eq!(h.state("trunk", c), CallState::Confirmed, "still waiting");
     h.run_for(2_000);

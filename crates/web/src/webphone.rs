@@ -63,8 +63,8 @@ pub enum ServerMessage {
 /// One console connection's browser audio.
 #[derive(Debug, Default)]
 pub(crate) struct Webphone {
-    /// The session this page opened, if live.
-    session: Option<u64>,
+    /// The session this page opened, if live: (session id, its media leg).
+    session: Option<(u64, u64)>,
 }
 
 impl Webphone {
@@ -99,7 +99,7 @@ impl Webphone {
                 let attached = st
                     .ask(|reply| EngineRequest::BrowserAudio {
                         agent: agent_name,
-                        media_leg: Some(opened.media_leg),
+                        media_leg: opened.media_leg,
                         auto_answer,
                         reply,
                     })
@@ -108,7 +108,7 @@ impl Webphone {
                     gw.close(opened.session, "not attached");
                     return vec![error(e.message)];
                 }
-                self.session = Some(opened.session);
+                self.session = Some((opened.session, opened.media_leg));
                 vec![
                     ServerMessage::AudioAnswer { sdp: opened.answer },
                     state("connecting", None),
@@ -129,7 +129,7 @@ impl Webphone {
                 }
             }
             ClientMessage::EchoTest { on } => {
-                let echoed = self.session.is_some_and(|s| gw.set_echo(s, on));
+                let echoed = self.session.is_some_and(|(s, _)| gw.set_echo(s, on));
                 match (echoed, self.session) {
                     (true, _) => Vec::new(),
                     (false, None) => vec![error("connect the browser audio first".into())],
@@ -161,42 +161,44 @@ impl Webphone {
         ev: GatewayEvent,
     ) -> Option<ServerMessage> {
         match ev {
-            GatewayEvent::Connected { session, .. } if Some(session) == self.session => {
+            GatewayEvent::Connected { session, .. } if self.is(session) => {
                 Some(state("connected", None))
             }
             GatewayEvent::Closed {
-                session, reason, ..
-            } if Some(session) == self.session => {
+                session,
+                reason,
+                media_leg,
+                ..
+            } if self.is(session) => {
                 self.session = None;
-                detach_if_last(st, agent).await;
+                detach(st, agent, media_leg).await;
                 Some(state("closed", Some(reason)))
             }
             _ => None,
         }
     }
 
+    fn is(&self, session: u64) -> bool {
+        self.session.is_some_and(|(s, _)| s == session)
+    }
+
     /// Close this page's session (the page left or sent a new offer).
     pub(crate) async fn close(&mut self, st: &AppState, gw: &Gateway, agent: &str, why: &str) {
-        if let Some(s) = self.session.take() {
+        if let Some((s, media_leg)) = self.session.take() {
             gw.close(s, why);
-            detach_if_last(st, agent).await;
+            detach(st, agent, media_leg).await;
         }
     }
 }
 
-/// Detach the agent's browser audio in the switch unless another page of
-/// theirs has a live session.
-async fn detach_if_last(st: &AppState, agent: &str) {
-    let Some(gw) = &st.webphone else { return };
-    if !gw.sessions_of(agent).is_empty() {
-        return;
-    }
+/// Tell the switch a session of the agent closed (a no-op there when a
+/// newer session of theirs is attached already).
+async fn detach(st: &AppState, agent: &str, media_leg: u64) {
     let agent = agent.to_string();
     let _ = st
-        .ask(|reply| EngineRequest::BrowserAudio {
+        .ask(|reply| EngineRequest::BrowserDetach {
             agent,
-            media_leg: None,
-            auto_answer: false,
+            media_leg,
             reply,
         })
         .await;
