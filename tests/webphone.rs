@@ -165,6 +165,7 @@ fn browser_agent_answers_in_the_page_and_talks_with_the_customer() {
 
     b.click("#webphone-connect");
     b.wait_attr("#webphone-state", "data-state", "connected", long);
+    b.wait_text("#phone-status", "Browser audio", T);
     // The microphone is listed and its level meter moves with the tone.
     assert!(
         !b.find_all("#webphone-mic option").is_empty(),

@@ -235,7 +235,8 @@ function renderHeader() {
   }
   const phone = $('#phone-status');
   phone.dataset.registered = String(!!p?.registered);
-  phone.textContent = p?.registered ? 'Phone registered' : 'Phone not registered';
+  const browserAudio = window.webphone?.status?.state === 'connected';
+  phone.textContent = browserAudio ? 'Browser audio' : p?.registered ? 'Phone registered' : 'Phone not registered';
   renderStateOptions(p);
 }
 

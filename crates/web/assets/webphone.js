@@ -11,7 +11,7 @@
  * re-attaches the call that waited for it.
  */
 import { $ } from './dom.js';
-import { store, on } from './store.js';
+import { store, on, emit } from './store.js';
 
 let send = null;
 let pc = null;
@@ -59,6 +59,7 @@ function setState(state, reason) {
   $('#webphone-echo').hidden = state !== 'connected';
   if (state !== 'connected') stopEcho(false);
   renderRinging();
+  emit('agents'); // the header says where calls ring
 }
 
 function showError(message) {
