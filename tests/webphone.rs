@@ -5,6 +5,8 @@
 //! the call rings in the page, the agent answers there; the customer hears
 //! the browser's tone and the page hears the customer's; hold gives the
 //! customer music; the keypad's digit reaches the server as RFC 4733.
+//! A browser agent records on demand (customer left, browser right in the
+//! WAV), consults and confers with a SIP-phone agent, then leaves.
 //! A reload mid-call keeps the customer (on hold) and the audio resumes on
 //! the reloaded page. Bad input: garbage SDP gets a clear error, and a
 //! WebSocket without a session is refused.
@@ -507,6 +509,22 @@ fn a_browser_agent_consults_and_confers_with_a_phone_agent_then_leaves() {
     cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
     b.wait_attr("#call-state", "data-state", "connected", long);
     let id = lab.wait_live_call(&ta);
+    // Recorded on demand: the browser agent is on the right channel.
+    sleep(0.5);
+    let v = lab.ok(
+        "POST",
+        &format!("/api/calls/{id}/recording/start"),
+        None,
+        &ta,
+    );
+    assert_eq!(v["recording"], true, "{v}");
+    sleep(3.0);
+    lab.ok(
+        "POST",
+        &format!("/api/calls/{id}/recording/stop"),
+        None,
+        &ta,
+    );
     // Consult the SIP-phone agent, then confer.
     lab.action(
         &ta,
@@ -543,5 +561,28 @@ fn a_browser_agent_consults_and_confers_with_a_phone_agent_then_leaves() {
     assert_eq!(
         b.attr("#webphone-state", "data-state").as_deref(),
         Some("connected")
+    );
+    // The recording: the customer left, the browser agent right.
+    let list = lab.ok("GET", "/api/recordings", None, &ta);
+    let rec = list["recordings"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["call_id"] == id.as_str()).cloned())
+        .unwrap_or_else(|| panic!("a recording of {id}: {list}"));
+    let rec_id = rec["id"].as_str().expect("recording id").to_string();
+    let (st, body) = lab.get_bytes(&format!("/api/recordings/{rec_id}/audio"), &ta);
+    assert_eq!(st, 200);
+    let path = dir.join("recording.wav");
+    std::fs::write(&path, &body).expect("saved");
+    let s = read_stereo(&path);
+    let d = s.left.duration();
+    assert!(
+        tone_heard_between(&s.left, CUSTOMER_HZ, 0.3, d - 0.3, 0.8),
+        "left is the customer: {}",
+        describe(&s.left)
+    );
+    assert!(
+        tone_heard_between(&s.right, BROWSER_HZ, 0.3, d - 0.3, 0.8),
+        "right is the browser agent: {}",
+        describe(&s.right)
     );
 }
