@@ -343,6 +343,17 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         };
         let listener = crate::https::HttpsListener::bind(cfg.server.http_addr, cert, key).await?;
         let local = axum::serve::Listener::local_addr(&listener)?;
+        // Requests came over our TLS: the web layer treats them as a
+        // TLS-terminating proxy's (session cookie marked Secure).
+        let router = router.layer(axum::middleware::map_request(
+            |mut req: axum::extract::Request| async move {
+                req.headers_mut().insert(
+                    "x-forwarded-proto",
+                    axum::http::HeaderValue::from_static("https"),
+                );
+                req
+            },
+        ));
         (Box::pin(axum::serve(listener, router).into_future()), local)
     } else {
         let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)

@@ -445,6 +445,41 @@ fn browser_audio_works_over_https_served_by_the_binary() {
     let base = format!("https://127.0.0.1:{}/", lab.server.http_port);
     let b = console_at(&dir, &base, BROWSER_HZ, true);
     assert_eq!(b.exec("return location.protocol", vec![]), "https:");
+    // The session cookie is for HTTPS only (Secure).
+    let login = {
+        use std::io::Write;
+        let body = r#"{"username":"1001","password":"pw1001"}"#;
+        let mut c = std::process::Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect"])
+            .arg(format!("127.0.0.1:{}", lab.server.http_port))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_client");
+        let req = format!(
+            "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        c.stdin
+            .take()
+            .expect("stdin")
+            .write_all(req.as_bytes())
+            .expect("request");
+        c.wait_with_output().expect("response")
+    };
+    let head = String::from_utf8_lossy(&login.stdout).to_ascii_lowercase();
+    eprintln!(
+        "login over https: {}",
+        head.lines()
+            .find(|l| l.starts_with("set-cookie"))
+            .unwrap_or("-")
+    );
+    assert!(
+        head.contains("set-cookie: sb_token=") && head.contains("; secure"),
+        "{head}"
+    );
     b.click("#webphone-auto");
     b.click("#webphone-connect");
     b.wait_attr("#webphone-state", "data-state", "connected", long);
