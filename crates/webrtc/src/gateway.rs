@@ -343,6 +343,9 @@ fn read_rtp(data: &[u8]) -> Option<PlainRtp> {
 /// Datagrams on the shared WebRTC port, handed to the session they belong to.
 async fn receive_loop(inner: std::sync::Weak<Inner>) {
     let mut buf = vec![0u8; 2048];
+    // The session each browser address last reached: checked first, so a
+    // media packet costs one lookup, not a scan of every session.
+    let mut by_addr: HashMap<SocketAddr, u64> = HashMap::new();
     loop {
         let Some(gw) = inner.upgrade() else { return };
         let local = gw.public;
@@ -359,11 +362,25 @@ async fn receive_loop(inner: std::sync::Weak<Inner>) {
         let now = Instant::now();
         let data = &buf[..n];
         let mut sessions = lock(&gw.sessions);
-        let id = sessions
-            .iter()
-            .find(|(_, e)| e.session.accepts(now, from, local, data))
-            .map(|(id, _)| *id);
+        let cached = by_addr.get(&from).copied().filter(|id| {
+            sessions
+                .get(id)
+                .is_some_and(|e| e.session.accepts(now, from, local, data))
+        });
+        let id = cached.or_else(|| {
+            sessions
+                .iter()
+                .find(|(_, e)| e.session.accepts(now, from, local, data))
+                .map(|(id, _)| *id)
+        });
+        if by_addr.len() > 4 * sessions.len() + 64 {
+            // Forget addresses of closed sessions now and then.
+            by_addr.retain(|_, id| sessions.contains_key(id));
+        }
         if let Some(id) = id {
+            if cached.is_none() {
+                by_addr.insert(from, id);
+            }
             if let Some(e) = sessions.get_mut(&id) {
                 e.session.handle_datagram(now, from, local, data);
             }
