@@ -1,6 +1,8 @@
 //! Start-up: open storage (running migrations), seed agents and campaigns
 //! from the configuration, start media, SIP, the engine, the scheduler and HTTP.
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -204,6 +206,21 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     .await
     .context("starting the media engine")?;
     media.set_rtp_timeout(std::time::Duration::from_secs(cfg.server.rtp_timeout_secs));
+    let webphone = match cfg.server.webrtc_addr {
+        Some(addr) => Some(
+            switchboard_webrtc::Gateway::start(
+                addr,
+                cfg.server
+                    .webrtc_public_ip
+                    .unwrap_or_else(|| cfg.public_ip()),
+                cfg.server.sip_addr.ip(),
+                media.clone(),
+            )
+            .await
+            .context("starting browser audio (webrtc_addr)")?,
+        ),
+        None => None,
+    };
     let (sip_local, out, inbound) = crate::transport::bind(cfg.server.sip_addr)
         .await
         .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
@@ -304,6 +321,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         data_dir: cfg.server.data_dir.clone(),
         login_failures: Default::default(),
         sip_realm: cfg.server.realm.clone(),
+        webphone,
         flush: Arc::new(move || {
             let flush_tx = flush_tx.clone();
             Box::pin(async move {
@@ -314,16 +332,38 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             })
         }),
     };
-    let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
-        .await
-        .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
-    let http_local = listener.local_addr()?;
+    let router = switchboard_web::router(state);
+    type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+    let (server, http_local): (Serving, SocketAddr) = if cfg.server.https {
+        let (Some(cert), Some(key)) = (&cfg.server.tls_cert, &cfg.server.tls_key) else {
+            anyhow::bail!("https = true needs tls_cert and tls_key");
+        };
+        let listener = crate::https::HttpsListener::bind(cfg.server.http_addr, cert, key).await?;
+        let local = axum::serve::Listener::local_addr(&listener)?;
+        // Requests came over our TLS: the web layer treats them as a
+        // TLS-terminating proxy's (session cookie marked Secure).
+        let router = router.layer(axum::middleware::map_request(
+            |mut req: axum::extract::Request| async move {
+                req.headers_mut().insert(
+                    "x-forwarded-proto",
+                    axum::http::HeaderValue::from_static("https"),
+                );
+                req
+            },
+        ));
+        (Box::pin(axum::serve(listener, router).into_future()), local)
+    } else {
+        let listener = tokio::net::TcpListener::bind(cfg.server.http_addr)
+            .await
+            .with_context(|| format!("binding HTTP on {}", cfg.server.http_addr))?;
+        let local = listener.local_addr()?;
+        (Box::pin(axum::serve(listener, router).into_future()), local)
+    };
     // Listen for SIGTERM and Ctrl-C before saying we are ready, so a signal
     // sent right after the ready line is a graceful shutdown too.
     let mut signals = Signals::new()?;
     println!("switchboard ready sip={sip_local} http={http_local}");
     tracing::info!(%sip_local, %http_local, tls = ?tls_local, "switchboard ready");
-    let server = axum::serve(listener, switchboard_web::router(state));
     let grace = std::time::Duration::from_secs(cfg.server.shutdown_grace_secs);
     tokio::select! {
         r = server => r.context("HTTP server")?,

@@ -82,6 +82,18 @@ pub struct ServerConfig {
     /// On SIGTERM or Ctrl-C: how long running calls may go on (new calls
     /// are refused meanwhile) before they are ended with BYE (seconds).
     pub shutdown_grace_secs: u64,
+    /// Browser audio (WebRTC) for agents: the one UDP port every browser
+    /// sends to (e.g. `0.0.0.0:20000`... any free port); unset: disabled.
+    pub webrtc_addr: Option<SocketAddr>,
+    /// Address browsers reach the WebRTC port at (our ICE candidate);
+    /// default: `public_ip`.
+    pub webrtc_public_ip: Option<IpAddr>,
+    /// How long a call waits (customer on hold) for an agent whose browser
+    /// audio went away mid-call, e.g. a reload (seconds; 0: end at once).
+    pub browser_reconnect_secs: u64,
+    /// Serve `http_addr` over HTTPS with `tls_cert` and `tls_key` (browsers
+    /// give the microphone for browser audio only to secure pages).
+    pub https: bool,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +123,10 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             shutdown_grace_secs: 30,
+            webrtc_addr: None,
+            webrtc_public_ip: None,
+            browser_reconnect_secs: 30,
+            https: false,
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn switch_config(
             ..Default::default()
         },
         nat_keepalive_secs: cfg.server.nat_keepalive_secs,
+        browser_reconnect_secs: cfg.server.browser_reconnect_secs,
         nat_max_expires_secs: cfg.server.nat_max_expires_secs,
     })
 }

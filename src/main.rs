@@ -8,6 +8,7 @@ mod config;
 mod dns;
 mod driver;
 mod events;
+mod https;
 mod memory;
 mod recovery;
 mod scheduler;

@@ -207,6 +207,7 @@ impl Driver {
             abuse: AbuseLimits::default(),
             nat_keepalive_secs: 20,
             nat_max_expires_secs: 300,
+            browser_reconnect_secs: 30,
         };
         let agents = AGENTS
             .iter()

@@ -56,6 +56,16 @@ impl Lab {
 
     /// `rust_log`: e.g. Some("debug") to get SIP first lines in server.log.
     pub fn start_with(dir: &TestDir, campaigns: Vec<CampaignCfg>, rust_log: Option<&str>) -> Lab {
+        Lab::start_extra(dir, campaigns, rust_log, "")
+    }
+
+    /// As [`Lab::start_with`], with raw `key = value` lines added to [server].
+    pub fn start_extra(
+        dir: &TestDir,
+        campaigns: Vec<CampaignCfg>,
+        rust_log: Option<&str>,
+        extra_server: &str,
+    ) -> Lab {
         require_tool("baresip");
         require_tool("sox");
         let pstn_port = free_port_pair();
@@ -67,7 +77,8 @@ impl Lab {
         for c in campaigns {
             opts = opts.campaign(c);
         }
-        opts.extra_server = format!("ring_timeout_secs = {RING_TIMEOUT_SECS}\nacw_secs = 0");
+        opts.extra_server =
+            format!("ring_timeout_secs = {RING_TIMEOUT_SECS}\nacw_secs = 0\n{extra_server}");
         opts.rust_log = Some(
             std::env::var("SB_ACTIONS_LOG")
                 .ok()

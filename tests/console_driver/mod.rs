@@ -117,6 +117,11 @@ impl Browser {
 
     /// Start with a given window size.
     pub fn start_sized(dir: &TestDir, width: u32, height: u32) -> Browser {
+        Browser::start_with_args(dir, width, height, &[])
+    }
+
+    /// Start with extra chromium flags (e.g. a fake microphone).
+    pub fn start_with_args(dir: &TestDir, width: u32, height: u32, extra: &[String]) -> Browser {
         require_browser();
         let port = free_port();
         let log_path = dir.join(&format!("chromedriver-{port}.log"));
@@ -153,6 +158,25 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--autoplay-policy=no-user-gesture-required",
+            "--lang=en-US",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--window-size={width},{height}"));
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra.iter().cloned());
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -162,21 +186,7 @@ impl Browser {
                     "goog:loggingPrefs": {"browser": "ALL"},
                     "goog:chromeOptions": {
                         "binary": chromium_path().to_string_lossy(),
-                        "args": [
-                            "--headless=new",
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-dev-shm-usage",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--disable-sync",
-                            "--no-first-run",
-                            "--no-default-browser-check",
-                            "--autoplay-policy=no-user-gesture-required",
-                            "--lang=en-US",
-                            format!("--window-size={width},{height}"),
-                            format!("--user-data-dir={}", profile.display()),
-                        ]
+                        "args": args
                     }
                 }
             }

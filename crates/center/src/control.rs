@@ -161,4 +161,41 @@ pub enum EngineRequest {
     AddDnc(DncEntry),
     /// A number taken off the do-not-call list (`reason` ignored).
     RemoveDnc(DncEntry),
+    /// An agent's browser audio session is up: calls for the agent are
+    /// bridged to it instead of ringing a SIP phone (the newest session wins).
+    BrowserAudio {
+        /// Agent.
+        agent: String,
+        /// The session's media engine leg.
+        media_leg: u64,
+        /// Answer calls at once instead of ringing in the page.
+        auto_answer: bool,
+        /// Reply: done.
+        reply: Reply<()>,
+    },
+    /// An agent's browser audio session closed: detached unless a newer
+    /// session of the agent replaced it already.
+    BrowserDetach {
+        /// Agent.
+        agent: String,
+        /// The closed session's media engine leg.
+        media_leg: u64,
+        /// Reply: whether it was the agent's attached session.
+        reply: Reply<bool>,
+    },
+    /// The agent hangs up their browser leg (like putting a phone down: in a
+    /// conference the others go on), leaving the browser session up.
+    BrowserHangup {
+        /// Agent.
+        agent: String,
+        /// Reply: the call left.
+        reply: Reply<String>,
+    },
+    /// The agent answers, in the page, the call ringing on their browser audio.
+    BrowserAnswer {
+        /// Agent.
+        agent: String,
+        /// Reply: the call answered.
+        reply: Reply<String>,
+    },
 }

@@ -432,6 +432,25 @@ impl MediaEngine {
         st.refresh_room(room);
     }
 
+    /// Echo a leg's audio back to it (a phone's "test your audio"), or stop.
+    /// Only for a leg in no room: returns false (and changes nothing) when
+    /// the leg is unknown or in a room; joining a room ends the echo.
+    pub fn set_echo(&self, leg: LegId, on: bool) -> bool {
+        let st = lock(&self.inner.state);
+        let Some(entry) = st.legs.get(&leg) else {
+            return false;
+        };
+        if entry.room.is_some() {
+            return false;
+        }
+        entry.leg.set_route(if on {
+            Route::Forward(Arc::downgrade(&entry.leg))
+        } else {
+            Route::Mix
+        });
+        true
+    }
+
     /// Mute or unmute a leg towards the others in its room.
     pub fn set_muted(&self, leg: LegId, muted: bool) {
         let mut guard = lock(&self.inner.state);

@@ -90,6 +90,10 @@ impl Switch {
 
     /// Ring an agent's phone (the agent was reserved by the call's AgentEngaged).
     pub(super) fn dial_agent(&mut self, call: &str, leg: LegId, agent: &str, caller: &str) {
+        if let Some(seat) = self.browser_seat(agent) {
+            self.dial_browser(call, leg, agent, seat);
+            return;
+        }
         let now = self.now;
         let Some(b) = self.registrar.lookup(agent, now).into_iter().next() else {
             self.pending_events
@@ -177,6 +181,10 @@ impl Switch {
         if l.state == LegState::Terminated {
             return;
         }
+        if matches!(l.side, Side::Browser) {
+            self.end_browser_leg(leg);
+            return;
+        }
         match (&mut l.side, l.state) {
             (_, LegState::Confirmed) => self.send_bye(leg),
             (Side::Incoming { answered: true, .. }, LegState::Setup) => self.send_bye(leg),
@@ -240,11 +248,16 @@ impl Switch {
     /// Free a leg's media port (idempotent).
     pub(super) fn release_leg_media(&mut self, leg: LegId) {
         if let Some(l) = self.legs.get(&leg) {
+            if matches!(l.side, Side::Browser) {
+                // The browser session's leg outlives its calls.
+                self.end_browser_leg(leg);
+                return;
+            }
             self.media.destroy_leg(l.media);
         }
     }
 
-    fn apply_plan(&mut self, call: &str, plan: &MediaPlan) {
+    pub(super) fn apply_plan(&mut self, call: &str, plan: &MediaPlan) {
         let Some(entry) = self.calls.get_mut(call) else {
             return;
         };

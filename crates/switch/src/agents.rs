@@ -267,6 +267,8 @@ impl Switch {
 
     /// The agent's phone registered, refreshed or lost its registration.
     pub(super) fn agents_registration_changed(&mut self, username: &str, registered: bool) {
+        // An attached browser audio session keeps the agent reachable.
+        let registered = registered || self.browser_seat(username).is_some();
         let Some(p) = self.agents.get_mut(username) else {
             return;
         };

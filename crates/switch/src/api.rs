@@ -147,6 +147,27 @@ impl Switch {
             EngineRequest::SetDnc(entries) => self.dnc.set(entries),
             EngineRequest::AddDnc(entry) => self.dnc.add(entry),
             EngineRequest::RemoveDnc(entry) => self.dnc.remove(&entry),
+            EngineRequest::BrowserAudio {
+                agent,
+                media_leg,
+                auto_answer,
+                reply,
+            } => {
+                let _ = reply.send(self.browser_audio(&agent, media_leg, auto_answer));
+            }
+            EngineRequest::BrowserDetach {
+                agent,
+                media_leg,
+                reply,
+            } => {
+                let _ = reply.send(self.browser_detach(&agent, media_leg));
+            }
+            EngineRequest::BrowserHangup { agent, reply } => {
+                let _ = reply.send(self.browser_hangup(&agent));
+            }
+            EngineRequest::BrowserAnswer { agent, reply } => {
+                let _ = reply.send(self.browser_answer(&agent));
+            }
         }
     }
 

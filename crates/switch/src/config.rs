@@ -36,6 +36,10 @@ pub struct SwitchConfig {
     pub nat_keepalive_secs: u64,
     /// Longest registration granted to a phone behind a NAT (s; 0: no cap).
     pub nat_max_expires_secs: u64,
+    /// How long a call waits, the customer on hold, for an agent whose
+    /// browser audio went away mid-call (a reload, a network blip) before
+    /// it ends as if the agent hung up (s; 0: it ends at once).
+    pub browser_reconnect_secs: u64,
 }
 
 impl SwitchConfig {

@@ -183,6 +183,14 @@ impl Switch {
 
     /// BYE an established leg.
     pub(super) fn send_bye(&mut self, leg: u64) {
+        if self
+            .legs
+            .get(&leg)
+            .is_some_and(|l| matches!(l.side, crate::Side::Browser))
+        {
+            self.end_browser_leg(leg);
+            return;
+        }
         let Some(t) = self.legs.get(&leg).map(|l| l.dialog.peer.transport) else {
             return;
         };

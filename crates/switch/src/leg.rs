@@ -27,6 +27,10 @@ pub enum Side {
         /// Hang up as soon as possible (CANCEL sent or pending).
         cancelled: bool,
     },
+    /// An agent's browser audio session (see `browser.rs`): no SIP at all.
+    /// Its `dialog` is a local placeholder that is never used nor indexed:
+    /// every path that would signal (BYE, CANCEL, reject) ends it locally.
+    Browser,
 }
 
 /// Lifecycle of a leg.

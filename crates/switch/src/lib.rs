@@ -16,6 +16,7 @@ mod abuse;
 mod actions;
 mod agents;
 mod api;
+mod browser;
 mod config;
 mod dnc;
 mod in_dialog;
@@ -214,6 +215,10 @@ pub struct Switch {
     prack_timers: prack::Timers,
     /// Graceful shutdown (see [`Switch::shutdown`]).
     shutdown: shutdown::Shutdown,
+    /// Agents' browser audio sessions (see `browser.rs`).
+    browser: browser::BrowserSeats,
+    /// Agents whose browser went away mid-call, waited for (see `browser.rs`).
+    browser_waits: browser::Waits,
 }
 
 impl Switch {
@@ -265,6 +270,8 @@ impl Switch {
             session_timers: Default::default(),
             prack_timers: Default::default(),
             shutdown: Default::default(),
+            browser: Default::default(),
+            browser_waits: Default::default(),
             current_call: None,
             overloaded: false,
             refused: 0,
@@ -474,6 +481,7 @@ impl Switch {
             self.session_timers.next(),
             self.prack_timers.next(),
             self.shutdown_deadline(),
+            self.browser_deadline(),
         ] {
             next = next.min(d.unwrap_or(u64::MAX));
         }
@@ -611,6 +619,7 @@ impl Switch {
         self.session_timers_tick(now);
         self.prack_tick(now);
         self.shutdown_tick();
+        self.browser_tick();
         // After-call work and registration expiry deadlines (queue deadlines run in `drain`).
         self.agents_tick(now);
         if now.saturating_sub(self.last_housekeeping) >= HOUSEKEEPING_MS {

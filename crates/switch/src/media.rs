@@ -67,7 +67,10 @@ impl crate::Switch {
     pub(crate) fn on_media_event(&mut self, e: switchboard_media::MediaEvent) {
         match e {
             switchboard_media::MediaEvent::Dtmf { leg, digit } => {
-                if let Some(l) = self.legs.values().find(|l| l.media == leg) {
+                let live =
+                    |l: &&crate::Leg| l.media == leg && l.state != crate::LegState::Terminated;
+                let found = self.legs.values().find(live);
+                if let Some(l) = found.or_else(|| self.legs.values().find(|l| l.media == leg)) {
                     let call = l.call.clone();
                     // PCI DSS: consoles, the call log and the server log get `*`
                     // unless the call's campaign allows clear digits (the media

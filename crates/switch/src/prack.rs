@@ -161,7 +161,7 @@ impl Switch {
                     .header("CSeq")
                     .and_then(|c| CSeq::parse(c).ok())
                     .map(|c| c.seq),
-                Side::Outgoing { .. } => None,
+                Side::Outgoing { .. } | Side::Browser => None,
             };
             let Some(Reliable::Pending { rseq, .. }) = l.reliable else {
                 return false;

@@ -124,6 +124,12 @@ export function connectEvents(onEvent, onStatus) {
   };
   open();
   return {
+    /** Send a message (browser audio signalling); false if not connected. */
+    send(obj) {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify(obj));
+      return true;
+    },
     close() {
       stopped = true;
       clearTimeout(timer);

@@ -63,6 +63,7 @@
 import { get, post, put, setToken, setUnauthorizedHandler, connectEvents, serverNow } from './api.js';
 import { $, $$, h, announce, showError, clearError, fmtDuration, statusLabel } from './dom.js';
 import { store, on, emit, applyEvent } from './store.js';
+import { initWebphone, onWebphoneMessage, onLinkStatus, stopWebphone } from './webphone.js';
 import { initAgent, resetAgent, checkAgendaDue } from './agent.js';
 import { initSupervisor, showSupervisor, resetSupervisor } from './supervisor.js';
 import { initAdmin, showAdmin, resetAdmin, loadCampaigns, loadPauseReasons } from './admin.js';
@@ -125,6 +126,7 @@ async function logout() {
     if (mine && mine.chosen && mine.chosen !== 'offline') await put('/api/agents/me/state', { state: 'offline' });
   } catch { /* logging out anyway */ }
   try { await post('/api/logout'); } catch { /* session may be gone already */ }
+  stopWebphone();
   endSession();
   showLogin();
   announce('Logged out');
@@ -167,13 +169,16 @@ async function startSession(meInfo) {
   if (store.supervisor) initSupervisor();
   if (store.admin) initAdmin();
   if (events) events.close();
-  events = connectEvents(applyEvent, (s) => {
+  const onMessage = (msg) => (String(msg.type).startsWith('audio_') ? onWebphoneMessage(msg) : applyEvent(msg));
+  events = connectEvents(onMessage, (s) => {
     store.wsStatus = s;
     emit('ws');
+    onLinkStatus(s);
     // A refused upgrade looks like a plain close: check the session (a 401
     // brings the login form back through the unauthorized handler).
     if (s === 'closed' && sessionStarted) get('/api/me').catch(() => {});
   });
+  initWebphone((m) => events.send(m));
   route();
 }
 
@@ -230,7 +235,8 @@ function renderHeader() {
   }
   const phone = $('#phone-status');
   phone.dataset.registered = String(!!p?.registered);
-  phone.textContent = p?.registered ? 'Phone registered' : 'Phone not registered';
+  const browserAudio = window.webphone?.status?.state === 'connected';
+  phone.textContent = browserAudio ? 'Browser audio' : p?.registered ? 'Phone registered' : 'Phone not registered';
   renderStateOptions(p);
 }
 

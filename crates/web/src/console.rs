@@ -15,6 +15,7 @@ const STORE_JS: &str = include_str!("../assets/store.js");
 const AGENT_JS: &str = include_str!("../assets/agent.js");
 const SUPERVISOR_JS: &str = include_str!("../assets/supervisor.js");
 const ADMIN_JS: &str = include_str!("../assets/admin.js");
+const WEBPHONE_JS: &str = include_str!("../assets/webphone.js");
 
 /// `GET /`.
 #[utoipa::path(get, path = "/", tag = "console", security(()),
@@ -37,6 +38,7 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, HttpError> {
         "agent.js" => (AGENT_JS, "text/javascript; charset=utf-8"),
         "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
         "admin.js" => (ADMIN_JS, "text/javascript; charset=utf-8"),
+        "webphone.js" => (WEBPHONE_JS, "text/javascript; charset=utf-8"),
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         _ => return Err(HttpError::new(404, format!("no asset {file}"))),
     };

@@ -19,6 +19,7 @@ mod recordings;
 mod reports;
 mod supervise;
 mod trunks;
+mod webphone;
 mod ws;
 
 use std::future::Future;
@@ -38,6 +39,7 @@ pub use admin::{agent_info, campaign_info, sip_ha1};
 pub use auth::Caller;
 pub use dnc::dnc_entries;
 pub use error::HttpError;
+pub use webphone::{ClientMessage, ServerMessage};
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -57,6 +59,8 @@ pub struct AppState {
     pub login_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>>,
     /// SIP digest realm: SIP passwords are stored as HA1s computed for it.
     pub sip_realm: String,
+    /// Browser audio sessions (WebRTC), when enabled.
+    pub webphone: Option<switchboard_webrtc::Gateway>,
 }
 
 impl AppState {

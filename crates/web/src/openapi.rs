@@ -52,6 +52,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
     components(schemas(
         switchboard_center::LiveEvent, switchboard_center::Snapshot,
         actions::CallAction, actions::TransferStep, actions::RecordingStep, agenda::AgendaStep,
+        crate::webphone::ClientMessage, crate::webphone::ServerMessage,
     )),
     modifiers(&Security),
     tags(

@@ -8,12 +8,14 @@ use axum::response::Response;
 use serde_json::Value;
 use switchboard_center::{EngineRequest, LiveEvent};
 
+use crate::webphone::{ServerMessage, Webphone};
 use crate::{AppState, Caller};
 
 /// `GET /api/ws` (token via cookie, header or `?token=`).
 #[utoipa::path(get, path = "/api/ws", tag = "live",
     responses((status = 101, description = "WebSocket: a `snapshot` first, then live events \
-        (agents get those about themselves and their calls)", body = LiveEvent),
+        (agents get those about themselves and their calls). Browser audio: the page sends \
+        `ClientMessage`s, the server answers with `ServerMessage`s", body = LiveEvent),
         (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn upgrade(State(st): State<AppState>, c: Caller, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| stream(st, c, socket))
@@ -47,6 +49,8 @@ fn relevant(ev: &Value, user: &str, supervisor: bool) -> bool {
 
 async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
     let mut rx = (st.events)();
+    let mut gw_rx = st.webphone.as_ref().map(|g| g.subscribe());
+    let mut phone = Webphone::default();
     let user = c.agent.username.clone();
     let sup = c.is_supervisor();
     if let Ok(snap) = st.ask(EngineRequest::Snapshot).await {
@@ -58,20 +62,56 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
             .await;
     }
     loop {
+        let gw_event = async {
+            match gw_rx.as_mut() {
+                Some(r) => r.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            ev = rx.recv() => match ev {
+            ev = gw_event => match ev {
                 Ok(ev) => {
-                    if relevant(&ev, &user, sup) && socket.send(Message::Text(ev.to_string().into())).await.is_err() {
-                        return;
+                    if let Some(out) = phone.on_gateway(&st, &user, ev).await {
+                        if send(&mut socket, &out).await.is_err() {
+                            break;
+                        }
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return,
+                Err(_) => gw_rx = None,
+            },
+            ev = rx.recv() => match ev {
+                Ok(ev) => {
+                    if relevant(&ev, &user, sup) && socket.send(Message::Text(ev.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
             },
             m = socket.recv() => match m {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Text(t))) => {
+                    for out in phone.on_message(&st, &user, t.as_str()).await {
+                        if send(&mut socket, &out).await.is_err() {
+                            break;
+                        }
+                    }
+                }
                 _ => {}
             }
         }
     }
+    // The page is gone: so is its audio session.
+    if let Some(gw) = st.webphone.clone() {
+        phone
+            .close(&st, &gw, &user, "the console disconnected")
+            .await;
+    }
+}
+
+/// Send a typed message to the page.
+async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(msg).unwrap_or_default();
+    socket.send(Message::Text(text.into())).await
 }

@@ -140,6 +140,7 @@ impl Harness {
             abuse: setup.abuse,
             nat_keepalive_secs: setup.nat_keepalive_secs,
             nat_max_expires_secs: 300,
+            browser_reconnect_secs: 30,
         };
         let agents = setup
             .agents
@@ -426,6 +427,12 @@ impl Harness {
     pub fn music_of(&mut self, a: (&str, usize)) -> Option<String> {
         self.media_leg(a.0, a.1)
             .and_then(|x| self.media.music_of(x))
+    }
+
+    /// Do `a`'s call and the media leg `leg` (a browser session's) hear each other?
+    pub fn hears_leg(&mut self, a: (&str, usize), leg: u64) -> bool {
+        self.media_leg(a.0, a.1)
+            .is_some_and(|x| self.media.hears(x, leg) && self.media.hears(leg, x))
     }
 
     /// Does `a`'s call `ai` hear music on hold?

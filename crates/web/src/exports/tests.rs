@@ -28,6 +28,7 @@ pub(crate) async fn app(role: AgentRole) -> (axum::Router, Storage, String) {
         flush: Arc::new(|| Box::pin(async {})),
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
+        webphone: None,
     };
     let user = storage
         .create_agent(&NewAgent {

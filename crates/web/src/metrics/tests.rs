@@ -385,6 +385,7 @@ async fn app_with_engine(role: AgentRole) -> (axum::Router, Storage, String) {
         flush: Arc::new(|| Box::pin(async {})),
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
+        webphone: None,
     };
     let user = storage
         .create_agent(&NewAgent {

@@ -35,6 +35,7 @@ async fn state() -> AppState {
         flush: Arc::new(|| Box::pin(async {})),
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
+        webphone: None,
     }
 }
 

@@ -55,6 +55,7 @@ async fn app_in(data_dir: &Path, role: AgentRole) -> (axum::Router, Storage, Str
         flush: Arc::new(|| Box::pin(async {})),
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
+        webphone: None,
     };
     let token = session(&storage, "9000", role).await;
     (crate::router(state), storage, token)

@@ -1,0 +1,210 @@
+//! The browser webphone's edges, in headless Chromium: garbage SDP and
+//! answering with nothing ringing get clear errors, no WebSocket without a
+//! session, a denied microphone gives a clear message; and browser audio
+//! over HTTPS served by the binary (Secure cookie, echo test, a call, leave).
+//!
+//! Needs `chromium chromium-driver baresip sox openssl`. `cargo test --test webphone_edge`
+
+mod actions_common;
+mod common;
+mod console_driver;
+mod webphone_common;
+
+use std::time::{Duration, Instant};
+
+use actions_common::*;
+use common::*;
+use webphone_common::*;
+
+#[test]
+fn garbage_sdp_gets_a_clear_error_and_no_session_no_socket() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_errors");
+    let (lab, b) = start(&dir);
+    // A second socket of the logged-in page (cookie session) sends garbage.
+    let reply = b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const ws = new WebSocket(`ws://${location.host}/api/ws`);
+        ws.onmessage = (m) => {
+          const msg = JSON.parse(m.data);
+          if (msg.type === 'audio_error') { done(msg); ws.close(); }
+        };
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'audio_offer', sdp: 'not an offer' }));
+        setTimeout(() => done({ type: 'timeout' }), 5000);
+        "#,
+        vec![],
+    );
+    assert_eq!(reply["type"], "audio_error", "{reply}");
+    let msg = reply["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("bad SDP offer"), "{reply}");
+    // Nothing rings for the agent: answering is refused with a reason.
+    let reply = b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const ws = new WebSocket(`ws://${location.host}/api/ws`);
+        ws.onmessage = (m) => {
+          const msg = JSON.parse(m.data);
+          if (msg.type === 'audio_error') { done(msg); ws.close(); }
+        };
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'answer_call' }));
+        setTimeout(() => done({ type: 'timeout' }), 5000);
+        "#,
+        vec![],
+    );
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no call is ringing"),
+        "{reply}"
+    );
+    // Without a session there is no WebSocket to send an offer on.
+    let r = http::request(
+        lab.server.http_port,
+        "GET",
+        "/api/ws",
+        &[
+            ("Connection", "Upgrade"),
+            ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        None,
+        T,
+    )
+    .expect("request");
+    assert_eq!(r.status, 401, "{}", r.text());
+}
+
+#[test]
+fn a_denied_microphone_gives_a_clear_message() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_denied");
+    let (lab, _allowed) = start(&dir);
+    let b = console(&dir, &lab, BROWSER_HZ, false);
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "failed", T);
+    let msg = b.wait_text("#webphone-error", "microphone", T);
+    assert!(msg.contains("permission denied"), "{msg}");
+}
+
+#[test]
+fn browser_audio_works_over_https_served_by_the_binary() {
+    let _g = serial();
+    require_tool("openssl");
+    let dir = TestDir::new("webphone_https");
+    let st = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(st.success(), "openssl made a certificate");
+    let extra = format!(
+        "https = true\ntls_cert = \"{}\"\ntls_key = \"{}\"",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let lab = lab(&dir, &extra);
+    let long = Duration::from_secs(20);
+    let base = format!("https://127.0.0.1:{}/", lab.server.http_port);
+    let b = console_at(&dir, &base, BROWSER_HZ, true);
+    assert_eq!(b.exec("return location.protocol", vec![]), "https:");
+    // The session cookie is for HTTPS only (Secure).
+    let login = {
+        use std::io::Write;
+        let body = r#"{"username":"1001","password":"pw1001"}"#;
+        let mut c = std::process::Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect"])
+            .arg(format!("127.0.0.1:{}", lab.server.http_port))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_client");
+        let req = format!(
+            "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        c.stdin
+            .take()
+            .expect("stdin")
+            .write_all(req.as_bytes())
+            .expect("request");
+        c.wait_with_output().expect("response")
+    };
+    let head = String::from_utf8_lossy(&login.stdout).to_ascii_lowercase();
+    let cookie = head
+        .lines()
+        .find(|l| l.starts_with("set-cookie: sb_token="));
+    assert!(
+        cookie.is_some_and(|c| c.contains("; secure")),
+        "the session cookie over HTTPS is Secure: {:?}",
+        cookie.map(|c| c.split(';').skip(1).collect::<Vec<_>>())
+    );
+    b.click("#webphone-auto");
+    b.click("#webphone-connect");
+    b.wait_attr("#webphone-state", "data-state", "connected", long);
+    // Test my audio: the server echoes the microphone back. Between calls
+    // the page gets silence; echoed, its own tone.
+    let quiet = inbound(&b, "totalAudioEnergy");
+    sleep(1.0);
+    let idle = inbound(&b, "totalAudioEnergy") - quiet;
+    b.click("#webphone-echo");
+    let start = inbound(&b, "totalAudioEnergy");
+    sleep(1.0);
+    let echoed = inbound(&b, "totalAudioEnergy") - start;
+    let echo = page_hears(&b);
+    assert!(idle < 0.001, "between calls the page hears silence: {idle}");
+    assert!(
+        echoed > 0.01,
+        "the echo test plays the microphone back: {echoed}"
+    );
+    assert!(
+        (echo["peak_hz"].as_f64().unwrap_or(0.0) - f64::from(BROWSER_HZ)).abs() < 30.0,
+        "the agent hears their own {BROWSER_HZ} Hz through the server: {echo}"
+    );
+    b.click("#webphone-echo");
+    b.select("#state-select", "ready");
+    b.wait_text("#agent-status", "Ready", T);
+    let cust = lab.customer(&dir);
+    cust.dial(&format!("sip:5000@127.0.0.1:{}", lab.server.sip_port));
+    b.wait_attr("#call-state", "data-state", "connected", long);
+    let t0 = Instant::now();
+    sleep(3.0);
+    let heard = page_hears(&b);
+    assert!(
+        (heard["peak_hz"].as_f64().unwrap_or(0.0) - f64::from(CUSTOMER_HZ)).abs() < 30.0,
+        "the page hears the customer over HTTPS: {heard}"
+    );
+    let t1 = Instant::now();
+    // The agent puts the browser "phone" down: the customer is hung up.
+    b.click("#webphone-leave");
+    cust.wait_event("CALL_CLOSED", T);
+    b.wait_attr("#call-state", "data-state", "idle", long);
+    Heard::last_call(&cust, "customer").hears(BROWSER_HZ, t0, t1, 0.8);
+    // Plain HTTP on the HTTPS port gets no console.
+    let plain = http::request(lab.server.http_port, "GET", "/", &[], None, T);
+    assert!(plain.map(|r| r.status != 200).unwrap_or(true));
+}
