@@ -24,47 +24,13 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    /// Start the storage writer on a thread of its own, below the signalling
-    /// threads' CPU priority, over a [`Storage::batch_writer`] of `storage`
-    /// for the database at `url`.
-    ///
-    /// A commit of a batch is a burst of CPU (SQLite's WAL frames, sqlx's
-    /// worker thread): on the tokio workers it delayed the INVITEs arriving
-    /// meanwhile (INVITE->200 p99 at 100 calls/s doubled in `bench sip`).
-    /// Here, with nice +10 (inherited by the sqlx worker thread the writer's
-    /// connection starts), it takes the CPU that signalling leaves.
+    /// Start the storage writer task over a [`Storage::batch_writer`] of
+    /// `storage` for the database at `url`.
     pub async fn start(storage: &Storage, url: &str) -> anyhow::Result<EventSink> {
         let (events, _) = broadcast::channel(4096);
         let (db, rx) = mpsc::unbounded_channel();
-        let (opened, open) = tokio::sync::oneshot::channel();
-        let (storage, url) = (storage.clone(), url.to_string());
-        std::thread::Builder::new()
-            .name("storage-writer".into())
-            .spawn(move || {
-                lower_priority();
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = opened.send(Err(anyhow::Error::from(e)));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    match storage.batch_writer(&url).await {
-                        Ok(w) => {
-                            let _ = opened.send(Ok(()));
-                            writer(w, rx).await;
-                        }
-                        Err(e) => {
-                            let _ = opened.send(Err(e.into()));
-                        }
-                    }
-                });
-            })?;
-        open.await??;
+        let w = storage.batch_writer(url).await?;
+        tokio::spawn(writer(w, rx));
         Ok(EventSink { events, db })
     }
 
@@ -97,16 +63,6 @@ impl EventSink {
     /// Queue a storage write.
     pub fn store(&self, op: StoreOp) {
         let _ = self.db.send(DbOp::Store(op));
-    }
-}
-
-/// Nice +10 for the calling thread and the threads it starts (Linux keeps a
-/// nice value per thread); elsewhere nothing.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority on the calling thread (who = 0) has no memory effects.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 
@@ -161,18 +117,32 @@ const BATCH: usize = 512;
 /// without it a quiet server commits a transaction of one or two statements
 /// each time; 10 ms later the same commit carries the writes of a few calls
 /// (`perf` at 100 calls/s: begin, commit and WAL frames were a sixth of the
-/// server's CPU). A kill -9 loses what is queued in memory either way;
-/// restart recovery closes the calls whose end was not written.
+/// server's CPU). A flush (every authenticated API request reads its own
+/// writes) ends the wait at once. A kill -9 loses what is queued in memory
+/// either way; restart recovery closes the calls whose end was not written.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
     let mut recordings: HashMap<String, String> = HashMap::new();
     while let Some(first) = rx.recv().await {
-        if !matches!(first, DbOp::Flush(_)) {
-            tokio::time::sleep(GATHER).await;
+        // Writes arriving within GATHER go in the same batch; a flush (an API
+        // request reading its own writes) ends the gathering at once.
+        let deadline = tokio::time::Instant::now() + GATHER;
+        let mut flushed = matches!(first, DbOp::Flush(_));
+        let mut batch = vec![first];
+        while !flushed && batch.len() < BATCH {
+            tokio::select! {
+                op = rx.recv() => match op {
+                    Some(op) => {
+                        flushed = matches!(op, DbOp::Flush(_));
+                        batch.push(op);
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
         }
         // Everything queued meanwhile goes in the same batch.
-        let mut batch = vec![first];
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(op) => batch.push(op),
