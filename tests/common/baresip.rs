@@ -203,6 +203,10 @@ impl Baresip {
     /// Start with full options. `dir` is a parent directory; the UA uses
     /// `dir/baresip-<user>[-n]`.
     pub fn with_opts(parent: &Path, opts: BaresipOpts) -> Baresip {
+        Baresip::with_opts_attempt(parent, opts, 1)
+    }
+
+    fn with_opts_attempt(parent: &Path, opts: BaresipOpts, attempt: u32) -> Baresip {
         let mut dir = parent.join(format!("baresip-{}", opts.user));
         let mut n = 1;
         while dir.exists() {
@@ -318,6 +322,15 @@ impl Baresip {
             Some(Ok(s)) => s,
             _ => {
                 kill_child(&mut child);
+                // baresip's TLS transport binds the SIP port + 1, which another
+                // process (a browser's connections, say) can take between our
+                // probe and baresip's bind: start again on another pair.
+                if opts.sip_port.is_none()
+                    && attempt < 4
+                    && tail(&log_path, 30).contains("Address already in use")
+                {
+                    return Baresip::with_opts_attempt(parent, opts, attempt + 1);
+                }
                 panic!(
                     "baresip {} did not open ctrl_tcp port {}; log {}:\n{}",
                     opts.user,
