@@ -224,9 +224,12 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     let (sip_local, out, inbound) = crate::transport::bind(cfg.server.sip_addr)
         .await
         .with_context(|| format!("binding SIP on {}", cfg.server.sip_addr))?;
-    let sink = EventSink::start(&storage, &cfg.server.database)
-        .await
-        .context("opening the storage writer")?;
+    let sink = EventSink::start(
+        storage
+            .batch_writer(&cfg.server.database)
+            .await
+            .context("opening the storage writer")?,
+    );
     let (req_tx, req_rx) = mpsc::channel(1024);
     let clock = Clock::new();
     let media_events = media.subscribe();

@@ -24,14 +24,12 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    /// Start the storage writer task over a [`Storage::batch_writer`] of
-    /// `storage` for the database at `url`.
-    pub async fn start(storage: &Storage, url: &str) -> anyhow::Result<EventSink> {
+    /// Start the writer task over `storage` (best a [`Storage::batch_writer`]).
+    pub fn start(storage: Storage) -> EventSink {
         let (events, _) = broadcast::channel(4096);
         let (db, rx) = mpsc::unbounded_channel();
-        let w = storage.batch_writer(url).await?;
-        tokio::spawn(writer(w, rx));
-        Ok(EventSink { events, db })
+        tokio::spawn(writer(storage, rx));
+        EventSink { events, db }
     }
 
     /// Subscribe to live events.
@@ -127,7 +125,8 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
     while let Some(first) = rx.recv().await {
         // Writes arriving within GATHER go in the same batch; a flush (an API
         // request reading its own writes) ends the gathering at once.
-        let deadline = tokio::time::Instant::now() + GATHER;
+        let gather = tokio::time::sleep(GATHER);
+        tokio::pin!(gather);
         let mut flushed = matches!(first, DbOp::Flush(_));
         let mut batch = vec![first];
         while !flushed && batch.len() < BATCH {
@@ -139,7 +138,7 @@ async fn writer(storage: Storage, mut rx: mpsc::UnboundedReceiver<DbOp>) {
                     }
                     None => break,
                 },
-                _ = tokio::time::sleep_until(deadline) => break,
+                _ = &mut gather => break,
             }
         }
         // Everything queued meanwhile goes in the same batch.
