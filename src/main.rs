@@ -16,6 +16,10 @@ mod tls;
 mod transport;
 mod wav_repair;
 
+/// jemalloc rather than glibc's allocator: see [`memory`] for why and how it is tuned.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::PathBuf;
 
 use std::sync::Arc;
