@@ -12,6 +12,7 @@ mod ports;
 mod relay;
 mod room;
 mod rtcp_loop;
+mod secure;
 mod tick;
 
 use std::collections::{HashMap, VecDeque};
@@ -130,6 +131,8 @@ pub struct LegStats {
     /// Loss, jitter, round trip and MOS, from our receive statistics and
     /// the phone's RTCP reports.
     pub quality: crate::quality::Quality,
+    /// SRTP/SRTCP packets dropped: failed authentication or replayed.
+    pub srtp_dropped: u64,
 }
 
 /// Handle to the engine; cheap to clone, all clones share one engine.
@@ -357,6 +360,17 @@ impl MediaEngine {
         rx.dtmf_pt = dtmf_pt;
         rx.last_activity = std::time::Instant::now();
         rx.timeout_reported = false;
+    }
+
+    /// Protect the leg with SRTP (our key for what we send, the peer's for
+    /// what we receive), change its keys, or go back to plain RTP with
+    /// `None`. Unchanged keys keep their state (ROC, replay list).
+    pub fn set_srtp(&self, leg: LegId, params: Option<crate::srtp::SrtpParams>) {
+        let Some(leg) = self.leg(leg) else {
+            warn!(leg, "set_srtp on unknown leg");
+            return;
+        };
+        leg.set_srtp(params);
     }
 
     /// Enable or stop sending RTP to the leg (false while the phone holds
