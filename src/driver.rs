@@ -104,6 +104,9 @@ impl MediaControl for MediaDriver {
     fn set_sending(&mut self, leg: MediaLeg, send: bool) {
         self.0.set_sending(leg, send)
     }
+    fn set_srtp(&mut self, leg: MediaLeg, params: Option<switchboard_media::srtp::SrtpParams>) {
+        self.0.set_srtp(leg, params)
+    }
     fn create_room(&mut self) -> MediaRoom {
         self.0.create_room()
     }
