@@ -120,7 +120,8 @@ impl CryptoAttribute {
                     _ => return Err(SdesError::Unsupported("MKI".into())),
                 }
             } else {
-                let l = parse_lifetime(p).ok_or_else(|| SdesError::Unsupported("lifetime".into()))?;
+                let l =
+                    parse_lifetime(p).ok_or_else(|| SdesError::Unsupported("lifetime".into()))?;
                 if lifetime.replace(l).is_some() {
                     return Err(SdesError::Syntax);
                 }
@@ -148,7 +149,12 @@ impl CryptoAttribute {
 
 /// Just the name of a session parameter, for the error (never its value).
 fn session_param_name(p: &str) -> String {
-    p.split('=').next().unwrap_or_default().chars().take(32).collect()
+    p.split('=')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(32)
+        .collect()
 }
 
 fn decode_key(b64: &str) -> Result<SdesKey, SdesError> {
@@ -164,7 +170,11 @@ fn decode_key(b64: &str) -> Result<SdesKey, SdesError> {
 /// `2^n` or a decimal number of packets.
 fn parse_lifetime(s: &str) -> Option<u64> {
     match s.strip_prefix("2^") {
-        Some(exp) => exp.parse::<u32>().ok().filter(|e| *e < 64).map(|e| 1u64 << e),
+        Some(exp) => exp
+            .parse::<u32>()
+            .ok()
+            .filter(|e| *e < 64)
+            .map(|e| 1u64 << e),
         None => s.parse().ok(),
     }
 }
@@ -192,7 +202,10 @@ mod tests {
         assert_eq!(&c.key.0[..2], b"YS");
         let c = CryptoAttribute::parse(&format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|1048576"))
             .unwrap();
-        assert_eq!((c.tag, c.suite, c.lifetime, c.mki), (2, CryptoSuite::AesCm128HmacSha1_32, Some(1_048_576), None));
+        assert_eq!(
+            (c.tag, c.suite, c.lifetime, c.mki),
+            (2, CryptoSuite::AesCm128HmacSha1_32, Some(1_048_576), None)
+        );
         // Our own line parses back to the same key.
         let back = CryptoAttribute::parse(&c.value()).unwrap();
         assert_eq!(back.key, c.key);
@@ -204,26 +217,44 @@ mod tests {
         let p = CryptoAttribute::parse;
         assert_eq!(
             p(&format!("1 AES_256_CM_HMAC_SHA1_80 inline:{KEY}")),
-            Err(SdesError::UnsupportedSuite("AES_256_CM_HMAC_SHA1_80".into()))
+            Err(SdesError::UnsupportedSuite(
+                "AES_256_CM_HMAC_SHA1_80".into()
+            ))
         );
-        assert_eq!(p("1 AES_CM_128_HMAC_SHA1_80 inline:!!notbase64!!"), Err(SdesError::BadKey));
-        assert_eq!(p("1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ="), Err(SdesError::BadKey));
-        assert_eq!(p("x AES_CM_128_HMAC_SHA1_80 inline:a"), Err(SdesError::Syntax));
+        assert_eq!(
+            p("1 AES_CM_128_HMAC_SHA1_80 inline:!!notbase64!!"),
+            Err(SdesError::BadKey)
+        );
+        assert_eq!(
+            p("1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ="),
+            Err(SdesError::BadKey)
+        );
+        assert_eq!(
+            p("x AES_CM_128_HMAC_SHA1_80 inline:a"),
+            Err(SdesError::Syntax)
+        );
         assert_eq!(p("1 AES_CM_128_HMAC_SHA1_80"), Err(SdesError::Syntax));
         assert!(matches!(
             p(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} KDR=1")),
             Err(SdesError::Unsupported(n)) if n == "KDR"
         ));
-        assert!(p(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20|1:4;inline:{KEY}|2^20|2:4")).is_err());
+        assert!(p(&format!(
+            "1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20|1:4;inline:{KEY}|2^20|2:4"
+        ))
+        .is_err());
         assert!(p(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^99")).is_err());
         // Errors never carry the key.
-        let e = p(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} FEC_ORDER={KEY}")).unwrap_err();
+        let e = p(&format!(
+            "1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} FEC_ORDER={KEY}"
+        ))
+        .unwrap_err();
         assert!(!e.to_string().contains(KEY) && !format!("{e:?}").contains(KEY));
     }
 
     #[test]
     fn choose_takes_the_first_usable_line() {
-        let a = CryptoAttribute::parse(&format!("1 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|2^20|1:4")).unwrap();
+        let a = CryptoAttribute::parse(&format!("1 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|2^20|1:4"))
+            .unwrap();
         let b = CryptoAttribute::parse(&format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}")).unwrap();
         let c = CryptoAttribute::parse(&format!("3 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")).unwrap();
         assert_eq!(choose(&[a.clone(), b, c]).map(|c| c.tag), Some(2));

@@ -464,7 +464,8 @@ a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:bad\r\n";
         assert!(text.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"));
         let back = AudioSdp::parse(&ans).unwrap();
         assert_eq!(back.crypto, o.crypto[..1]);
-        let plain = AudioSdp::parse(b"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
+        let plain =
+            AudioSdp::parse(b"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
         assert!(!plain.audio_secure() && plain.crypto.is_empty());
     }
 }

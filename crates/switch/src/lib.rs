@@ -54,8 +54,8 @@ pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use prack::Reliable;
 pub use records::ActiveRecording;
 pub use session_timer::{SessionTimer, MIN_SE_SECS};
-pub use srtp::{LegKeys, SrtpMode};
 pub use shutdown::END_WAIT_MS;
+pub use srtp::{LegKeys, SrtpMode};
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 pub use trunks::{BadSource, SourceNet};
 

@@ -114,7 +114,10 @@ fn a_savp_offer_gets_a_savp_answer_with_our_key_and_keyed_media() {
     let ours = crypto_lines(&ok);
     assert_eq!(ours.len(), 1, "{ours:?}");
     let (head, key) = ours[0].split_once(" inline:").expect("inline key");
-    assert_eq!(head, "2 AES_CM_128_HMAC_SHA1_32", "first supported suite, tag echoed");
+    assert_eq!(
+        head, "2 AES_CM_128_HMAC_SHA1_32",
+        "first supported suite, tag echoed"
+    );
     assert_ne!(key, KEY_A, "our own key");
     assert_eq!(b64(key).len(), 30);
 
@@ -137,7 +140,10 @@ fn a_savp_offer_gets_a_savp_answer_with_our_key_and_keyed_media() {
         "sendonly",
     );
     let ok2 = final_response(&invite(&mut h, &hold, Some(&tag), 2));
-    assert!(ok2.starts_with("SIP/2.0 200") && ok2.contains("a=recvonly"), "{ok2}");
+    assert!(
+        ok2.starts_with("SIP/2.0 200") && ok2.contains("a=recvonly"),
+        "{ok2}"
+    );
     assert_eq!(crypto_lines(&ok2), ours, "our key is kept");
     assert_eq!(h.media.srtp_of(leg), Some(keys.clone()));
 
@@ -149,7 +155,10 @@ fn a_savp_offer_gets_a_savp_answer_with_our_key_and_keyed_media() {
     );
     let ok3 = final_response(&invite(&mut h, &rekey, Some(&tag), 3));
     let lines = crypto_lines(&ok3);
-    assert!(lines[0].starts_with("7 AES_CM_128_HMAC_SHA1_80 inline:"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("7 AES_CM_128_HMAC_SHA1_80 inline:"),
+        "{lines:?}"
+    );
     let now = h.media.srtp_of(leg).expect("still SRTP");
     assert_eq!(now.profile, SrtpProfile::AesCm128HmacSha1_80);
     assert_eq!(now.remote.as_bytes().to_vec(), b64(KEY_B));
@@ -189,7 +198,12 @@ fn an_offer_without_a_supported_suite_gets_488_never_clear_media() {
     ] {
         let mut h = raw_trunk(None);
         let refs: Vec<&str> = crypto.iter().map(String::as_str).collect();
-        let r = final_response(&invite(&mut h, &sdp("RTP/SAVP", &refs, "sendrecv"), None, 1));
+        let r = final_response(&invite(
+            &mut h,
+            &sdp("RTP/SAVP", &refs, "sendrecv"),
+            None,
+            1,
+        ));
         assert!(
             r.starts_with("SIP/2.0 488 Not Acceptable Here (no supported SRTP crypto suite)"),
             "{r}"
@@ -200,7 +214,10 @@ fn an_offer_without_a_supported_suite_gets_488_never_clear_media() {
     // Plain RTP stays plain.
     let mut h = raw_trunk(None);
     let ok = final_response(&invite(&mut h, &sdp("RTP/AVP", &[], "sendrecv"), None, 1));
-    assert!(ok.contains(" RTP/AVP 0 101\r\n") && crypto_lines(&ok).is_empty(), "{ok}");
+    assert!(
+        ok.contains(" RTP/AVP 0 101\r\n") && crypto_lines(&ok).is_empty(),
+        "{ok}"
+    );
     let leg = h
         .media
         .leg_sending_to("127.0.0.1:40000".parse().unwrap())
@@ -230,8 +247,14 @@ fn a_mandatory_trunk_is_offered_savp_and_a_plain_answer_ends_the_leg() {
         .expect("INVITE to the trunk");
     assert!(offer.contains(" RTP/SAVP 0 8 101\r\n"), "{offer}");
     let lines = crypto_lines(&offer);
-    assert!(lines[0].starts_with("1 AES_CM_128_HMAC_SHA1_80 inline:"), "{lines:?}");
-    assert!(lines[1].starts_with("2 AES_CM_128_HMAC_SHA1_32 inline:"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("1 AES_CM_128_HMAC_SHA1_80 inline:"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("2 AES_CM_128_HMAC_SHA1_32 inline:"),
+        "{lines:?}"
+    );
     // The fake trunk answers plain RTP: the leg is hung up, the agent's call fails.
     h.answer("trunk", 0);
     h.run_for(2_000);
@@ -257,7 +280,10 @@ fn an_optional_trunk_offer_falls_back_to_plain_rtp() {
         .find(|m| m.starts_with("INVITE "))
         .cloned()
         .expect("INVITE to the trunk");
-    assert!(offer.contains(" RTP/AVP 0 8 101\r\n") && crypto_lines(&offer).len() == 2, "{offer}");
+    assert!(
+        offer.contains(" RTP/AVP 0 8 101\r\n") && crypto_lines(&offer).len() == 2,
+        "{offer}"
+    );
     h.answer("trunk", 0);
     assert!(h.hears(("1001", 0), ("trunk", 0)), "a plain call");
 }

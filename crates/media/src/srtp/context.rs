@@ -210,14 +210,14 @@ impl SrtpContext {
     /// (plain RTP) or replayed packet is an error and leaves no plaintext.
     pub fn unprotect_rtp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
         let tag_len = self.profile.rtp_tag_len();
-        let n = buf
-            .len()
-            .checked_sub(tag_len)
-            .ok_or(SrtpError::Malformed)?;
+        let n = buf.len().checked_sub(tag_len).ok_or(SrtpError::Malformed)?;
         let header = rtp_header_len(&buf[..n])?;
         let seq = u16::from_be_bytes([buf[2], buf[3]]);
         let ssrc = ssrc_at(buf, 8);
-        let known = self.source(ssrc).cloned().unwrap_or_else(|| Source::new(ssrc));
+        let known = self
+            .source(ssrc)
+            .cloned()
+            .unwrap_or_else(|| Source::new(ssrc));
         let roc = known.guess_roc(seq);
         let index = u64::from(roc) << 16 | u64::from(seq);
         if !known.replay.check(index) {

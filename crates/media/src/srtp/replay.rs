@@ -36,7 +36,11 @@ impl ReplayWindow {
             }
             Some(top) if index > top => {
                 let ahead = index - top;
-                self.bits = if ahead >= WINDOW { 0 } else { self.bits << ahead };
+                self.bits = if ahead >= WINDOW {
+                    0
+                } else {
+                    self.bits << ahead
+                };
                 self.bits |= 1;
                 self.top = Some(index);
             }

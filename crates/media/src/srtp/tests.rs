@@ -59,14 +59,17 @@ fn rfc3711_b3_key_derivation() {
     kdf::derive(&k, &s, label::RTP_AUTH, &mut auth);
     assert_eq!(
         auth.to_vec(),
-        hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA48F0A0ACF3C34E2359E6CDBCE
+        hex(
+            "CEBE321F6FF7716B6FD4AB49AF256A156D38BAA48F0A0ACF3C34E2359E6CDBCE
              E049646C43D9327AD175578EF72270986371C10C9A369AC2F94A8C5FBCDDDC25
-             6D6E919A48B610EF17C2041E474035766B68642C59BBFC2F34DB60DBDFB2")
+             6D6E919A48B610EF17C2041E474035766B68642C59BBFC2F34DB60DBDFB2"
+        )
     );
 }
 
 const RTP_PLAIN: &str = "800f1234decafbadcafebabeabababababababababababababababab";
-const SRTP_80: &str = "800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb";
+const SRTP_80: &str =
+    "800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb";
 const RTCP_PLAIN: &str = "81c8000bcafebabeabababababababababababababababab";
 const SRTCP_80: &str =
     "81c8000bcafebabe7128035be487b9bdbef89041f977a5a880000001993e08cd54d6c1230798";
@@ -99,7 +102,9 @@ fn protects_rtcp_like_libsrtp() {
     let plain = hex(RTCP_PLAIN);
     let mut buf = [0u8; 64];
     buf[..plain.len()].copy_from_slice(&plain);
-    let n = ctx.protect_rtcp_with_index(&mut buf, plain.len(), 1).unwrap();
+    let n = ctx
+        .protect_rtcp_with_index(&mut buf, plain.len(), 1)
+        .unwrap();
     assert_eq!(buf[..n].to_vec(), hex(SRTCP_80));
 
     let mut rx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &master());
@@ -129,7 +134,10 @@ fn protect(ctx: &mut SrtpContext, plain: &[u8]) -> Vec<u8> {
 
 #[test]
 fn round_trip_across_the_sequence_wrap() {
-    for profile in [SrtpProfile::AesCm128HmacSha1_80, SrtpProfile::AesCm128HmacSha1_32] {
+    for profile in [
+        SrtpProfile::AesCm128HmacSha1_80,
+        SrtpProfile::AesCm128HmacSha1_32,
+    ] {
         let key = SrtpKey::random();
         let mut tx = SrtpContext::new(profile, &key);
         let mut rx = SrtpContext::new(profile, &key);
@@ -147,11 +155,17 @@ fn round_trip_across_the_sequence_wrap() {
         let mut tx2 = SrtpContext::new(profile, &key);
         let early = protect(&mut tx2, &rtp(65_500, 7, &payload));
         assert!(rx.unprotect_rtp(&mut early.clone()).is_ok());
-        assert_eq!(rx.unprotect_rtp(&mut early.clone()), Err(SrtpError::Replayed));
+        assert_eq!(
+            rx.unprotect_rtp(&mut early.clone()),
+            Err(SrtpError::Replayed)
+        );
         // Older than the 64-packet window: refused.
         let mut tx3 = SrtpContext::new(profile, &key);
         let ancient = protect(&mut tx3, &rtp(65_400, 7, &payload));
-        assert_eq!(rx.unprotect_rtp(&mut ancient.clone()), Err(SrtpError::Replayed));
+        assert_eq!(
+            rx.unprotect_rtp(&mut ancient.clone()),
+            Err(SrtpError::Replayed)
+        );
     }
 }
 
@@ -168,7 +182,10 @@ fn replayed_tampered_and_plain_packets_are_refused() {
     assert_eq!(rx.unprotect_rtp(&mut tampered), Err(SrtpError::AuthFailed));
     let mut wrong_key = pkt.clone();
     let mut other = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &SrtpKey::random());
-    assert_eq!(other.unprotect_rtp(&mut wrong_key), Err(SrtpError::AuthFailed));
+    assert_eq!(
+        other.unprotect_rtp(&mut wrong_key),
+        Err(SrtpError::AuthFailed)
+    );
     let mut cleartext = rtp(101, 9, &[1u8; 170]);
     assert_eq!(rx.unprotect_rtp(&mut cleartext), Err(SrtpError::AuthFailed));
 
@@ -182,7 +199,10 @@ fn replayed_tampered_and_plain_packets_are_refused() {
     let p101 = protect(&mut tx, &rtp(101, 9, &[3u8; 160]));
     assert!(rx.unprotect_rtp(&mut p102.clone()).is_ok());
     assert!(rx.unprotect_rtp(&mut p101.clone()).is_ok());
-    assert_eq!(rx.unprotect_rtp(&mut p101.clone()), Err(SrtpError::Replayed));
+    assert_eq!(
+        rx.unprotect_rtp(&mut p101.clone()),
+        Err(SrtpError::Replayed)
+    );
 
     // Garbage never panics.
     for len in 0..40 {

@@ -1,0 +1,219 @@
+//! SRTP with SDES keys against real peers: baresip registered over TLS with
+//! `mediaenc=srtp-mand` calls an agent on plain RTP through Switchboard,
+//! then is called by it (the server offers it SRTP because its own offer
+//! did). Audio is checked both ways by tone detection, so the server both
+//! decrypts the SRTP phone's media and encrypts what it sends it; the
+//! offer/answer the SRTP phone saw carry `RTP/SAVP` and keys (baresip in
+//! mandatory mode would refuse plain RTP anyway). A raw UDP peer offering
+//! `RTP/SAVP` with only a suite we do not support gets 488.
+
+mod common;
+
+use common::*;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it.
+fn certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=SRTP test CA",
+    ]);
+    openssl(dir, &ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=srtp",
+    ]);
+    openssl(dir, &csr);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+}
+
+/// The `m=audio` lines and `a=crypto` suites in a baresip log (its SIP trace).
+fn savp_evidence(log: &str) -> (usize, usize) {
+    let savp = log
+        .lines()
+        .filter(|l| l.contains("m=audio") && l.contains("RTP/SAVP"))
+        .count();
+    let crypto = log
+        .lines()
+        .filter(|l| l.contains("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1"))
+        .count();
+    (savp, crypto)
+}
+
+#[test]
+fn an_srtp_phone_over_tls_talks_to_a_plain_rtp_agent_both_ways() {
+    require_tool("openssl");
+    require_tool("baresip");
+    if !Path::new("/usr/lib/baresip/modules/srtp.so").exists() {
+        panic!("baresip's srtp module is missing (/usr/lib/baresip/modules/srtp.so)");
+    }
+    let _g = serial();
+    let dir = TestDir::new("srtp");
+    certificates(dir.path());
+    let tls_port = free_port();
+    let mut opts = ServerOpts::new().with_agents(&["1001", "1002"]);
+    opts.extra_server = format!(
+        "tls_addr = \"127.0.0.1:{tls_port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"",
+        dir.join("server.pem").display(),
+        dir.join("server.key").display()
+    );
+    let s = Server::start(&dir, opts);
+
+    let mut o = BaresipOpts::new("1001")
+        .register(tls_port, "secret1001")
+        .tone(440.0)
+        .auto_answer(true);
+    o.transport = Some("tls".into());
+    o.extra_account = ";mediaenc=srtp-mand".into();
+    o.extra_config = format!(
+        "sip_cafile\t{}\nmodule\t\t\tsrtp.so\nsip_trace\t\tyes\n",
+        dir.join("ca.pem").display()
+    );
+    let a = Baresip::with_opts(dir.path(), o);
+    a.wait_registered(T);
+    let b = start_agent(&dir, &s, "1002", Some(1000.0), true);
+
+    // 1. The SRTP phone calls the plain agent.
+    a.dial(&format!("sip:1002@127.0.0.1:{tls_port};transport=tls"));
+    b.wait_event("CALL_ESTABLISHED", T);
+    a.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    b.hangup();
+    b.wait_event("CALL_CLOSED", T);
+    a.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(
+        &a.received_wav(),
+        1000.0,
+        3.0,
+        "SRTP phone 1001 (decrypts our SRTP)",
+    );
+    assert_hears(
+        &b.received_wav(),
+        440.0,
+        3.0,
+        "plain agent 1002 (we decrypted 1001's SRTP)",
+    );
+    let log = a.log();
+    let (savp, crypto) = savp_evidence(&log);
+    assert!(
+        savp >= 2 && crypto >= 2,
+        "offer and answer carry RTP/SAVP and keys ({savp} m= lines, {crypto} crypto lines)\n{}",
+        a.log_tail(120)
+    );
+    // The plain agent's side stays plain RTP.
+    let blog = b.log();
+    assert!(
+        !blog.contains("RTP/SAVP") && !blog.contains("a=crypto"),
+        "agent 1002 saw SRTP"
+    );
+
+    // 2. The plain agent calls the SRTP phone: the server offers it SRTP.
+    b.dial(&format!("sip:1001@127.0.0.1:{}", s.sip_port));
+    a.wait_event("CALL_ESTABLISHED", T);
+    b.wait_event("CALL_ESTABLISHED", T);
+    std::thread::sleep(Duration::from_secs(4));
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    b.wait_event("CALL_CLOSED", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&a.received_wav(), 1000.0, 3.0, "SRTP phone 1001, called");
+    assert_hears(&b.received_wav(), 440.0, 3.0, "plain agent 1002, calling");
+
+    // The server never logs the keys.
+    let server_log = s.log();
+    assert!(!server_log.contains("inline:"), "a key in the server log");
+}
+
+#[test]
+fn an_savp_offer_without_a_supported_suite_gets_488() {
+    let _g = serial();
+    let dir = TestDir::new("srtp-488");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let opts = ServerOpts::new()
+        .with_agents(&["1001"])
+        .trunk(TrunkCfg::new("pstn", free_port(), &[port]));
+    let s = Server::start(&dir, opts);
+    let client = UdpClient::from_socket(sock, s.sip_port);
+    let rtp = free_port();
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {rtp} RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzWVNfX19zZW1jdGwgKCkgewkyMjA7fQ==\r\n"
+    );
+    let r = client
+        .invite(
+            &format!("sip:1001@127.0.0.1:{}", s.sip_port),
+            &[],
+            Some("application/sdp"),
+            &sdp,
+            T,
+        )
+        .expect("a final response");
+    assert_eq!(r.status, 488, "{}", r.raw);
+    assert!(
+        r.raw.contains("no supported SRTP crypto suite"),
+        "the reason says why: {}",
+        r.raw
+    );
+}
