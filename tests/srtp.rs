@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::sip::UdpClient;
 use common::*;
 use std::net::UdpSocket;
 use std::path::Path;
@@ -167,6 +168,12 @@ fn an_srtp_phone_over_tls_talks_to_a_plain_rtp_agent_both_ways() {
         "agent 1002 saw SRTP"
     );
 
+    assert!(
+        log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "baresip switched SRTP on\n{}",
+        a.log_tail(120)
+    );
+
     // 2. The plain agent calls the SRTP phone: the server offers it SRTP.
     b.dial(&format!("sip:1001@127.0.0.1:{}", s.sip_port));
     a.wait_event("CALL_ESTABLISHED", T);
@@ -178,6 +185,18 @@ fn an_srtp_phone_over_tls_talks_to_a_plain_rtp_agent_both_ways() {
     std::thread::sleep(Duration::from_millis(300));
     assert_hears(&a.received_wav(), 1000.0, 3.0, "SRTP phone 1001, called");
     assert_hears(&b.received_wav(), 440.0, 3.0, "plain agent 1002, calling");
+
+    let log = a.log();
+    assert_eq!(
+        log.matches("SRTP is Enabled").count(),
+        2,
+        "the second call is SRTP too\n{}",
+        a.log_tail(120)
+    );
+    assert!(
+        log.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"),
+        "our offer names both suites"
+    );
 
     // The server never logs the keys.
     let server_log = s.log();
