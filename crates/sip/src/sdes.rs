@@ -185,6 +185,28 @@ pub fn choose(offered: &[CryptoAttribute]) -> Option<&CryptoAttribute> {
     offered.iter().find(|c| c.mki.is_none())
 }
 
+/// `text` (a SIP message for a log line) with the key of every `a=crypto`
+/// line replaced by `<redacted>`; borrowed unchanged when it has none.
+pub fn redact_keys(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("inline:") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.find("inline:") {
+            Some(i) => {
+                out.push_str(&line[..i]);
+                out.push_str("inline:<redacted>");
+                if line.ends_with('\n') {
+                    out.push_str(if line.ends_with("\r\n") { "\r\n" } else { "\n" });
+                }
+            }
+            None => out.push_str(line),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +282,19 @@ mod tests {
         assert_eq!(choose(&[a.clone(), b, c]).map(|c| c.tag), Some(2));
         assert_eq!(choose(&[a]), None);
         assert!(!format!("{:?}", choose(&[]).cloned()).contains(KEY));
+    }
+
+    #[test]
+    fn keys_are_redacted_for_logs() {
+        let msg = format!("SIP/2.0 200 OK\r\nm=audio 1 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20\r\na=sendrecv\r\n");
+        let r = redact_keys(&msg);
+        assert!(!r.contains(KEY));
+        assert!(
+            r.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<redacted>\r\na=sendrecv\r\n")
+        );
+        assert!(matches!(
+            redact_keys("INVITE x"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

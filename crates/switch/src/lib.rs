@@ -510,7 +510,8 @@ impl Switch {
             return; // banned: no answer at all
         }
         if tracing::enabled!(tracing::Level::TRACE) {
-            tracing::trace!(from = %peer.addr, "SIP in:\n{}", String::from_utf8_lossy(data));
+            use switchboard_sip::sdes::redact_keys;
+            tracing::trace!(from = %peer.addr, "SIP in:\n{}", redact_keys(&String::from_utf8_lossy(data)));
         }
         let looks_like_request = !data.starts_with(b"SIP/");
         if looks_like_request
@@ -571,7 +572,8 @@ impl Switch {
                 match ev {
                     TxEvent::Send { peer, bytes } => {
                         if tracing::enabled!(tracing::Level::TRACE) {
-                            tracing::trace!(to = %peer.addr, "SIP out:\n{}", String::from_utf8_lossy(&bytes));
+                            use switchboard_sip::sdes::redact_keys;
+                            tracing::trace!(to = %peer.addr, "SIP out:\n{}", redact_keys(&String::from_utf8_lossy(&bytes)));
                         } else {
                             let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
                             tracing::debug!(to = %peer.addr, "SIP out: {}", String::from_utf8_lossy(first));
