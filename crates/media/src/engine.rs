@@ -517,6 +517,13 @@ impl MediaEngine {
             return;
         };
         entry.leg.abort_task();
+        let dropped = entry.leg.srtp_dropped();
+        if dropped > 0 {
+            warn!(
+                leg,
+                dropped, "SRTP packets dropped (failed authentication or replayed)"
+            );
+        }
         for (id, r) in entry.leg.take_recorders() {
             let summary = stop_recorder(id, r);
             lock(&self.inner.state).finish_recording(id, summary);
