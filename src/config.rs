@@ -483,6 +483,27 @@ mod tests {
             .to_trunk()
             .unwrap_err()
             .contains("not udp or tcp"));
+        let plain = Config::parse("[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\n").unwrap();
+        assert_eq!(
+            plain.trunks[0].to_trunk().unwrap().srtp,
+            switchboard_switch::SrtpMode::Off
+        );
+        let srtp = "[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\nsrtp = \"mandatory\"\n";
+        let c = Config::parse(srtp).unwrap();
+        assert_eq!(
+            c.trunks[0].to_trunk().unwrap().srtp,
+            switchboard_switch::SrtpMode::Mandatory
+        );
+        let c = Config::parse(&srtp.replace("mandatory", "Optional")).unwrap();
+        assert_eq!(
+            c.trunks[0].to_trunk().unwrap().srtp,
+            switchboard_switch::SrtpMode::Optional
+        );
+        let c = Config::parse(&srtp.replace("mandatory", "always")).unwrap();
+        assert!(c.trunks[0]
+            .to_trunk()
+            .unwrap_err()
+            .contains("srtp `always` is not off, optional or mandatory"));
     }
 
     #[test]
