@@ -200,6 +200,10 @@ pub struct TrunkConfig {
     /// `udp` (default) or `tcp`.
     #[serde(default)]
     pub transport: Option<String>,
+    /// SRTP (SDES) in our offers to this trunk: `off` (default),
+    /// `optional` (RTP/AVP with keys) or `mandatory` (RTP/SAVP).
+    #[serde(default)]
+    pub srtp: Option<String>,
 }
 
 fn default_register_expires() -> u32 {
@@ -239,6 +243,16 @@ impl TrunkConfig {
                 ))
             }
         };
+        let srtp = match self.srtp.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("off") => switchboard_switch::SrtpMode::Off,
+            Some("optional") => switchboard_switch::SrtpMode::Optional,
+            Some("mandatory") => switchboard_switch::SrtpMode::Mandatory,
+            Some(other) => {
+                return Err(format!(
+                    "trunk {name}: srtp `{other}` is not off, optional or mandatory"
+                ))
+            }
+        };
         if self.register && (self.username.is_none() || self.password.is_none()) {
             return Err(format!(
                 "trunk {name}: register = true needs username and password"
@@ -260,6 +274,7 @@ impl TrunkConfig {
             options_interval_secs: self.options_interval_secs,
             failover_ms: self.failover_ms,
             transport,
+            srtp,
         })
     }
 }
@@ -468,6 +483,27 @@ mod tests {
             .to_trunk()
             .unwrap_err()
             .contains("not udp or tcp"));
+        let plain = Config::parse("[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\n").unwrap();
+        assert_eq!(
+            plain.trunks[0].to_trunk().unwrap().srtp,
+            switchboard_switch::SrtpMode::Off
+        );
+        let srtp = "[[trunks]]\nname = \"p\"\naddress = \"sip.example\"\nsrtp = \"mandatory\"\n";
+        let c = Config::parse(srtp).unwrap();
+        assert_eq!(
+            c.trunks[0].to_trunk().unwrap().srtp,
+            switchboard_switch::SrtpMode::Mandatory
+        );
+        let c = Config::parse(&srtp.replace("mandatory", "Optional")).unwrap();
+        assert_eq!(
+            c.trunks[0].to_trunk().unwrap().srtp,
+            switchboard_switch::SrtpMode::Optional
+        );
+        let c = Config::parse(&srtp.replace("mandatory", "always")).unwrap();
+        assert!(c.trunks[0]
+            .to_trunk()
+            .unwrap_err()
+            .contains("srtp `always` is not off, optional or mandatory"));
     }
 
     #[test]

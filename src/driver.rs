@@ -104,6 +104,9 @@ impl MediaControl for MediaDriver {
     fn set_sending(&mut self, leg: MediaLeg, send: bool) {
         self.0.set_sending(leg, send)
     }
+    fn set_srtp(&mut self, leg: MediaLeg, params: Option<switchboard_media::srtp::SrtpParams>) {
+        self.0.set_srtp(leg, params)
+    }
     fn create_room(&mut self) -> MediaRoom {
         self.0.create_room()
     }
@@ -193,7 +196,7 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
                         switch.set_overloaded(false);
                     }
                     if tracing::enabled!(tracing::Level::TRACE) {
-                        tracing::trace!(from = %m.peer.addr, "SIP in:\n{}", String::from_utf8_lossy(&m.data));
+                        tracing::trace!(from = %m.peer.addr, "SIP in:\n{}", switchboard_sip::sdes::redact_keys(&String::from_utf8_lossy(&m.data)));
                     }
                     switch.handle_datagram(clock.now(), m.peer, &m.data)
                 }
@@ -227,7 +230,7 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
             match o {
                 Output::Send { peer, bytes } => {
                     if tracing::enabled!(tracing::Level::TRACE) {
-                        tracing::trace!(to = %peer.addr, "SIP out:\n{}", String::from_utf8_lossy(&bytes));
+                        tracing::trace!(to = %peer.addr, "SIP out:\n{}", switchboard_sip::sdes::redact_keys(&String::from_utf8_lossy(&bytes)));
                     } else if tracing::enabled!(tracing::Level::DEBUG) {
                         let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
                         tracing::debug!(to = %peer.addr, "SIP out: {}", String::from_utf8_lossy(first));

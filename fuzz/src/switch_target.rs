@@ -67,6 +67,7 @@ impl FakeMedia {
 }
 
 impl MediaControl for FakeMedia {
+    fn set_srtp(&mut self, _leg: MediaLeg, _params: Option<switchboard_switch::SrtpParams>) {}
     fn create_leg(&mut self) -> Result<LegInfo, String> {
         let mut st = self.lock();
         st.next += 1;

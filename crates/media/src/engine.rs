@@ -12,6 +12,7 @@ mod ports;
 mod relay;
 mod room;
 mod rtcp_loop;
+mod secure;
 mod tick;
 
 use std::collections::{HashMap, VecDeque};
@@ -130,6 +131,8 @@ pub struct LegStats {
     /// Loss, jitter, round trip and MOS, from our receive statistics and
     /// the phone's RTCP reports.
     pub quality: crate::quality::Quality,
+    /// SRTP/SRTCP packets dropped: failed authentication or replayed.
+    pub srtp_dropped: u64,
 }
 
 /// Handle to the engine; cheap to clone, all clones share one engine.
@@ -359,6 +362,17 @@ impl MediaEngine {
         rx.timeout_reported = false;
     }
 
+    /// Protect the leg with SRTP (our key for what we send, the peer's for
+    /// what we receive), change its keys, or go back to plain RTP with
+    /// `None`. Unchanged keys keep their state (ROC, replay list).
+    pub fn set_srtp(&self, leg: LegId, params: Option<crate::srtp::SrtpParams>) {
+        let Some(leg) = self.leg(leg) else {
+            warn!(leg, "set_srtp on unknown leg");
+            return;
+        };
+        leg.set_srtp(params);
+    }
+
     /// Enable or stop sending RTP to the leg (false while the phone holds
     /// us with sendonly/inactive). Receiving continues either way.
     pub fn set_sending(&self, leg: LegId, send: bool) {
@@ -503,6 +517,13 @@ impl MediaEngine {
             return;
         };
         entry.leg.abort_task();
+        let dropped = entry.leg.srtp_dropped();
+        if dropped > 0 {
+            warn!(
+                leg,
+                dropped, "SRTP packets dropped (failed authentication or replayed)"
+            );
+        }
         for (id, r) in entry.leg.take_recorders() {
             let summary = stop_recorder(id, r);
             lock(&self.inner.state).finish_recording(id, summary);

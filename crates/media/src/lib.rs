@@ -28,6 +28,7 @@ pub mod quality;
 pub mod recorder;
 pub mod rtcp;
 pub mod rtp;
+pub mod srtp;
 pub mod timeline;
 
 pub use engine::{

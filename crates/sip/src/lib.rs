@@ -8,6 +8,7 @@ pub mod dialog;
 pub mod digest;
 pub mod headers;
 pub mod message;
+pub mod sdes;
 pub mod sdp;
 pub mod shrink;
 pub mod transaction;

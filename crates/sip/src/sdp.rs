@@ -1,9 +1,11 @@
 //! The slice of SDP (RFC 4566, offer/answer RFC 3264) a G.711 B2BUA needs:
 //! the audio address and port, payload types (PCMU 0, PCMA 8,
-//! telephone-event) and the direction attribute used for hold.
+//! telephone-event), the direction attribute used for hold, and the SDES
+//! `a=crypto` keys of an `RTP/SAVP` stream (see [`crate::sdes`]).
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::sdes::CryptoAttribute;
 use crate::ParseError;
 
 /// Media direction attribute.
@@ -61,6 +63,9 @@ pub struct AudioSdp {
     pub media: Vec<MediaLine>,
     /// Index of the audio stream in `media`.
     pub audio_index: usize,
+    /// The audio stream's `a=crypto` lines we could use (suite we
+    /// implement, valid key), in the order written. Unusable lines are left out.
+    pub crypto: Vec<CryptoAttribute>,
 }
 
 /// One m= line: media kind, transport protocol and formats, as written.
@@ -90,6 +95,7 @@ impl AudioSdp {
         let mut rtpmap: Vec<(u8, String)> = Vec::new();
         let mut media = Vec::new();
         let mut audio_index = 0;
+        let mut crypto = Vec::new();
         for line in text.lines() {
             let line = line.trim_end_matches('\r');
             let Some((k, v)) = line.split_once('=') else {
@@ -157,7 +163,11 @@ impl AudioSdp {
                             session_dir = Some(d);
                         }
                     } else if in_audio {
-                        if let Some(m) = v.strip_prefix("rtpmap:") {
+                        if let Some(c) = v.strip_prefix("crypto:") {
+                            if let Ok(c) = CryptoAttribute::parse(c) {
+                                crypto.push(c);
+                            }
+                        } else if let Some(m) = v.strip_prefix("rtpmap:") {
                             let mut it = m.split_whitespace();
                             if let (Some(pt), Some(enc)) = (it.next(), it.next()) {
                                 if let Ok(pt) = pt.parse::<u8>() {
@@ -193,7 +203,21 @@ impl AudioSdp {
             direction,
             media,
             audio_index,
+            crypto,
         })
+    }
+
+    /// The audio stream's transport protocol (`RTP/AVP`, `RTP/SAVP`...).
+    pub fn audio_proto(&self) -> &str {
+        self.media
+            .get(self.audio_index)
+            .map_or("RTP/AVP", |m| m.proto.as_str())
+    }
+
+    /// Whether the audio stream is secure RTP (`RTP/SAVP`, `RTP/SAVPF`,
+    /// `UDP/TLS/RTP/SAVP`...): plain RTP must not be answered to it.
+    pub fn audio_secure(&self) -> bool {
+        self.audio_proto().to_ascii_uppercase().contains("SAVP")
     }
 
     /// Where to send RTP.
@@ -207,7 +231,7 @@ impl AudioSdp {
     }
 }
 
-/// Build an SDP body for our side: one audio stream on `addr:port`.
+/// Build an SDP body for our side: one plain RTP audio stream on `addr:port`.
 pub fn build(
     addr: IpAddr,
     port: u16,
@@ -227,7 +251,27 @@ pub fn build(
         payloads,
         dtmf_pt,
         dir,
+        Keying::default(),
     )
+}
+
+/// How our audio stream is protected: its m= protocol and our `a=crypto`
+/// lines. The default is plain `RTP/AVP` without keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Keying<'a> {
+    /// `RTP/AVP` or `RTP/SAVP` (or the offer's `RTP/SAVPF`).
+    pub proto: &'a str,
+    /// Our keys, one line each.
+    pub crypto: &'a [CryptoAttribute],
+}
+
+impl Default for Keying<'_> {
+    fn default() -> Self {
+        Keying {
+            proto: "RTP/AVP",
+            crypto: &[],
+        }
+    }
 }
 
 /// Build our SDP keeping the peer's m= line layout (`layout`, audio at
@@ -245,12 +289,13 @@ pub fn build_in_layout(
     payloads: &[u8],
     dtmf_pt: Option<u8>,
     dir: Direction,
+    keying: Keying<'_>,
 ) -> Vec<u8> {
     let ipv = if addr.is_ipv6() { "IP6" } else { "IP4" };
     let mut s = format!(
         "v=0\r\no=switchboard {session_id} {version} IN {ipv} {addr}\r\ns=switchboard\r\nc=IN {ipv} {addr}\r\nt=0 0\r\n"
     );
-    let audio = audio_stream(port, payloads, dtmf_pt, dir);
+    let audio = audio_stream(port, payloads, dtmf_pt, dir, keying);
     if layout.is_empty() {
         s.push_str(&audio);
     }
@@ -264,12 +309,18 @@ pub fn build_in_layout(
     s.into_bytes()
 }
 
-fn audio_stream(port: u16, payloads: &[u8], dtmf_pt: Option<u8>, dir: Direction) -> String {
+fn audio_stream(
+    port: u16,
+    payloads: &[u8],
+    dtmf_pt: Option<u8>,
+    dir: Direction,
+    keying: Keying<'_>,
+) -> String {
     let mut pts: Vec<String> = payloads.iter().map(|p| p.to_string()).collect();
     if let Some(d) = dtmf_pt {
         pts.push(d.to_string());
     }
-    let mut s = format!("m=audio {port} RTP/AVP {}\r\n", pts.join(" "));
+    let mut s = format!("m=audio {port} {} {}\r\n", keying.proto, pts.join(" "));
     for p in payloads {
         match p {
             0 => s.push_str("a=rtpmap:0 PCMU/8000\r\n"),
@@ -284,6 +335,9 @@ fn audio_stream(port: u16, payloads: &[u8], dtmf_pt: Option<u8>, dir: Direction)
     }
     s.push_str("a=ptime:20\r\n");
     s.push_str(&format!("a={}\r\n", dir.as_str()));
+    for c in keying.crypto {
+        s.push_str(&format!("a=crypto:{}\r\n", c.value()));
+    }
     s
 }
 
@@ -340,6 +394,7 @@ m=application 5004 UDP/BFCP *\r\n";
             &[8],
             o.dtmf_pt,
             Direction::SendRecv,
+            Keying::default(),
         );
         let text = String::from_utf8(ans.clone()).unwrap();
         let m: Vec<&str> = text.lines().filter(|l| l.starts_with("m=")).collect();
@@ -371,10 +426,51 @@ m=application 5004 UDP/BFCP *\r\n";
             &[0],
             Some(101),
             Direction::SendOnly,
+            Keying::default(),
         );
         assert_eq!(AudioSdp::parse(&plain).unwrap().media.len(), 1);
         assert!(String::from_utf8(plain)
             .unwrap()
             .contains("telephone-event/8000"));
+    }
+
+    #[test]
+    fn savp_offer_keys_are_parsed_and_answered() {
+        let offer = b"v=0\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n\
+a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzWVNfX19zZW1jdGwgKCkgewkyMjA7fQ==\r\n\
+a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31\r\n\
+a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:bad\r\n";
+        let o = AudioSdp::parse(offer).unwrap();
+        assert!(o.audio_secure());
+        assert_eq!(o.audio_proto(), "RTP/SAVP");
+        assert_eq!(o.crypto.iter().map(|c| c.tag).collect::<Vec<_>>(), [2]);
+        let ans = build_in_layout(
+            &o.media,
+            o.audio_index,
+            "192.0.2.9".parse().unwrap(),
+            5000,
+            1,
+            1,
+            &[0],
+            None,
+            Direction::SendRecv,
+            Keying {
+                proto: o.audio_proto(),
+                crypto: &o.crypto,
+            },
+        );
+        let text = String::from_utf8(ans.clone()).unwrap();
+        assert!(text.contains("m=audio 5000 RTP/SAVP 0\r\n"), "{text}");
+        assert!(text.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"));
+        let back = AudioSdp::parse(&ans).unwrap();
+        // Our line carries tag, suite and key (no lifetime, no MKI).
+        let (b, o1) = (&back.crypto[0], &o.crypto[0]);
+        assert_eq!(
+            (b.tag, b.suite, &b.key, b.lifetime),
+            (o1.tag, o1.suite, &o1.key, None)
+        );
+        let plain =
+            AudioSdp::parse(b"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
+        assert!(!plain.audio_secure() && plain.crypto.is_empty());
     }
 }

@@ -178,6 +178,7 @@ impl Switch {
             route: None,
             session_timer: None,
             reliable: None,
+            srtp: None,
         });
         self.pending_events
             .push((call.to_string(), Event::Ringing(leg)));

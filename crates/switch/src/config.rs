@@ -90,6 +90,9 @@ pub struct Trunk {
     pub failover_ms: u64,
     /// UDP or TCP (the connection is opened on demand and reused).
     pub transport: switchboard_sip::Transport,
+    /// SRTP (SDES keys) in our offers to this trunk. Offers from it get
+    /// SRTP whenever they ask for it, whatever this says.
+    pub srtp: crate::SrtpMode,
 }
 
 impl Trunk {
@@ -112,6 +115,7 @@ impl Trunk {
             options_interval_secs: 0,
             failover_ms: 4_000,
             transport: switchboard_sip::Transport::Udp,
+            srtp: crate::SrtpMode::Off,
         }
     }
 

@@ -87,12 +87,20 @@ impl Switch {
         let media = l.media;
         if !req.body.is_empty() {
             match AudioSdp::parse(&req.body) {
-                Ok(offer) if offer.g711().is_some() => {
+                Ok(offer)
+                    if offer.g711().is_some()
+                        && super::srtp::offer_keys(&offer) != super::srtp::OfferKeys::Refused =>
+                {
                     let was_held = !l.remote_direction.receives();
                     l.remote_direction = offer.direction;
                     l.codec_pt = offer.g711().unwrap_or(l.codec_pt);
                     l.dtmf_pt = offer.dtmf_pt;
                     l.remote_media = (offer.media.clone(), offer.audio_index);
+                    // Same keys, new keys, or SRTP switched on or off (RFC 4568 §7.1.4).
+                    let _ = self.key_from_offer(leg_id, &offer);
+                    let Some(l) = self.legs.get_mut(&leg_id) else {
+                        return;
+                    };
                     if !offer.addr.is_unspecified() {
                         self.media.set_remote(
                             media,
@@ -113,6 +121,10 @@ impl Switch {
                         );
                         self.phone_hold(&call, leg_id, held);
                     }
+                }
+                Ok(offer) if offer.g711().is_some() => {
+                    self.respond(&req, from, 488, super::srtp::NO_SUITE, None);
+                    return;
                 }
                 _ => {
                     self.respond(&req, from, 488, "Not Acceptable Here", None);
@@ -168,6 +180,7 @@ impl Switch {
         l.sdp_version += 1;
         // telephone-event only if the peer offered (or answered) it.
         let (layout, audio_index) = &l.remote_media;
+        let keying = l.srtp.as_ref().map(|k| k.keying()).unwrap_or_default();
         sdp::build_in_layout(
             layout,
             *audio_index,
@@ -178,6 +191,7 @@ impl Switch {
             &[l.codec_pt],
             l.dtmf_pt,
             dir,
+            keying,
         )
     }
 

@@ -48,6 +48,14 @@ impl Switch {
                 return;
             }
         };
+        if super::srtp::offer_keys(&offer) == super::srtp::OfferKeys::Refused {
+            // RTP/SAVP whose keys we cannot use: refused, never answered in clear.
+            self.respond(&req, from, 488, super::srtp::NO_SUITE, Some(&tag));
+            return;
+        }
+        if let Some(agent) = &caller {
+            self.note_phone_srtp(agent, &offer);
+        }
         let session_timer = match negotiate(&req) {
             Negotiation::TooSmall => return self.reject_too_small(&req, from, Some(&tag)),
             Negotiation::Timer(t) => Some(t),
@@ -131,11 +139,14 @@ impl Switch {
             route: None,
             session_timer,
             reliable: super::prack::required(&req),
+            srtp: None,
         };
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);
         self.invites_by_branch.insert(branch, leg_id);
         self.insert_leg(leg);
+        // Checked above: the offer is plain or has keys we use.
+        let _ = self.key_from_offer(leg_id, &offer);
         let (auto_recording, direction) = match &campaign {
             Some(c) => (self.campaign_records(c), "inbound"),
             None if caller.is_some() => (

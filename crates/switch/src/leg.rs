@@ -90,6 +90,8 @@ pub struct Leg {
     pub session_timer: Option<crate::SessionTimer>,
     /// Incoming legs whose INVITE required `100rel`: our reliable provisional responses (RFC 3262).
     pub reliable: Option<crate::Reliable>,
+    /// SDES keys when the leg's media is SRTP (see `srtp.rs`); None: plain RTP.
+    pub srtp: Option<crate::LegKeys>,
 }
 
 /// Where a call to a number goes through the trunks.

@@ -34,6 +34,7 @@ mod registrar;
 mod session_timer;
 mod shutdown;
 mod sip_in;
+mod srtp;
 mod supervise;
 mod trunks;
 mod uac;
@@ -46,12 +47,15 @@ use switchboard_sip::{Message, Peer, TransactionLayer, TxEvent, TxKey};
 pub use abuse::{AbuseLimits, AbuseStats};
 pub use config::{SwitchConfig, Trunk};
 pub use leg::{Leg, LegState, Side};
-pub use media::{Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom};
+pub use media::{
+    Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom, SrtpParams,
+};
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use prack::Reliable;
 pub use records::ActiveRecording;
 pub use session_timer::{SessionTimer, MIN_SE_SECS};
 pub use shutdown::END_WAIT_MS;
+pub use srtp::{LegKeys, SrtpMode};
 pub use switchboard_center::{AgentInfo, AgentStatus, CampaignInfo, EngineRequest};
 pub use trunks::{BadSource, SourceNet};
 
@@ -219,6 +223,8 @@ pub struct Switch {
     browser: browser::BrowserSeats,
     /// Agents whose browser went away mid-call, waited for (see `browser.rs`).
     browser_waits: browser::Waits,
+    /// Agents whose phone's last offer was SRTP: our calls to it are offered SRTP too.
+    srtp_phones: std::collections::HashSet<String>,
 }
 
 impl Switch {
@@ -272,6 +278,7 @@ impl Switch {
             shutdown: Default::default(),
             browser: Default::default(),
             browser_waits: Default::default(),
+            srtp_phones: Default::default(),
             current_call: None,
             overloaded: false,
             refused: 0,
@@ -503,7 +510,8 @@ impl Switch {
             return; // banned: no answer at all
         }
         if tracing::enabled!(tracing::Level::TRACE) {
-            tracing::trace!(from = %peer.addr, "SIP in:\n{}", String::from_utf8_lossy(data));
+            use switchboard_sip::sdes::redact_keys;
+            tracing::trace!(from = %peer.addr, "SIP in:\n{}", redact_keys(&String::from_utf8_lossy(data)));
         }
         let looks_like_request = !data.starts_with(b"SIP/");
         if looks_like_request
@@ -564,7 +572,8 @@ impl Switch {
                 match ev {
                     TxEvent::Send { peer, bytes } => {
                         if tracing::enabled!(tracing::Level::TRACE) {
-                            tracing::trace!(to = %peer.addr, "SIP out:\n{}", String::from_utf8_lossy(&bytes));
+                            use switchboard_sip::sdes::redact_keys;
+                            tracing::trace!(to = %peer.addr, "SIP out:\n{}", redact_keys(&String::from_utf8_lossy(&bytes)));
                         } else {
                             let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
                             tracing::debug!(to = %peer.addr, "SIP out: {}", String::from_utf8_lossy(first));

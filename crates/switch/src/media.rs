@@ -10,6 +10,7 @@
 use std::path::Path;
 
 pub use switchboard_media::g711::Codec;
+pub use switchboard_media::srtp::SrtpParams;
 pub use switchboard_media::{LegInfo, MediaEvent};
 
 /// Media leg id.
@@ -31,6 +32,9 @@ pub trait MediaControl: Send {
         codec: Codec,
         dtmf_pt: Option<u8>,
     );
+    /// Protect the leg's media with SRTP under these keys, or plain RTP
+    /// (`None`). Unchanged keys keep their state (ROC, replay list).
+    fn set_srtp(&mut self, leg: MediaLeg, params: Option<SrtpParams>);
     /// Send RTP to the leg or not (the phone put us on hold).
     fn set_sending(&mut self, leg: MediaLeg, send: bool);
     /// A new empty room.

@@ -291,11 +291,18 @@ impl Switch {
                     .and_then(|c| CSeq::parse(c).ok())
                     .map_or(1, |c| c.seq);
                 self.send_ack(leg, seq);
+                if let Some(l) = self.legs.get_mut(&leg) {
+                    l.dialog.refresh_target(&resp);
+                }
+                let ans = AudioSdp::parse(&resp.body).ok();
+                if let Some(ans) = &ans {
+                    // New keys in the answer to our re-INVITE are taken; none: ours stay.
+                    self.key_from_answer(leg, ans);
+                }
                 let Some(l) = self.legs.get_mut(&leg) else {
                     return;
                 };
-                l.dialog.refresh_target(&resp);
-                if let Ok(ans) = AudioSdp::parse(&resp.body) {
+                if let Some(ans) = ans {
                     l.remote_direction = ans.direction;
                     if !ans.addr.is_unspecified() {
                         let pt = ans.g711().unwrap_or(l.codec_pt);

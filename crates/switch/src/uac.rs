@@ -22,6 +22,8 @@ pub(super) struct OutInvite {
     pub(super) party: String,
     pub(super) headers: Vec<(&'static str, String)>,
     pub(super) agent: Option<String>,
+    /// SRTP keys in the offer (trunk setting, or the phone's own preference).
+    pub(super) srtp: crate::SrtpMode,
 }
 
 impl Switch {
@@ -38,6 +40,7 @@ impl Switch {
         agent: Option<String>,
     ) {
         let host = self.cfg.public_ip().to_string();
+        let srtp = self.phone_srtp(agent.as_deref());
         let out = OutInvite {
             from: NameAddr::new(Uri::sip(Some(from_user), &host, None)),
             to: NameAddr::new(Uri::sip(
@@ -50,6 +53,7 @@ impl Switch {
             party: to_user.to_string(),
             headers: Vec::new(),
             agent,
+            srtp,
         };
         self.invite_out_with(call, leg_id, out);
     }
@@ -64,6 +68,7 @@ impl Switch {
             party,
             headers,
             agent,
+            srtp,
         } = out;
         let Some(media) = self.new_media_leg() else {
             self.pending_events
@@ -90,7 +95,10 @@ impl Switch {
         }
         inv.headers.push("Supported", "timer");
         inv.headers.push("Content-Type", "application/sdp");
-        inv.body = sdp::build(
+        let keys = crate::LegKeys::offering(crate::srtp::offer_lines(), srtp);
+        inv.body = sdp::build_in_layout(
+            &[],
+            0,
             self.cfg.public_ip(),
             media.local_port,
             sdp_session,
@@ -98,6 +106,7 @@ impl Switch {
             &[0, 8],
             Some(101),
             sdp::Direction::SendRecv,
+            keys.as_ref().map(|k| k.keying()).unwrap_or_default(),
         );
         let Some(key) = self.tl.send_request(inv.clone(), peer, self.now) else {
             return;
@@ -130,6 +139,7 @@ impl Switch {
             route: None,
             session_timer: None,
             reliable: None,
+            srtp: keys,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(
@@ -187,7 +197,13 @@ impl Switch {
                 // Early media: an 18x with SDP is the far end's answer; its
                 // audio (announcements, its own ringback) can flow now.
                 if status > 100 && !cancelled && !resp.body.is_empty() {
-                    if let Ok(ans) = AudioSdp::parse(&resp.body) {
+                    let ans = AudioSdp::parse(&resp.body)
+                        .ok()
+                        .filter(|a| a.g711().is_some() && self.key_from_answer(leg_id, a));
+                    let Some(l) = self.legs.get_mut(&leg_id) else {
+                        return;
+                    };
+                    if let Some(ans) = ans {
                         if let Some(pt) = ans.g711() {
                             l.codec_pt = pt;
                             l.dtmf_pt = ans.dtmf_pt;
@@ -272,7 +288,20 @@ impl Switch {
                 ..
             }
         );
-        if let Ok(ans) = AudioSdp::parse(&resp.body) {
+        let ans = AudioSdp::parse(&resp.body).ok();
+        let keyed = ans.as_ref().is_none_or(|a| self.key_from_answer(leg_id, a));
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if !keyed {
+            // Mandatory SRTP and the answer took none of our keys: no call in clear.
+            tracing::warn!(leg = leg_id, "answer without our SRTP keys: ending the leg");
+            self.send_ack(leg_id, seq);
+            self.send_bye(leg_id);
+            self.pending_events.push((call, Event::Failed(leg_id, 488)));
+            return;
+        }
+        if let Some(ans) = ans {
             l.codec_pt = ans.g711().unwrap_or(0);
             l.dtmf_pt = ans.dtmf_pt;
             l.remote_direction = ans.direction;

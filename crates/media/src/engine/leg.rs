@@ -176,6 +176,8 @@ pub(crate) struct Leg {
     /// receive path of a forwarded call checks it for every packet.
     recorded: AtomicBool,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// SRTP keys and state (see `secure.rs`); plain RTP by default.
+    pub(crate) srtp: Mutex<super::secure::LegSrtp>,
 }
 
 impl Leg {
@@ -225,6 +227,7 @@ impl Leg {
             }),
             recorded: AtomicBool::new(false),
             task: Mutex::new(None),
+            srtp: Mutex::new(Default::default()),
         })
     }
 
@@ -309,6 +312,7 @@ impl Leg {
             )
         };
         LegStats {
+            srtp_dropped: self.srtp_dropped(),
             packets_in,
             packets_out: lock(&self.tx).packets_out,
             bytes_in,
@@ -489,11 +493,7 @@ impl Leg {
                 .write(&mut ev);
                 if header.write(pkt).is_ok() {
                     pkt[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&ev);
-                    if self
-                        .socket
-                        .try_send_to(&pkt[..HEADER_LEN + 4], addr)
-                        .is_ok()
-                    {
+                    if self.send_rtp(&pkt[..HEADER_LEN + 4], addr).is_ok() {
                         tx.packets_out += 1;
                         tx.octets_out += 4;
                         sent = true;
@@ -514,7 +514,7 @@ impl Leg {
             };
             if header.write(pkt).is_ok() {
                 codec.encode(out, &mut pkt[HEADER_LEN..]);
-                match self.socket.try_send_to(&pkt[..], addr) {
+                match self.send_rtp(&pkt[..], addr) {
                     Ok(_) => {
                         tx.stream.sent();
                         tx.packets_out += 1;
@@ -558,6 +558,10 @@ pub(crate) async fn receive_loop(
         loop {
             match leg.socket.try_recv_from(&mut buf) {
                 Ok((n, from)) => {
+                    // SRTP legs: checked and decrypted here, or dropped.
+                    let Some(n) = leg.unprotect_rtp(&mut buf[..n]) else {
+                        continue;
+                    };
                     for ev in leg
                         .on_datagram(&buf[..n], from, &mut pcm)
                         .into_iter()

@@ -78,7 +78,7 @@ impl Leg {
         if header.write(&mut buf).is_err() {
             return;
         }
-        if self.socket.try_send_to(&buf[..len], addr).is_ok() {
+        if self.send_rtp(&buf[..len], addr).is_ok() {
             tx.packets_out += 1;
             tx.octets_out += pkt.payload.len() as u64;
             tx.ticks_since_audio = 0;
@@ -132,7 +132,7 @@ impl Leg {
         };
         if header.write(pkt).is_ok() {
             pkt[HEADER_LEN..].fill(codec.silence_byte());
-            if self.socket.try_send_to(&pkt[..], addr).is_ok() {
+            if self.send_rtp(&pkt[..], addr).is_ok() {
                 tx.stream.sent();
                 tx.packets_out += 1;
                 tx.ticks_since_audio = 0;

@@ -30,14 +30,18 @@ pub(crate) async fn run(leg: Arc<Leg>, socket: UdpSocket, interval: Duration) {
             tokio::select! {
                 r = socket.recv_from(&mut buf) => {
                     if let Ok((n, from)) = r {
-                        on_report(&leg, &buf[..n], from);
+                        if let Some(n) = leg.unprotect_rtcp(&mut buf[..n]) {
+                            on_report(&leg, &buf[..n], from);
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
         if let Some((to, len)) = report(&leg, &mut buf, &mut last_packets) {
-            let _ = socket.send_to(&buf[..len], to).await;
+            if let Some(len) = leg.protect_rtcp(&mut buf, len) {
+                let _ = socket.send_to(&buf[..len], to).await;
+            }
         }
     }
 }

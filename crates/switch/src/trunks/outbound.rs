@@ -88,6 +88,7 @@ impl Switch {
             party: route.number.clone(),
             headers,
             agent: None,
+            srtp: t.srtp,
         };
         self.invite_out_with(call, leg, out);
         let Some(l) = self.legs.get_mut(&leg) else {

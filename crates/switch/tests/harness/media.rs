@@ -21,6 +21,8 @@ pub struct FakeLeg {
     pub room: Option<MediaRoom>,
     /// Members of its room it does not hear.
     pub unheard: Vec<MediaLeg>,
+    /// SRTP keys, when the switch keyed the leg.
+    pub srtp: Option<switchboard_switch::SrtpParams>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +53,11 @@ impl MediaState {
             .iter()
             .find(|(_, l)| l.remote == Some(rtp))
             .map(|(id, _)| *id)
+    }
+
+    /// The SRTP keys the switch gave leg `a`, if any.
+    pub fn srtp_of(&self, a: MediaLeg) -> Option<switchboard_switch::SrtpParams> {
+        self.lock().legs.get(&a).and_then(|l| l.srtp.clone())
     }
 
     /// `a` hears `b`: same room, `b` not muted, not excluded by `a`.
@@ -147,6 +154,11 @@ impl MediaControl for FakeMedia {
     fn set_remote(&mut self, leg: MediaLeg, addr: SocketAddr, _: Codec, _: Option<u8>) {
         if let Some(l) = self.0.lock().legs.get_mut(&leg) {
             l.remote = Some(addr);
+        }
+    }
+    fn set_srtp(&mut self, leg: MediaLeg, params: Option<switchboard_switch::SrtpParams>) {
+        if let Some(l) = self.0.lock().legs.get_mut(&leg) {
+            l.srtp = params;
         }
     }
     fn set_sending(&mut self, leg: MediaLeg, send: bool) {
