@@ -9,11 +9,11 @@
 
 mod common;
 
+use common::certs::certificates;
 use common::sip::{build_request, UdpClient};
 use common::*;
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use switchboard_media::g711::Codec;
 use switchboard_media::srtp::{SrtpContext, SrtpKey, SrtpProfile};
@@ -21,75 +21,6 @@ use switchboard_sip::sdes::{CryptoAttribute, CryptoSuite, SdesKey};
 use switchboard_sip::sdp::AudioSdp;
 
 const T: Duration = Duration::from_secs(15);
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A test CA and a server certificate for 127.0.0.1 signed by it.
-fn certificates(dir: &Path) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=SRTP test CA",
-    ]);
-    openssl(dir, &ca);
-    let mut csr = vec!["req"];
-    csr.extend(ec);
-    csr.extend([
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=srtp",
-    ]);
-    openssl(dir, &csr);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-        ],
-    );
-}
 
 /// The `m=audio` lines and `a=crypto` suites in a baresip log (its SIP trace).
 fn savp_evidence(log: &str) -> (usize, usize) {
@@ -113,7 +44,7 @@ fn an_srtp_phone_over_tls_talks_to_a_plain_rtp_agent_both_ways() {
     }
     let _g = serial();
     let dir = TestDir::new("srtp");
-    certificates(dir.path());
+    certificates(dir.path(), "srtp");
     let tls_port = free_port();
     let mut opts = ServerOpts::new().with_agents(&["1001", "1002"]);
     // Full SIP traces in the server log: the keys in them must be redacted.

@@ -13,10 +13,12 @@
 //! - [`sip`]: raw SIP over UDP/TCP (OPTIONS probes, malformed input)
 //! - [`audio`]: WAV reading and tone detection (Goertzel)
 //! - [`http`]: minimal HTTP/1.1 client (std only)
+//! - [`certs`]: a test CA and server certificates (openssl)
 #![allow(dead_code, unused_imports)]
 
 pub mod audio;
 pub mod baresip;
+pub mod certs;
 pub mod http;
 pub mod server;
 pub mod sip;
