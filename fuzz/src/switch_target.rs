@@ -318,6 +318,7 @@ fn actor(agent: &str) -> Actor {
     Actor {
         username: agent.into(),
         supervisor: agent == "1003",
+        campaigns: None,
     }
 }
 
