@@ -351,7 +351,9 @@ fn supervisor_wall_follows_agents_live() {
 /// The wall on a live call (baresip phones, auto answer): the supervisor
 /// clicks Listen on agent 1001's call, their phone is rung and answers, then
 /// Whisper, then Stop; the page and the API's call view (`supervisions`)
-/// show each mode. Then the wall's state menu pauses agent 1002 on the call:
+/// show each mode; agent 1001's console shows the supervisor's notice while
+/// they whisper (not while they listen) and removes it on stop. Then the
+/// wall's state menu pauses agent 1002 on the call:
 /// 1002 keeps it and is paused after it, by the supervisor.
 #[test]
 fn supervisor_wall_listen_whisper_stop_and_pause() {
@@ -391,6 +393,12 @@ fn supervisor_wall_listen_whisper_stop_and_pause() {
     };
     wait_call("connected", &|c| c["state"] == "connected");
 
+    // Alice's own console: told when the supervisor whispers, not when they listen.
+    let ab = Browser::start(&dir);
+    login(&ab, &s, "1001", "pw1001");
+    ab.wait_visible("#call-details", T);
+    assert!(!ab.is_displayed("#supervision-notice"));
+
     let b = Browser::start(&dir);
     login(&b, &s, "2000", "pw2000");
     b.wait_visible("#supervisor-view", T);
@@ -407,6 +415,11 @@ fn supervisor_wall_listen_whisper_stop_and_pause() {
     assert_eq!(c["supervisions"][0]["supervisor"], "2000", "{c}");
     b.wait_text("#agent-card-1001 .agent-card-supervise", "listen", T);
     b.wait_attr("#supervise-listen-1001", "aria-pressed", "true", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !ab.is_displayed("#supervision-notice"),
+        "listening is not shown to the agent by default"
+    );
 
     // Whisper.
     b.click("#supervise-whisper-1001");
@@ -414,6 +427,13 @@ fn supervisor_wall_listen_whisper_stop_and_pause() {
     b.wait_attr("#supervise-whisper-1001", "aria-pressed", "true", T);
     b.wait_text("#agent-card-1001 .agent-card-supervise", "whisper", T);
     assert!(b.attr("#supervise-listen-1001", "aria-pressed").is_none());
+    ab.wait_visible("#supervision-notice", T);
+    ab.wait_text(
+        "#supervision-notice",
+        "Supervisor 2000 is whispering to you",
+        T,
+    );
+    ab.screenshot("agent-supervision-notice");
 
     // Stop: the supervisor's phone is released, the call goes on.
     b.wait_visible("#supervise-stop-1001", T);
@@ -425,6 +445,8 @@ fn supervisor_wall_listen_whisper_stop_and_pause() {
     assert_eq!(c["state"], "connected", "{c}");
     b.wait_until("Stop button gone", T, |b| !b.exists("#supervise-stop-1001"));
     assert!(b.exists("#supervise-listen-1001"));
+    ab.wait_hidden("#supervision-notice", T);
+    assert_no_js_errors(&ab, "agent console with a supervision notice");
 
     // Pause 1002 from the wall while on the call: kept, paused after it.
     b.select("#agent-state-1002", "paused:Lunch");

@@ -156,6 +156,7 @@ fn campaign(name: &str, kind: &str, did: Option<&str>, auto_recording: bool) -> 
         agents: vec!["1001".into(), "1002".into(), "1003".into()],
         dtmf_clear: false,
         calling_hours: None,
+        supervision: Default::default(),
     }
 }
 
@@ -317,6 +318,7 @@ fn actor(agent: &str) -> Actor {
     Actor {
         username: agent.into(),
         supervisor: agent == "1003",
+        campaigns: None,
     }
 }
 

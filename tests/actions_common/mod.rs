@@ -66,6 +66,17 @@ impl Lab {
         rust_log: Option<&str>,
         extra_server: &str,
     ) -> Lab {
+        Lab::start_accounts(dir, campaigns, rust_log, extra_server, Vec::new())
+    }
+
+    /// As [`Lab::start_extra`], with more accounts (e.g. an admin).
+    pub fn start_accounts(
+        dir: &TestDir,
+        campaigns: Vec<CampaignCfg>,
+        rust_log: Option<&str>,
+        extra_server: &str,
+        accounts: Vec<AgentCfg>,
+    ) -> Lab {
         require_tool("baresip");
         require_tool("sox");
         let pstn_port = free_port_pair();
@@ -76,6 +87,9 @@ impl Lab {
             .trunk(TrunkCfg::new("pstn", pstn_port, &[customer_port]));
         for c in campaigns {
             opts = opts.campaign(c);
+        }
+        for a in accounts {
+            opts = opts.agent(a);
         }
         opts.extra_server =
             format!("ring_timeout_secs = {RING_TIMEOUT_SECS}\nacw_secs = 0\n{extra_server}");

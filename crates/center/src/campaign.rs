@@ -36,6 +36,9 @@ pub struct CampaignInfo {
     /// When contacts may be called (dialer, callbacks; manual calls warn); None: any time.
     #[serde(default)]
     pub calling_hours: Option<crate::CallingHours>,
+    /// Supervision notice, service level threshold and queue alert thresholds.
+    #[serde(default)]
+    pub supervision: crate::SupervisionSettings,
 }
 
 /// Parse a campaign's overflow target: `agent:NAME`, `number:N` or `campaign:NAME`.

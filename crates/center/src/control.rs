@@ -35,6 +35,9 @@ pub struct Actor {
     pub username: String,
     /// Supervisors and admins may act on any call.
     pub supervisor: bool,
+    /// The campaigns a supervisor is limited to (their assignment); None:
+    /// every campaign (admins, supervisors with no assignment, agents).
+    pub campaigns: Option<Vec<String>>,
 }
 
 /// Reply channel: the view `T`, or an error.

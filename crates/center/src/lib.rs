@@ -5,6 +5,7 @@
 pub mod acd;
 pub mod agenda;
 mod agent;
+mod alerts;
 mod campaign;
 mod control;
 mod dnc;
@@ -12,17 +13,22 @@ mod hours;
 pub mod password;
 pub mod schemas;
 mod service_level;
+mod supervision;
 pub mod views;
 
 pub use acd::{Acd, Decision, QueueConfig, Strategy};
 pub use agent::{AgentInfo, AgentPresence, AgentStatus, SipHa1};
+pub use alerts::{
+    longest_wait_due, queue_alerts, AlertCounts, AlertKind, AlertWatch, Crossing, QueueAlert,
+};
 pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};
 pub use dnc::{dnc_key, dnc_national, DncEntry};
 pub use hours::CallingHours;
 pub use service_level::{ServiceLevel, SERVICE_LEVEL_SECS};
+pub use supervision::{in_scope, SupervisionNotice, SupervisionSettings, MAX_THRESHOLD_SECS};
 pub use views::{
-    ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, QueueView,
-    QueuedCall, RegistrationState, Snapshot, SupervisionView, TagReply, TransferView, TrunkHealth,
-    TrunkRegistrationView, TrunkTargetView, TrunkView,
+    ActionReply, CallDirection, CallView, EndedCall, LegStatus, LegView, LiveEvent, NoticeView,
+    QueueView, QueuedCall, RegistrationState, Snapshot, SupervisionView, TagReply, TransferView,
+    TrunkHealth, TrunkRegistrationView, TrunkTargetView, TrunkView,
 };

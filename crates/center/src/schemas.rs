@@ -167,6 +167,8 @@ struct CampaignInfoDoc {
     dtmf_clear: bool,
     /// When contacts may be called (dialer, callbacks; manual calls warn); null: any time.
     calling_hours: Option<crate::CallingHours>,
+    /// Supervision notice, service level threshold and queue alert thresholds.
+    supervision: crate::SupervisionSettings,
 }
 
 /// `impl ToSchema for $ty` by its mirror `$doc`.
@@ -258,6 +260,7 @@ mod tests {
             agents: vec![],
             dtmf_clear: false,
             calling_hours: None,
+            supervision: Default::default(),
         };
         assert_eq!(keys(json!(c)), properties::<CampaignInfo>());
     }

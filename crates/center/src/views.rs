@@ -89,6 +89,21 @@ impl From<&switchboard_call::Supervision> for SupervisionView {
     }
 }
 
+/// A supervisor the agent is shown on their call (the campaign's
+/// `supervision.notice` setting decides in which modes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NoticeView {
+    /// The agent shown the notice.
+    pub agent: String,
+    /// The call.
+    pub call_id: String,
+    /// Who supervises.
+    pub supervisor: String,
+    /// In which mode.
+    #[schema(value_type = SuperviseModeDoc)]
+    pub mode: switchboard_call::SuperviseMode,
+}
+
 /// Which way a call goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -248,6 +263,10 @@ pub struct QueueView {
     pub calls: Vec<QueuedCall>,
     /// Answered within the threshold, abandoned, timed out (since the switch started).
     pub service_level: crate::ServiceLevel,
+    /// Thresholds of the campaign the queue crosses now (empty: none).
+    pub alerts: Vec<crate::QueueAlert>,
+    /// How many times each alert was raised since the switch started.
+    pub alerts_raised: crate::AlertCounts,
 }
 
 impl QueueView {
@@ -259,6 +278,8 @@ impl QueueView {
             longest_wait_ms: calls.iter().map(|c| c.wait_ms).max().unwrap_or(0),
             calls,
             service_level: crate::ServiceLevel::default(),
+            alerts: Vec::new(),
+            alerts_raised: crate::AlertCounts::default(),
         }
     }
 
@@ -286,6 +307,8 @@ pub struct Snapshot {
     pub sip_security: SipSecurity,
     /// Trunks: resolved targets, health and registration.
     pub trunks: Vec<TrunkView>,
+    /// Supervisors shown to agents on their calls now.
+    pub supervision_notices: Vec<NoticeView>,
 }
 
 /// Whether a trunk (or one of its targets) answers.
@@ -423,6 +446,20 @@ pub enum LiveEvent {
         agent: String,
         /// Registered now.
         registered: bool,
+    },
+    /// A supervisor the agent is shown on their call started, changed mode
+    /// (`mode`) or is no longer shown (`mode` null: stopped, or a mode the
+    /// campaign does not show). Sent to that agent and to supervisors.
+    SupervisionNotice {
+        /// The agent.
+        agent: String,
+        /// The call.
+        call_id: String,
+        /// Who supervises.
+        supervisor: String,
+        /// The mode shown, or null when the notice is removed.
+        #[schema(value_type = Option<SuperviseModeDoc>)]
+        mode: Option<switchboard_call::SuperviseMode>,
     },
     /// Queue positions changed.
     Queues {

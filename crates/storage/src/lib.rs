@@ -38,6 +38,7 @@ pub mod recovery;
 pub mod registrations;
 pub mod reports;
 pub mod sessions;
+pub mod supervision;
 
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,7 @@ pub use recovery::{CallbackRecovery, Interrupted, OpenRecording};
 pub use registrations::RegistrationRow;
 pub use reports::{AgentReport, CallStats, CampaignReport};
 pub use sessions::SessionRow;
+pub use supervision::SupervisionRow;
 pub use util::{new_id, now_ms};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -346,6 +346,7 @@ impl Switch {
             }
         }
         self.cdr_ended(call, &entry);
+        self.clear_notices(entry.notices.clone());
         self.sink.publish(
             switchboard_center::LiveEvent::CallEnded {
                 call_id: call.to_string(),

@@ -191,6 +191,7 @@ impl Switch {
                 }
             },
             trunks: self.trunks.views(self.now),
+            supervision_notices: self.all_notices(),
         }
     }
 

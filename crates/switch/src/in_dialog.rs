@@ -162,6 +162,7 @@ impl Switch {
         let actor = switchboard_center::Actor {
             username: agent,
             supervisor: false,
+            campaigns: None,
         };
         let cmd = if held {
             switchboard_call::Command::Hold

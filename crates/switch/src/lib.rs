@@ -24,6 +24,7 @@ mod invite_in;
 mod leg;
 mod media;
 mod nat;
+mod notices;
 mod output;
 mod prack;
 mod queue;
@@ -136,6 +137,8 @@ pub struct CallEntry {
     pub participants: Vec<String>,
     /// Why the call ended, for the CDR (`ended` unless the server ended it).
     pub end_reason: &'static str,
+    /// Supervisors the agent is shown now (see the campaign's `supervision.notice`).
+    pub notices: Vec<switchboard_center::NoticeView>,
 }
 
 impl CallEntry {
@@ -163,6 +166,7 @@ impl CallEntry {
             last_agent: None,
             participants: Vec::new(),
             end_reason: "ended",
+            notices: Vec::new(),
         }
     }
 }

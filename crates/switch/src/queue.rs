@@ -14,6 +14,8 @@ use std::collections::HashMap;
 
 use switchboard_call::{Event, LegId, Target};
 pub use switchboard_center::CampaignInfo;
+use switchboard_center::SERVICE_LEVEL_SECS;
+use switchboard_center::{longest_wait_due, queue_alerts, AlertKind, AlertWatch, Crossing};
 use switchboard_center::{parse_overflow, Acd, Decision, QueueConfig, Strategy};
 use switchboard_center::{LiveEvent, QueueView, QueuedCall, ServiceLevel};
 
@@ -69,14 +71,13 @@ pub struct Queue {
     last_publish: u64,
     /// Service level of each queue, by campaign name.
     levels: HashMap<String, ServiceLevel>,
+    /// The alerts each queue has, and how often they were raised.
+    alerts: AlertWatch,
+    /// When a waiting caller crosses a longest wait threshold (ms), if one will.
+    alert_due: Option<u64>,
 }
 
 impl Queue {
-    /// The service level counters of a queue.
-    fn level(&mut self, campaign: &str) -> &mut ServiceLevel {
-        self.levels.entry(campaign.to_string()).or_default()
-    }
-
     /// The queues of `campaigns`, nobody waiting.
     pub fn new(campaigns: &[CampaignInfo]) -> Queue {
         let mut acd = Acd::new(RETRY_MS);
@@ -90,6 +91,8 @@ impl Queue {
             publish_due: None,
             last_publish: 0,
             levels: HashMap::new(),
+            alerts: AlertWatch::default(),
+            alert_due: None,
         }
     }
 
@@ -107,6 +110,7 @@ impl Queue {
             .next_deadline()
             .into_iter()
             .chain(self.publish_due)
+            .chain(self.alert_due)
             .min()
     }
 }
@@ -142,11 +146,31 @@ impl Switch {
             .unwrap_or(self.cfg.acw_secs)
     }
 
-    /// Campaigns were added or changed: reconfigure their queues (members, strategy, timeout).
+    /// Campaigns were added or changed: reconfigure their queues (members,
+    /// strategy, timeout, service level threshold and alerts).
     pub(super) fn campaigns_changed(&mut self) {
         for c in &self.campaigns {
             self.queue.acd.set_queue(queue_config(c));
+            if let Some(level) = self.queue.levels.get_mut(&c.name) {
+                level.threshold_secs = c.supervision.service_level_secs;
+            }
         }
+        self.publish_queues();
+    }
+
+    /// The service level threshold of a queue (s).
+    fn service_level_secs(&self, campaign: &str) -> u64 {
+        self.campaign(campaign)
+            .map_or(SERVICE_LEVEL_SECS, |c| c.supervision.service_level_secs)
+    }
+
+    /// The service level counters of a queue.
+    fn level(&mut self, campaign: &str) -> &mut ServiceLevel {
+        let secs = self.service_level_secs(campaign);
+        self.queue
+            .levels
+            .entry(campaign.to_string())
+            .or_insert_with(|| ServiceLevel::new(secs))
     }
 
     /// The next deadline of agents (after-call work, registrations) and queues (ms).
@@ -204,7 +228,9 @@ impl Switch {
                 Decision::TimedOut { call, .. } => self.queue_timed_out(call),
             }
         }
-        if self.queue.publish_due.is_some_and(|t| t <= self.now) {
+        let publish = self.queue.publish_due.is_some_and(|t| t <= self.now);
+        let check = publish || self.queue.alert_due.is_some_and(|t| t <= self.now);
+        if check && (self.check_alerts() || publish) {
             self.queue.publish_due = None;
             self.queue.last_publish = self.now;
             let ev = LiveEvent::Queues {
@@ -371,7 +397,7 @@ impl Switch {
         if let Some(e) = self.queue.entries.get(&leg) {
             let waited = self.now.saturating_sub(e.since);
             let campaign = e.campaign.clone();
-            self.queue.level(&campaign).answered(waited);
+            self.level(&campaign).answered(waited);
         }
         self.dequeue_leg(leg);
     }
@@ -380,7 +406,7 @@ impl Switch {
     pub(super) fn queue_abandoned(&mut self, leg: LegId) {
         if let Some(e) = self.queue.entries.get(&leg) {
             let campaign = e.campaign.clone();
-            self.queue.level(&campaign).abandoned();
+            self.level(&campaign).abandoned();
         }
         self.dequeue_leg(leg);
     }
@@ -392,7 +418,7 @@ impl Switch {
         };
         let call = e.call.clone();
         let campaign = e.campaign.clone();
-        self.queue.level(&campaign).timed_out();
+        self.level(&campaign).timed_out();
         let overflow = self
             .campaign(&campaign)
             .and_then(|c| c.overflow_target.as_deref())
@@ -449,9 +475,54 @@ impl Switch {
                     })
                     .collect();
                 let level = self.queue.levels.get(&c.name).copied();
-                QueueView::new(&c.name, calls).with_service_level(level.unwrap_or_default())
+                let level =
+                    level.unwrap_or_else(|| ServiceLevel::new(c.supervision.service_level_secs));
+                let mut view = QueueView::new(&c.name, calls).with_service_level(level);
+                view.alerts = queue_alerts(&c.supervision, &level, view.longest_wait_ms);
+                view.alerts_raised = self.queue.alerts.raised(&c.name);
+                view
             })
             .collect()
+    }
+
+    /// Compare each queue with its alert thresholds: a crossing (raised or
+    /// cleared) is logged once and counted; returns whether there was one.
+    /// Also sets when the next longest wait crossing is due.
+    fn check_alerts(&mut self) -> bool {
+        let now = self.now;
+        let mut crossed = false;
+        let mut due: Option<u64> = None;
+        for c in self.campaigns.iter().filter(|c| c.kind == "inbound") {
+            let s = &c.supervision;
+            let level = self.queue.levels.get(&c.name).copied();
+            let level = level.unwrap_or_else(|| ServiceLevel::new(s.service_level_secs));
+            let oldest = self
+                .queue
+                .acd
+                .callers(&c.name)
+                .map(|(_, since)| since)
+                .min();
+            let longest = oldest.map_or(0, |t| now.saturating_sub(t));
+            let alerts = queue_alerts(s, &level, longest);
+            for x in self.queue.alerts.update(&c.name, &alerts) {
+                crossed = true;
+                match x {
+                    Crossing::Raised(a) => {
+                        tracing::warn!(queue = %c.name, alert = a.kind().name(), ?a, "queue alert raised")
+                    }
+                    Crossing::Cleared(k) => {
+                        tracing::info!(queue = %c.name, alert = k.name(), "queue alert cleared")
+                    }
+                }
+            }
+            if !self.queue.alerts.is_active(&c.name, AlertKind::LongestWait) {
+                if let Some(t) = longest_wait_due(s, oldest) {
+                    due = Some(due.map_or(t, |d| d.min(t)));
+                }
+            }
+        }
+        self.queue.alert_due = due;
+        crossed
     }
 
     /// Queue positions changed: a `queues` event goes out at the end of this input,

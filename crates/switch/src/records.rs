@@ -202,6 +202,7 @@ impl Switch {
                 let ev = LiveEvent::Call { call: Box::new(v) };
                 self.sink.publish(ev.to_json());
             }
+            self.update_notices(call);
         }
     }
 

@@ -54,6 +54,7 @@ impl Switch {
         let actor = switchboard_center::Actor {
             username: agent,
             supervisor: false,
+            campaigns: None,
         };
         match self.api_command(
             &actor,

@@ -4,7 +4,7 @@
 
 use switchboard_call::{Command, LegId, SuperviseMode, SupervisorAction};
 use switchboard_center::views::{ActionReply, EndedCall};
-use switchboard_center::{Actor, ApiError};
+use switchboard_center::{in_scope, Actor, ApiError};
 
 use super::Switch;
 
@@ -26,6 +26,18 @@ impl Switch {
                 format!("no live call {call} (it has ended or never existed)"),
             ));
         };
+        // A supervisor limited to campaigns joins only their calls (and may always stop).
+        let campaign = entry.campaign.as_deref();
+        if action != SupervisorAction::Stop && !in_scope(actor.campaigns.as_deref(), campaign) {
+            return Err(ApiError::new(
+                403,
+                format!(
+                    "call {call} is in {}, not in your campaigns ({})",
+                    campaign.map_or("no campaign".to_string(), |c| format!("campaign {c}")),
+                    actor.campaigns.as_deref().unwrap_or_default().join(", ")
+                ),
+            ));
+        }
         let starting = matches!(action, SupervisorAction::Mode(_))
             && entry.call.supervision_of(&actor.username).is_none();
         let phone = phone

@@ -98,6 +98,7 @@ fn manual_call_outside_the_window_is_placed_with_a_warning() {
         let actor = Actor {
             username: "1001".into(),
             supervisor: false,
+            campaigns: None,
         };
         let timezone = zone.map(str::to_string);
         h.api(|reply| EngineRequest::Dial {

@@ -62,6 +62,7 @@ fn manual_call(h: &mut Harness, agent: &str, number: &str) -> Result<String, Str
     let actor = Actor {
         username: agent.into(),
         supervisor: false,
+        campaigns: None,
     };
     let target = Target::Number(number.into());
     h.api(|reply| EngineRequest::Dial {
@@ -196,6 +197,7 @@ fn manual_campaign_calls_are_refused_with_the_reason() {
     let actor = Actor {
         username: "1001".into(),
         supervisor: false,
+        campaigns: None,
     };
     let target = Target::Number("+34600111222".into());
     let ok = h.api(|reply| EngineRequest::Dial {

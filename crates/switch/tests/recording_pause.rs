@@ -52,6 +52,7 @@ fn supervisor() -> Actor {
     Actor {
         username: "9000".into(),
         supervisor: true,
+        campaigns: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn supervise_as(
     let actor = Actor {
         username: who.into(),
         supervisor,
+        campaigns: None,
     };
     let call = call.to_string();
     let phone = phone.map(str::to_string);

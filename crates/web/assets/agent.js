@@ -59,6 +59,17 @@ function partyLabel(p, role) {
   return p.party || role;
 }
 
+const NOTICE_VERB = { listen: 'is listening to this call', whisper: 'is whispering to you (only you hear them)', barge: 'has joined this call (everyone hears them)' };
+
+/** The supervisors the campaign shows on my call (supervision_notice events). */
+function renderSupervisionNotice(c) {
+  const el = $('#supervision-notice');
+  const mine = [...store.notices.values()].filter((n) => n.call_id === c.call_id && n.agent === me());
+  el.hidden = !mine.length;
+  el.textContent = mine.map((n) => `Supervisor ${n.supervisor} ${NOTICE_VERB[n.mode] || n.mode}.`).join(' ');
+  el.dataset.mode = mine[0]?.mode || '';
+}
+
 export function renderCall() {
   const c = currentCall();
   noteTransitions(c);
@@ -91,6 +102,7 @@ export function renderCall() {
     } else {
       note.hidden = true;
     }
+    renderSupervisionNotice(c);
     const tr = $('#call-transfer');
     if (c.transfer) {
       tr.hidden = false;

@@ -29,6 +29,8 @@ export const store = {
   ended: new Set(),
   /** call_id -> Set of muted legs (the call JSON does not carry mute state). */
   muted: new Map(),
+  /** `call_id|supervisor` -> supervision notice {agent, call_id, supervisor, mode} shown to agents. */
+  notices: new Map(),
 };
 
 const listeners = new Map();
@@ -67,8 +69,16 @@ export function applyEvent(msg) {
       store.agents = new Map((s.agents || []).map((a) => [a.username, a]));
       store.calls = new Map((s.calls || []).filter(Boolean).map((c) => [c.call_id, c]));
       if (Array.isArray(s.music_classes)) store.musicClasses = s.music_classes;
+      store.notices = new Map((s.supervision_notices || []).map((n) => [`${n.call_id}|${n.supervisor}`, n]));
       emit('agents');
       emit('calls');
+      break;
+    }
+    case 'supervision_notice': {
+      const key = `${msg.call_id}|${msg.supervisor}`;
+      if (msg.mode) store.notices.set(key, msg);
+      else store.notices.delete(key);
+      emit('calls', msg.call_id);
       break;
     }
     case 'call': {
@@ -83,6 +93,7 @@ export function applyEvent(msg) {
       store.calls.delete(msg.call_id);
       store.muted.delete(msg.call_id);
       store.ended.add(msg.call_id);
+      for (const k of [...store.notices.keys()]) if (k.startsWith(`${msg.call_id}|`)) store.notices.delete(k);
       if (store.ended.size > 500) store.ended.delete(store.ended.values().next().value);
       emit('calls', msg.call_id);
       emit('call_ended', { call_id: msg.call_id, call: had });

@@ -121,13 +121,20 @@ function renderQueues() {
       const since = waiting ? store.queuesAt - (q.longest_wait_ms || 0) : 0;
       const ringing = (q?.calls || []).map((x) => x.ringing).filter(Boolean);
       const sl = q?.service_level;
-      return h('tr', { id: `queue-row-${n}`, class: waiting ? 'waiting' : '' },
+      const alerts = q?.alerts || [];
+      const alertOf = (kind) => alerts.find((a) => a.kind === kind);
+      const slAlert = alertOf('service_level');
+      const waitAlert = alertOf('longest_wait');
+      return h('tr', { id: `queue-row-${n}`, class: [waiting ? 'waiting' : '', alerts.length ? 'alert' : ''].filter(Boolean).join(' '), dataset: { alerts: alerts.map((a) => a.kind).join(' ') } },
         h('th', { scope: 'row' }, n),
         h('td', { class: 'num', id: `queue-waiting-${n}` }, String(waiting)),
-        h('td', {}, waiting ? h('span', { class: 'timer', dataset: { since } }, fmtDuration(serverNow() - since)) : '—'),
+        h('td', { id: `queue-wait-${n}`, class: waitAlert ? 'alert' : '' },
+          waiting ? h('span', { class: 'timer', dataset: { since } }, fmtDuration(serverNow() - since)) : '—',
+          waitAlert ? h('span', { class: 'badge alert-badge', id: `queue-alert-wait-${n}` }, ` over ${waitAlert.above_secs}s`) : null),
         h('td', {}, ringing.join(', ') || '—'),
-        h('td', { class: 'num', id: `queue-sl-${n}` },
-          sl && sl.percent !== null && sl.percent !== undefined ? `${sl.percent}% in ${sl.threshold_secs}s` : '—'),
+        h('td', { class: 'num' + (slAlert ? ' alert' : ''), id: `queue-sl-${n}` },
+          sl && sl.percent !== null && sl.percent !== undefined ? `${sl.percent}% in ${sl.threshold_secs}s` : '—',
+          slAlert ? h('span', { class: 'badge alert-badge', id: `queue-alert-sl-${n}` }, ` below ${slAlert.below}%`) : null),
         h('td', { class: 'num' }, sl ? `${sl.answered} (${sl.answered_within} in ${sl.threshold_secs}s)` : '—'),
         h('td', { class: 'num' }, sl ? String(sl.abandoned) : '—'),
         h('td', { class: 'small' }, agentsByState(n)));

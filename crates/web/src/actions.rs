@@ -154,15 +154,18 @@ async fn command(
     command: Command,
 ) -> Result<Json<ActionReply>, HttpError> {
     let actor = c.actor();
-    Ok(Json(
-        st.ask(|reply| EngineRequest::CallCommand {
+    let reply = st
+        .ask(|reply| EngineRequest::CallCommand {
             actor,
             call: id,
             command,
             reply,
         })
-        .await?,
-    ))
+        .await?;
+    Ok(Json(match reply {
+        ActionReply::Live(v) => ActionReply::Live(Box::new(c.view_of(*v))),
+        ended => ended,
+    }))
 }
 
 /// `POST /api/calls/{id}/{hold|unhold|hangup|transfer|confer|mute|unmute}`.
@@ -311,7 +314,7 @@ pub async fn recording(
             ))
         }
     };
-    Ok(Json(view))
+    Ok(Json(c.view_of(view)))
 }
 
 /// Tag body.

@@ -70,6 +70,7 @@ pub async fn campaign_info(
             .calling_hours
             .clone()
             .and_then(|v| serde_json::from_value(v).ok()),
+        supervision: crate::campaign_supervision::load(storage, &c.id).await?,
     })
 }
 
@@ -241,6 +242,7 @@ pub async fn campaigns(State(st): State<AppState>, _c: Caller) -> Result<Json<Va
         let mut v = serde_json::to_value(&c).unwrap_or_default();
         v["agents"] = json!(members);
         v["dtmf_clear"] = json!(st.storage.campaign_dtmf_clear(&c.id).await?);
+        v["supervision"] = json!(crate::campaign_supervision::load(&st.storage, &c.id).await?);
         out.push(v);
     }
     Ok(Json(json!({"campaigns": out})))
@@ -256,12 +258,17 @@ pub struct CampaignBody {
     /// Show the digits customers key to consoles and logs (default: masked).
     #[serde(default)]
     dtmf_clear: Option<bool>,
+    /// Supervision notice, service level threshold and alert thresholds
+    /// (replaced as a whole when given; missing fields take their defaults).
+    #[serde(default)]
+    supervision: Option<switchboard_center::SupervisionSettings>,
 }
 
 /// A campaign as answered by the API: the stored row plus `dtmf_clear`.
 async fn campaign_json(st: &AppState, row: &CampaignRow) -> Result<Value, HttpError> {
     let mut v = serde_json::to_value(row).unwrap_or_default();
     v["dtmf_clear"] = json!(st.storage.campaign_dtmf_clear(&row.id).await?);
+    v["supervision"] = json!(crate::campaign_supervision::load(&st.storage, &row.id).await?);
     Ok(v)
 }
 
@@ -309,10 +316,16 @@ pub async fn create_campaign(
     }
     check_overflow(&b.input)?;
     check_hours(&b.input)?;
+    if let Some(s) = &b.supervision {
+        s.validate().map_err(|m| HttpError::new(400, m))?;
+    }
     let row = st.storage.create_campaign(&b.input).await?;
     save_members(&st, &row, b.agents).await?;
     if let Some(clear) = b.dtmf_clear {
         st.storage.set_campaign_dtmf_clear(&row.id, clear).await?;
+    }
+    if let Some(s) = &b.supervision {
+        crate::campaign_supervision::save(&st.storage, &row.id, s).await?;
     }
     let row = st.storage.get_campaign(&row.id).await?.unwrap_or(row);
     let _ = st
@@ -336,10 +349,16 @@ pub async fn update_campaign(
     let Json(b) = body.map_err(bad_json)?;
     check_overflow(&b.input)?;
     check_hours(&b.input)?;
+    if let Some(s) = &b.supervision {
+        s.validate().map_err(|m| HttpError::new(400, m))?;
+    }
     let row = st.storage.update_campaign(&id, &b.input).await?;
     save_members(&st, &row, b.agents).await?;
     if let Some(clear) = b.dtmf_clear {
         st.storage.set_campaign_dtmf_clear(&row.id, clear).await?;
+    }
+    if let Some(s) = &b.supervision {
+        crate::campaign_supervision::save(&st.storage, &row.id, s).await?;
     }
     let _ = st
         .engine

@@ -28,6 +28,9 @@ pub struct Caller {
     pub agent: AgentRow,
     /// The session token.
     pub token: String,
+    /// The campaigns a supervisor is limited to (assigned by an admin); None:
+    /// every campaign (admins, supervisors with no assignment, agents).
+    pub campaigns: Option<Vec<String>>,
 }
 
 impl Caller {
@@ -55,11 +58,34 @@ impl Caller {
             Err(HttpError::new(403, "admins only"))
         }
     }
+    /// Whether the caller may see and supervise calls and queues of
+    /// `campaign` (a supervisor limited to campaigns sees only theirs).
+    pub fn sees_campaign(&self, campaign: Option<&str>) -> bool {
+        switchboard_center::in_scope(self.campaigns.as_deref(), campaign)
+    }
+    /// Whether the caller may see a live call: agents their own, supervisors
+    /// those of their campaigns (every call when not limited).
+    pub fn sees_call(&self, call: &switchboard_center::CallView) -> bool {
+        if self.is_supervisor() {
+            self.sees_campaign(call.campaign.as_deref())
+        } else {
+            call.involves(&self.agent.username)
+        }
+    }
+    /// A call as the caller may see it: agents do not see the supervisors on
+    /// it (the campaign's `supervision` notice tells them when it applies).
+    pub fn view_of(&self, mut call: switchboard_center::CallView) -> switchboard_center::CallView {
+        if !self.is_supervisor() {
+            call.supervisions.clear();
+        }
+        call
+    }
     /// As an engine actor.
     pub fn actor(&self) -> Actor {
         Actor {
             username: self.agent.username.clone(),
             supervisor: self.is_supervisor(),
+            campaigns: self.campaigns.clone(),
         }
     }
 }
@@ -112,7 +138,17 @@ impl FromRequestParts<AppState> for Caller {
         }
         // Read-your-writes: call facts queued by the engine before this request are stored.
         (state.flush)().await;
-        Ok(Caller { agent, token })
+        let campaigns = match agent.role {
+            AgentRole::Supervisor => {
+                Some(state.storage.supervisor_campaigns(&agent.id).await?).filter(|c| !c.is_empty())
+            }
+            _ => None,
+        };
+        Ok(Caller {
+            agent,
+            token,
+            campaigns,
+        })
     }
 }
 

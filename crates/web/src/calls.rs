@@ -136,7 +136,8 @@ pub async fn list(State(st): State<AppState>, c: Caller) -> Result<Json<CallList
     let calls = snap
         .calls
         .into_iter()
-        .filter(|call| c.is_supervisor() || call.involves(&c.agent.username))
+        .filter(|call| c.sees_call(call))
+        .map(|call| c.view_of(call))
         .collect();
     Ok(Json(CallList { calls }))
 }
@@ -176,7 +177,8 @@ pub async fn get(
 ) -> Result<Json<CallDetail>, HttpError> {
     let snap = st.ask(EngineRequest::Snapshot).await?;
     if let Some(call) = snap.calls.into_iter().find(|x| x.call_id == id) {
-        if c.is_supervisor() || call.involves(&c.agent.username) {
+        if c.sees_call(&call) {
+            let call = c.view_of(call);
             return Ok(Json(CallDetail::Live { live: true, call }));
         }
         return Err(HttpError::new(403, "not your call"));

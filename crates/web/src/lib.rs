@@ -7,6 +7,7 @@ mod admin;
 mod agenda;
 mod auth;
 mod calls;
+mod campaign_supervision;
 mod console;
 mod dnc;
 mod error;
@@ -18,9 +19,11 @@ mod openapi;
 mod recordings;
 mod reports;
 mod supervise;
+mod supervisors;
 mod trunks;
 mod webphone;
 mod ws;
+mod ws_filter;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -172,6 +175,10 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/api/admin/agents/{id}",
             put(admin::update_agent).delete(admin::delete_agent),
+        ),
+        (
+            "/api/admin/supervisors/{username}/campaigns",
+            get(supervisors::get).put(supervisors::set),
         ),
         ("/api/music-classes", get(admin::music_classes)),
         ("/api/reports/agents/{username}", get(reports::agent)),

@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 use serde_json::{json, Value};
 use switchboard_call::CallState;
-use switchboard_center::{EngineRequest, Snapshot};
+use switchboard_center::{AlertKind, EngineRequest, Snapshot};
 use switchboard_storage::{CallDirection, CallQuery};
 
 use crate::{AppState, Caller, HttpError};
@@ -186,7 +186,8 @@ pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, 
     switchboard_calls_active{state}, switchboard_agents{status}, switchboard_agents_registered, \
     switchboard_campaign_agents{campaign,status}, switchboard_campaign_calls_active{campaign}, \
     switchboard_queue_waiting{campaign}, switchboard_queue_ringing{campaign}, \
-    switchboard_queue_longest_wait_ms{campaign}, switchboard_sip_banned_sources, \
+    switchboard_queue_longest_wait_ms{campaign}, switchboard_queue_alert{campaign,kind}, \
+    switchboard_queue_alerts_raised{campaign,kind}, switchboard_sip_banned_sources, \
     switchboard_sip_dropped_requests, switchboard_sip_auth_failures, \
     switchboard_trunk_up{trunk}, switchboard_trunk_registered{trunk}, switchboard_today_calls, \
     switchboard_today_answered, switchboard_today_unanswered, switchboard_today_calls_by_direction{direction}, \
@@ -228,6 +229,12 @@ struct CampaignStatusLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TrunkLabel {
     trunk: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlertLabels {
+    campaign: String,
+    kind: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -319,6 +326,16 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
         "queue_longest_wait_ms",
         "Longest current wait per inbound campaign",
     );
+    let alert = family::<AlertLabels>(
+        &mut reg,
+        "queue_alert",
+        "1 while an inbound campaign's queue crosses an alert threshold (kind service_level or longest_wait)",
+    );
+    let alerts_raised = family::<AlertLabels>(
+        &mut reg,
+        "queue_alerts_raised",
+        "Times a queue alert was raised since start, per inbound campaign and kind",
+    );
     for k in &snap.campaigns {
         let campaign = || CampaignLabel {
             campaign: k.name.clone(),
@@ -367,6 +384,21 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
         longest
             .get_or_create(&label)
             .set(i64::try_from(q.longest_wait_ms).unwrap_or(i64::MAX));
+        let raised = [
+            (AlertKind::ServiceLevel, q.alerts_raised.service_level),
+            (AlertKind::LongestWait, q.alerts_raised.longest_wait),
+        ];
+        for (kind, n) in raised {
+            let label = AlertLabels {
+                campaign: q.campaign.clone(),
+                kind: kind.name().into(),
+            };
+            let active = q.alerts.iter().any(|a| a.kind() == kind);
+            alert.get_or_create(&label).set(i64::from(active));
+            alerts_raised
+                .get_or_create(&label)
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 
     let sip = snap.sip_security;

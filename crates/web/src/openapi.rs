@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::{
     actions, admin, agenda, auth, calls, console, dnc, exports, import, metrics, recordings,
-    reports, supervise, trunks, ws,
+    reports, supervise, supervisors, trunks, ws,
 };
 
 const DESCRIPTION: &str = "Contact-center call control: agents' presence and call actions \
@@ -43,6 +43,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
         admin::campaigns, admin::create_campaign, admin::update_campaign, admin::next_contact,
         admin::pause_reasons, admin::create_pause_reason,
         admin::list_agents, admin::create_agent, admin::update_agent, admin::delete_agent,
+        supervisors::get, supervisors::set,
         admin::music_classes, reports::agent, reports::campaign,
         exports::calls, exports::dispositions, exports::contacts,
         exports::reports::agents, exports::reports::campaigns,
@@ -51,6 +52,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
     ),
     components(schemas(
         switchboard_center::LiveEvent, switchboard_center::Snapshot,
+        switchboard_center::SupervisionSettings,
         actions::CallAction, actions::TransferStep, actions::RecordingStep, agenda::AgendaStep,
         crate::webphone::ClientMessage, crate::webphone::ServerMessage,
     )),

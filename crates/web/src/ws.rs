@@ -1,14 +1,14 @@
 //! WebSocket event stream: agents get events about themselves and their
-//! calls; supervisors get everything. The first message is a snapshot so a
+//! calls; supervisors everything, or their campaigns' (see [`EventFilter`]). The first message is a snapshot so a
 //! reloaded page restores its view.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::Value;
 use switchboard_center::{EngineRequest, LiveEvent};
 
 use crate::webphone::{ServerMessage, Webphone};
+use crate::ws_filter::EventFilter;
 use crate::{AppState, Caller};
 
 /// `GET /api/ws` (token via cookie, header or `?token=`).
@@ -21,41 +21,15 @@ pub async fn upgrade(State(st): State<AppState>, c: Caller, ws: WebSocketUpgrade
     ws.on_upgrade(move |socket| stream(st, c, socket))
 }
 
-fn relevant(ev: &Value, user: &str, supervisor: bool) -> bool {
-    if supervisor {
-        return true;
-    }
-    match ev["type"].as_str() {
-        Some("agent_state")
-        | Some("agent_registration")
-        | Some("queues")
-        | Some("call_ended")
-        | Some("call_event") => true,
-        Some("agenda_reminder") => ev["agent"] == user,
-        Some("call") => {
-            let c = &ev["call"];
-            c["agent"] == user
-                || c["agent_leg"]["agent"] == user
-                || c["customer"]["agent"] == user
-                || c["third"]["agent"] == user
-                || c["pending"]["agent"] == user
-                || c["participants"]
-                    .as_array()
-                    .is_some_and(|p| p.iter().any(|x| x == user))
-        }
-        _ => true,
-    }
-}
-
 async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
     let mut rx = (st.events)();
     let mut gw_rx = st.webphone.as_ref().map(|g| g.subscribe());
     let mut phone = Webphone::default();
     let user = c.agent.username.clone();
-    let sup = c.is_supervisor();
+    let mut filter = EventFilter::new(&c);
     if let Ok(snap) = st.ask(EngineRequest::Snapshot).await {
         let first = LiveEvent::Snapshot {
-            snapshot: Box::new(snap),
+            snapshot: Box::new(filter.snapshot(snap)),
         };
         let _ = socket
             .send(Message::Text(first.to_json().to_string().into()))
@@ -82,7 +56,8 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
             },
             ev = rx.recv() => match ev {
                 Ok(ev) => {
-                    if relevant(&ev, &user, sup) && socket.send(Message::Text(ev.to_string().into())).await.is_err() {
+                    let Some(ev) = filter.event(ev) else { continue };
+                    if socket.send(Message::Text(ev.to_string().into())).await.is_err() {
                         break;
                     }
                 }

@@ -15,6 +15,7 @@ mod persistence;
 mod recordings;
 mod recovery;
 mod reports;
+mod supervision;
 
 use std::ops::Deref;
 

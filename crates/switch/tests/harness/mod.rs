@@ -99,6 +99,7 @@ pub fn campaign(name: &str, kind: &str, did: Option<&str>, auto_recording: bool)
         agents: vec!["1001".into(), "1002".into(), "1003".into()],
         dtmf_clear: false,
         calling_hours: None,
+        supervision: Default::default(),
     }
 }
 
@@ -527,5 +528,6 @@ pub fn actor(agent: &str) -> Actor {
     Actor {
         username: agent.into(),
         supervisor: false,
+        campaigns: None,
     }
 }

@@ -205,6 +205,7 @@ fn snapshot() -> Snapshot {
             trunk("backup", TrunkHealth::Down, Some(RegistrationState::Failed)),
             trunk("pbx", TrunkHealth::Unknown, None),
         ],
+        supervision_notices: vec![],
     }
 }
 
