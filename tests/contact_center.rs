@@ -805,6 +805,9 @@ fn dtmf_sent_by_a_phone_is_reported_masked_in_the_call_log() {
             .trunk(TrunkCfg::new("pstn", free_port(), &[customer_port])),
     );
     let agent = start_agent(&dir, &server, "1001", None, true);
+    let tok = server.login("1001", "pw1001");
+    // A console connected over a real WebSocket before the call.
+    let console = common::ws::WsWatch::start(server.http_port, &tok);
     let run = Sipp::run(
         dir.path(),
         "customer",
@@ -826,7 +829,6 @@ fn dtmf_sent_by_a_phone_is_reported_masked_in_the_call_log() {
     );
     run.assert_ok();
     agent.wait_event("CALL_ESTABLISHED", T);
-    let tok = server.login("1001", "pw1001");
     let (_, h) = server.api("GET", "/api/history", None, Some(&tok));
     let id = h["calls"][0]["id"]
         .as_str()
@@ -853,6 +855,22 @@ fn dtmf_sent_by_a_phone_is_reported_masked_in_the_call_log() {
         logged.iter().all(|l| l.contains("detail=\"*\"")),
         "{logged:?}"
     );
+    // The console's WebSocket got the three digits as `*` and never a digit.
+    let pushed = console.stop();
+    let dtmf: Vec<Value> = pushed
+        .iter()
+        .filter_map(|m| serde_json::from_str::<Value>(m).ok())
+        .filter(|v| v["type"] == "call_event" && v["kind"] == "DTMF")
+        .collect();
+    assert_eq!(dtmf.len(), 3, "{pushed:#?}");
+    assert!(dtmf.iter().all(|v| v["detail"] == "*"), "{dtmf:?}");
+    for digit in ["5", "1", "#"] {
+        let clear = format!("\"detail\":\"{digit}\"");
+        assert!(
+            !pushed.iter().any(|m| m.contains(&clear)),
+            "digit {digit} in clear on the WebSocket: {pushed:#?}"
+        );
+    }
     // And relayed to the agent's phone as RFC 4733 events.
     let heard: String = agent
         .events_of("CALL_DTMF_START")

@@ -14,6 +14,7 @@
 //! - [`audio`]: WAV reading and tone detection (Goertzel)
 //! - [`http`]: minimal HTTP/1.1 client (std only)
 //! - [`certs`]: a test CA and server certificates (openssl)
+//! - [`ws`]: a console WebSocket client recording what the server pushes
 #![allow(dead_code, unused_imports)]
 
 pub mod audio;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod server;
 pub mod sip;
 pub mod sipp;
+pub mod ws;
 
 use std::collections::HashSet;
 use std::net::{TcpListener, UdpSocket};
