@@ -152,23 +152,32 @@ fn port_free_udp_tcp(p: u16) -> bool {
     u.is_ok() && t.is_ok()
 }
 
-/// A port that is currently free for BOTH UDP and TCP on 127.0.0.1
-/// (bind UDP to port 0, read it, bind TCP to the same port, drop both).
+/// Where [`free_port`] looks: below both the RTP leases (20000..32000) and
+/// the kernel's ephemeral range (32768..), so a port the kernel hands to some
+/// other process's socket (a browser's connections, a resolver, a benchmark)
+/// can never take one of ours between our probe and the peer's bind (baresip
+/// failed with "Address already in use" that way).
+const PEER_PORTS: std::ops::Range<u16> = 15000..20000;
+
+/// A port that is currently free for BOTH UDP and TCP on 127.0.0.1 (probed
+/// by binding both), from [`PEER_PORTS`], starting at an offset drawn from
+/// the process id so that two test processes rarely probe the same ports.
 /// Never returns the same port twice in one test process.
 pub fn free_port() -> u16 {
-    for _ in 0..200 {
-        let u = UdpSocket::bind("127.0.0.1:0").expect("bind udp 0");
-        let p = u.local_addr().unwrap().port();
-        let t = TcpListener::bind(("127.0.0.1", p));
-        if t.is_err() {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let span = PEER_PORTS.len();
+    let start = std::process::id() as usize * 7919;
+    for _ in 0..span {
+        let i = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let p = PEER_PORTS.start + i as u16;
+        if !port_free_udp_tcp(p) {
             continue;
         }
-        let mut set = lock(handed_out());
-        if set.insert(p) {
+        if lock(handed_out()).insert(p) {
             return p;
         }
     }
-    panic!("could not find a free UDP+TCP port");
+    panic!("could not find a free UDP+TCP port in {PEER_PORTS:?}");
 }
 
 /// A port `p` such that `p` and `p+1` are free for UDP and TCP (baresip binds
