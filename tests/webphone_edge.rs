@@ -94,9 +94,9 @@ fn browser_audio_works_over_https_served_by_the_binary() {
     let _g = serial();
     require_tool("openssl");
     let dir = TestDir::new("webphone_https");
-    let st = std::process::Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
+    common::certs::openssl(
+        dir.path(),
+        &[
             "req",
             "-x509",
             "-newkey",
@@ -114,12 +114,8 @@ fn browser_audio_works_over_https_served_by_the_binary() {
             "/CN=127.0.0.1",
             "-addext",
             "subjectAltName=IP:127.0.0.1",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl");
-    assert!(st.success(), "openssl made a certificate");
+        ],
+    );
     let extra = format!(
         "https = true\ntls_cert = \"{}\"\ntls_key = \"{}\"",
         dir.join("cert.pem").display(),
