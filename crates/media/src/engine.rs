@@ -678,6 +678,12 @@ async fn tick_loop(inner: Weak<Inner>) {
         let Some(inner) = inner.upgrade() else {
             break;
         };
-        tick::run(&inner, &mut scratch);
+        let clock = tick::begin(&inner, &mut scratch);
+        while tick::run_slice(&inner, &mut scratch, clock) {
+            // Let the signalling tasks queued on this worker run between
+            // slices of a large tick.
+            tokio::task::yield_now().await;
+        }
+        tick::finish(&mut scratch);
     }
 }

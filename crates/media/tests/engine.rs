@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 use switchboard_media::dtmf::TelephoneEvent;
 use switchboard_media::rtp::{RtpHeader, RtpPacket};
-use switchboard_media::{Codec, MediaEvent};
+use switchboard_media::{Codec, MediaConfig, MediaEngine, MediaEvent};
 use tokio::time::{sleep, timeout_at, Instant};
 
 const TWO_S: Duration = Duration::from_secs(2);
@@ -582,4 +582,47 @@ async fn a_phone_that_sends_media_gets_a_continuous_stream_even_alone() {
         heard.iter().all(|p| p.pcm.iter().all(|&s| s == 0)),
         "silence, not its own voice"
     );
+}
+
+/// A tick larger than one slice (the tick task yields between slices of
+/// legs so signalling is not held up): every leg still gets one packet per
+/// tick, none twice, as 150 callers on hold would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_leg_of_a_large_tick_gets_one_packet_per_tick() {
+    let e = MediaEngine::start(MediaConfig {
+        bind_ip: LOCALHOST,
+        port_min: 43200,
+        port_max: 43599,
+        music_dir: None,
+    })
+    .await
+    .expect("engine starts");
+    let p = phone().await;
+    let mut ports = std::collections::HashMap::new();
+    for _ in 0..150 {
+        let leg = e.create_leg().await.unwrap();
+        let room = e.create_room();
+        e.join(room, leg.id);
+        e.set_music(room, Some("default"));
+        e.set_remote(leg.id, p.addr, Codec::Pcmu, None);
+        ports.insert(leg.local_port, Vec::new());
+    }
+    sleep(Duration::from_millis(200)).await;
+    drain(&p.sock);
+    for r in collect(p.sock.clone(), Duration::from_millis(1000)).await {
+        ports
+            .get_mut(&r.from.port())
+            .expect("a leg's port")
+            .push(r.seq);
+    }
+    for (port, seqs) in &ports {
+        assert!(
+            (40..=60).contains(&seqs.len()),
+            "leg {port}: {} packets in 1 s",
+            seqs.len()
+        );
+        for w in seqs.windows(2) {
+            assert_eq!(w[1], w[0].wrapping_add(1), "leg {port}: no gap, no repeat");
+        }
+    }
 }
