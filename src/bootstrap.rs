@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use switchboard_media::{MediaConfig, MediaEngine};
-use switchboard_storage::{AgentRole, CampaignInput, CampaignKind, NewAgent, Storage};
+use switchboard_storage::{AgentAudio, AgentRole, CampaignInput, CampaignKind, NewAgent, Storage};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -61,6 +61,13 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
             "agent" => AgentRole::Agent,
             other => anyhow::bail!("agent {}: unknown role {other:?}", a.username),
         };
+        let audio: AgentAudio = a.audio.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "agent {}: audio must be either, browser or phone (not {:?})",
+                a.username,
+                a.audio
+            )
+        })?;
         storage
             .create_agent(&NewAgent {
                 username: a.username.clone(),
@@ -73,6 +80,7 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
                 sip_ha1: switchboard_web::sip_ha1(&a.username, &cfg.server.realm, &a.sip_password),
                 role,
                 groups: Vec::new(),
+                audio,
             })
             .await
             .with_context(|| format!("creating agent {}", a.username))?;

@@ -147,6 +147,13 @@ pub struct AgentSeed {
     /// agent | supervisor | admin.
     #[serde(default = "default_role")]
     pub role: String,
+    /// Where the agent's audio may come from: either (default) | browser | phone.
+    #[serde(default = "default_audio")]
+    pub audio: String,
+}
+
+fn default_audio() -> String {
+    "either".into()
 }
 
 fn default_role() -> String {

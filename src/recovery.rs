@@ -157,6 +157,7 @@ mod tests {
                 },
                 role: AgentRole::Agent,
                 groups: vec![],
+                audio: Default::default(),
             })
             .await
             .unwrap();

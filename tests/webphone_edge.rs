@@ -12,6 +12,8 @@ mod webphone_common;
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use actions_common::*;
 use common::*;
 use webphone_common::*;
@@ -203,4 +205,100 @@ fn browser_audio_works_over_https_served_by_the_binary() {
     // Plain HTTP on the HTTPS port gets no console.
     let plain = http::request(lab.server.http_port, "GET", "/", &[], None, T);
     assert!(plain.map(|r| r.status != 200).unwrap_or(true));
+}
+
+/// The admin's per-agent audio setting, from the TOML seed and the admin
+/// API to the console: `phone` hides browser audio and the server refuses
+/// it even to a hand-made offer; `browser` connects it by itself at login
+/// with no way back to a SIP phone; a bad value is a clear 400.
+#[test]
+fn the_admin_chooses_browser_or_phone_audio_per_agent() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_policy");
+    let lab = lab_accounts(
+        &dir,
+        "",
+        vec![
+            AgentCfg::new("9900").role("admin"),
+            AgentCfg::new("1005").audio("phone"),
+        ],
+    );
+    let admin = lab.server.login("9900", "pw9900");
+    let agents = lab.ok("GET", "/api/admin/agents", None, &admin)["agents"].clone();
+    let find = |u: &str| {
+        agents
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["username"] == u)
+            .cloned()
+            .unwrap_or_else(|| panic!("agent {u} in {agents}"))
+    };
+    assert_eq!(find("1005")["audio"], "phone", "seeded from the config");
+    assert_eq!(find("1001")["audio"], "either", "the default");
+    let id = find("1001")["id"].as_str().unwrap().to_string();
+    let path = format!("/api/admin/agents/{id}");
+    let msg = lab.refused(
+        400,
+        "audio",
+        "PUT",
+        &path,
+        Some(json!({"audio": "desk"})),
+        &admin,
+    );
+    assert!(msg.contains("phone"), "names the valid values: {msg}");
+
+    // Either: the agent's own choice (the console starts with audio off).
+    let b = console(&dir, &lab, BROWSER_HZ, true);
+    assert!(b.is_displayed("#webphone-connect"));
+    assert!(!b.is_displayed("#webphone-policy"));
+
+    // SIP phone only: no browser audio controls, and the server refuses an offer.
+    let saved = lab.ok("PUT", &path, Some(json!({"audio": "phone"})), &admin);
+    assert_eq!(saved["agent"]["audio"], "phone");
+    b.refresh();
+    b.wait_visible("#app-header", T);
+    b.wait_text("#webphone-policy", "SIP phone", T);
+    assert!(!b.is_displayed("#webphone-connect"));
+    let reply = b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        const pc = new RTCPeerConnection();
+        pc.addTransceiver('audio');
+        pc.createOffer().then((o) => pc.setLocalDescription(o)).then(() => {
+          const ws = new WebSocket(`ws://${location.host}/api/ws`);
+          ws.onmessage = (m) => {
+            const msg = JSON.parse(m.data);
+            if (msg.type === 'audio_error' || msg.type === 'audio_answer') { done(msg); ws.close(); }
+          };
+          ws.onopen = () => ws.send(JSON.stringify({ type: 'audio_offer', sdp: pc.localDescription.sdp }));
+        });
+        setTimeout(() => done({ type: 'timeout' }), 5000);
+        "#,
+        vec![],
+    );
+    assert_eq!(reply["type"], "audio_error", "{reply}");
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SIP phone"),
+        "{reply}"
+    );
+
+    // Browser only: the audio connects at login, without a click.
+    lab.ok("PUT", &path, Some(json!({"audio": "browser"})), &admin);
+    b.refresh();
+    b.wait_visible("#app-header", T);
+    b.wait_text("#webphone-policy", "in this page", T);
+    b.wait_attr(
+        "#webphone-state",
+        "data-state",
+        "connected",
+        Duration::from_secs(15),
+    );
+    assert!(
+        !b.is_displayed("#webphone-disconnect"),
+        "no way back to a SIP phone"
+    );
 }

@@ -219,6 +219,7 @@ impl Driver {
                 name: format!("Agent {u}"),
                 sip_ha1: sip_ha1(u),
                 role: "agent".into(),
+                audio: Default::default(),
             })
             .collect();
         let campaigns = vec![

@@ -18,6 +18,8 @@ pub struct AgentCfg {
     pub password: String,
     pub sip_password: String,
     pub role: String,
+    /// `audio = ...` (either | browser | phone) when set.
+    pub audio: Option<String>,
 }
 
 impl AgentCfg {
@@ -30,7 +32,12 @@ impl AgentCfg {
             password: format!("pw{}", user),
             sip_password: format!("secret{}", user),
             role: "agent".to_string(),
+            audio: None,
         }
+    }
+    pub fn audio(mut self, audio: &str) -> AgentCfg {
+        self.audio = Some(audio.to_string());
+        self
     }
     pub fn role(mut self, role: &str) -> AgentCfg {
         self.role = role.to_string();
@@ -207,6 +214,9 @@ pub fn render_toml(dir: &Path, opts: &ServerOpts, rtp: (u16, u16)) -> String {
         t.push_str(&format!("password = {}\n", q(&a.password)));
         t.push_str(&format!("sip_password = {}\n", q(&a.sip_password)));
         t.push_str(&format!("role = {}\n", q(&a.role)));
+        if let Some(audio) = &a.audio {
+            t.push_str(&format!("audio = {}\n", q(audio)));
+        }
     }
     for tr in &opts.trunks {
         t.push_str("\n[[trunks]]\n");

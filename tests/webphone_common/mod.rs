@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::actions_common::{campaign, Lab, T};
-use crate::common::{free_port, TestDir};
+use crate::common::{free_port, AgentCfg, TestDir};
 use crate::console_driver::Browser;
 
 /// The browser's microphone tone (not a note of the hold music, whose
@@ -42,16 +42,22 @@ pub fn start(dir: &TestDir) -> (Lab, Browser) {
 
 /// The server with browser audio on a free UDP port (and `extra` settings).
 pub fn lab(dir: &TestDir, extra: &str) -> Lab {
+    lab_accounts(dir, extra, Vec::new())
+}
+
+/// [`lab`] with more accounts (e.g. an admin).
+pub fn lab_accounts(dir: &TestDir, extra: &str, accounts: Vec<AgentCfg>) -> Lab {
     let webrtc_port = free_port();
     let extra = format!(
         "webrtc_addr = \"0.0.0.0:{webrtc_port}\"\nwebrtc_public_ip = \"{}\"\n{extra}",
         host_ip()
     );
-    Lab::start_extra(
+    Lab::start_accounts(
         dir,
         vec![campaign("support", "5000", &["1001"], false)],
         std::env::var("SB_WEBPHONE_LOG").ok().as_deref(),
         &extra,
+        accounts,
     )
 }
 

@@ -17,6 +17,22 @@ pub struct AgentInfo {
     pub sip_ha1: SipHa1,
     /// agent | supervisor | admin.
     pub role: String,
+    /// Where the agent's audio may come from (set by an admin).
+    pub audio: AgentAudio,
+}
+
+/// Where an agent's audio may come from: the admin's choice per agent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentAudio {
+    /// The agent chooses at each login: browser audio or a SIP phone.
+    #[default]
+    Either,
+    /// Browser audio only: calls never ring the agent's SIP phone, and the
+    /// agent is reachable only while the console's audio is connected.
+    Browser,
+    /// A SIP phone only: the console cannot open browser audio.
+    Phone,
 }
 
 /// The stored form of a SIP password: `H(username:realm:password)` per

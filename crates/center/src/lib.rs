@@ -17,7 +17,7 @@ mod supervision;
 pub mod views;
 
 pub use acd::{Acd, Decision, QueueConfig, Strategy};
-pub use agent::{AgentInfo, AgentPresence, AgentStatus, SipHa1};
+pub use agent::{AgentAudio, AgentInfo, AgentPresence, AgentStatus, SipHa1};
 pub use alerts::{
     longest_wait_due, queue_alerts, AlertCounts, AlertKind, AlertWatch, Crossing, QueueAlert,
 };

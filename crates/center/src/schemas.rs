@@ -116,6 +116,8 @@ struct AgentPresenceDoc {
     name: String,
     /// agent | supervisor | admin.
     role: String,
+    /// Where the agent's audio may come from: either | browser | phone.
+    audio: crate::AgentAudio,
     /// The state the agent chose (offline / ready / paused).
     chosen: AgentStatus,
     /// Pause reason.
@@ -232,6 +234,7 @@ mod tests {
             name: "Ann".into(),
             sip_ha1: Default::default(),
             role: "agent".into(),
+            audio: Default::default(),
         };
         let p = AgentPresence {
             info,

@@ -22,6 +22,20 @@ str_enum! {
     }
 }
 
+str_enum! {
+    /// Where an agent's audio may come from (set by an admin).
+    #[derive(Default)]
+    AgentAudio {
+        /// The agent chooses at each login: browser audio or a SIP phone.
+        #[default]
+        Either => "either",
+        /// Browser audio only: the agent's SIP phone is never rung.
+        Browser => "browser",
+        /// A SIP phone only: the console cannot open browser audio.
+        Phone => "phone",
+    }
+}
+
 /// An agent as stored.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct AgentRow {
@@ -42,6 +56,9 @@ pub struct AgentRow {
     pub role: AgentRole,
     /// Groups the agent belongs to.
     pub groups: Vec<String>,
+    /// Where the agent's audio may come from.
+    #[serde(default)]
+    pub audio: AgentAudio,
     /// False once deleted (agents are never removed, calls refer to them).
     pub enabled: bool,
     /// Creation time, unix ms.
@@ -64,6 +81,9 @@ pub struct NewAgent {
     /// Groups (names must not contain commas).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Where the agent's audio may come from.
+    #[serde(default)]
+    pub audio: AgentAudio,
 }
 
 /// Partial update of an agent: `None` leaves a field unchanged.
@@ -82,11 +102,13 @@ pub struct AgentUpdate {
     pub enabled: Option<bool>,
     /// New group list (replaces the old one).
     pub groups: Option<Vec<String>>,
+    /// New audio setting.
+    pub audio: Option<AgentAudio>,
 }
 
 /// Columns [`decode`] reads.
 pub(crate) const COLUMNS: &str = "id, username, display_name, password_hash, sip_realm, \
-                       sip_ha1_md5, sip_ha1_sha256, role, agent_groups, enabled, created_at";
+                       sip_ha1_md5, sip_ha1_sha256, role, agent_groups, audio, enabled, created_at";
 
 /// A SIP password as stored: `H(username:realm:password)` per digest
 /// algorithm (RFC 7616 §3.4.2), valid for the realm it was computed in.
@@ -114,6 +136,7 @@ pub(crate) fn decode(row: &AnyRow) -> Result<AgentRow> {
         },
         role: get_enum(row, "role")?,
         groups: split_groups(&groups),
+        audio: get_enum(row, "audio")?,
         enabled: get_bool(row, "enabled")?,
         created_at: col(row, "created_at")?,
     })
@@ -158,13 +181,14 @@ impl Storage {
             sip_ha1: agent.sip_ha1.clone(),
             role: agent.role,
             groups: split_groups(&join_groups(&agent.groups)?),
+            audio: agent.audio,
             enabled: true,
             created_at: now_ms(),
         };
         sqlx::query(
             "INSERT INTO agents (id, username, display_name, password_hash, sip_password, \
-             sip_realm, sip_ha1_md5, sip_ha1_sha256, role, agent_groups, enabled, created_at) \
-             VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11)",
+             sip_realm, sip_ha1_md5, sip_ha1_sha256, role, agent_groups, audio, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&row.id)
         .bind(&row.username)
@@ -175,6 +199,7 @@ impl Storage {
         .bind(&row.sip_ha1.sha256)
         .bind(row.role.as_str())
         .bind(join_groups(&row.groups)?)
+        .bind(row.audio.as_str())
         .bind(bool_int(row.enabled))
         .bind(row.created_at)
         .execute(self.pool())
@@ -230,6 +255,9 @@ impl Storage {
             sets.push(format!("sip_ha1_md5 = {}", sql.arg(v.md5.clone())));
             sets.push(format!("sip_ha1_sha256 = {}", sql.arg(v.sha256.clone())));
             sets.push("sip_password = ''".to_string());
+        }
+        if let Some(v) = update.audio {
+            sets.push(format!("audio = {}", sql.arg(v.as_str())));
         }
         if let Some(v) = update.role {
             sets.push(format!("role = {}", sql.arg(v.as_str())));

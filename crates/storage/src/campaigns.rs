@@ -459,7 +459,7 @@ impl Storage {
     pub async fn list_campaign_agents(&self, campaign_id: &str) -> Result<Vec<AgentRow>> {
         let rows = sqlx::query(
             "SELECT a.id, a.username, a.display_name, a.password_hash, a.sip_realm, \
-             a.sip_ha1_md5, a.sip_ha1_sha256, a.role, a.agent_groups, a.enabled, a.created_at \
+             a.sip_ha1_md5, a.sip_ha1_sha256, a.role, a.agent_groups, a.audio, a.enabled, a.created_at \
              FROM agents a JOIN campaign_agents ca ON ca.agent_id = a.id \
              WHERE ca.campaign_id = $1 ORDER BY a.username",
         )

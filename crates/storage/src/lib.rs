@@ -45,7 +45,7 @@ mod tests;
 
 pub use agenda::{AgendaKind, AgendaRow, AgendaStatus, NewAgenda};
 pub use agent_state::AgentStateRow;
-pub use agents::{AgentRole, AgentRow, AgentUpdate, NewAgent, SipHa1};
+pub use agents::{AgentAudio, AgentRole, AgentRow, AgentUpdate, NewAgent, SipHa1};
 pub use calls::{CallDirection, CallQuery, CallRow, NewCall};
 pub use campaigns::{CampaignInput, CampaignKind, CampaignRow, QueueStrategy};
 pub use contacts::{ContactHistory, ContactListRow, ContactQuery, ContactRow, ContactStatus};

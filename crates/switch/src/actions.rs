@@ -3,6 +3,7 @@
 
 use switchboard_call::{Action, Event, LegId, MediaPlan, Target};
 
+use super::agents::AgentAudio;
 use super::leg::{LegState, Side};
 use super::Switch;
 
@@ -90,8 +91,18 @@ impl Switch {
 
     /// Ring an agent's phone (the agent was reserved by the call's AgentEngaged).
     pub(super) fn dial_agent(&mut self, call: &str, leg: LegId, agent: &str, caller: &str) {
-        if let Some(seat) = self.browser_seat(agent) {
+        let audio = self.agents.audio(agent);
+        if let Some(seat) = self
+            .browser_seat(agent)
+            .filter(|_| audio != AgentAudio::Phone)
+        {
             self.dial_browser(call, leg, agent, seat);
+            return;
+        }
+        if audio == AgentAudio::Browser {
+            // Browser audio only, and it is not connected: never ring the phone.
+            self.pending_events
+                .push((call.to_string(), Event::Failed(leg, 480)));
             return;
         }
         let now = self.now;

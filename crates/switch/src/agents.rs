@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-pub use switchboard_center::{AgentInfo, AgentPresence, AgentStatus};
+pub use switchboard_center::{AgentAudio, AgentInfo, AgentPresence, AgentStatus};
 
 use super::Switch;
 
@@ -63,6 +63,13 @@ impl Agents {
     /// Remove an agent.
     pub fn remove(&mut self, username: &str) {
         self.map.remove(username);
+    }
+
+    /// Where the agent's audio may come from (`Either` for unknown agents).
+    pub fn audio(&self, username: &str) -> AgentAudio {
+        self.map
+            .get(username)
+            .map_or(AgentAudio::Either, |p| p.info.audio)
     }
 
     /// Does the extension exist?
@@ -129,7 +136,12 @@ impl Agents {
             return Some(format!("unknown agent {username}"));
         };
         if !p.registered {
-            Some(format!("agent {username}'s phone is not registered"))
+            Some(match p.info.audio {
+                AgentAudio::Browser => {
+                    format!("agent {username} takes calls in the browser and its audio is not connected")
+                }
+                _ => format!("agent {username}'s phone is not registered"),
+            })
         } else if !p.calls.is_empty() {
             Some(format!("agent {username} is busy on another call"))
         } else if p.chosen == AgentStatus::Paused {
@@ -265,10 +277,16 @@ impl Switch {
         self.recompute(username);
     }
 
-    /// The agent's phone registered, refreshed or lost its registration.
+    /// The agent's phone registered, refreshed or lost its registration
+    /// (`registered`), or their browser audio came or went: whether calls
+    /// can reach the agent now, per the agent's audio setting.
     pub(super) fn agents_registration_changed(&mut self, username: &str, registered: bool) {
-        // An attached browser audio session keeps the agent reachable.
-        let registered = registered || self.browser_seat(username).is_some();
+        let browser = self.browser_seat(username).is_some();
+        let registered = match self.agents.audio(username) {
+            AgentAudio::Either => registered || browser,
+            AgentAudio::Browser => browser,
+            AgentAudio::Phone => registered,
+        };
         let Some(p) = self.agents.get_mut(username) else {
             return;
         };

@@ -127,7 +127,13 @@ impl Switch {
                 let res = self.api_tag(&actor, &call, &text);
                 let _ = reply.send(res);
             }
-            EngineRequest::UpsertAgent(info) => self.agents.upsert(info, self.now),
+            EngineRequest::UpsertAgent(info) => {
+                let username = info.username.clone();
+                self.agents.upsert(info, self.now);
+                // The audio setting may have changed where the agent is reachable.
+                let registered = self.registrar.is_registered(&username, self.now);
+                self.agents_registration_changed(&username, registered);
+            }
             EngineRequest::RemoveAgent(u) => self.agents.remove(&u),
             EngineRequest::UpsertCampaign(c) => {
                 self.campaigns.retain(|x| x.id != c.id);

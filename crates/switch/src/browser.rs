@@ -15,6 +15,7 @@ use switchboard_center::ApiError;
 use switchboard_sip::builder::new_tag;
 use switchboard_sip::{Dialog, NameAddr, Peer, Transport, Uri};
 
+use super::agents::AgentAudio;
 use super::leg::{Leg, LegState, Side};
 use super::media::MediaLeg;
 use super::Switch;
@@ -59,6 +60,12 @@ impl Switch {
     ) -> Result<(), ApiError> {
         if !self.agents.exists(agent) {
             return Err(ApiError::new(404, format!("unknown agent {agent}")));
+        }
+        if self.agents.audio(agent) == AgentAudio::Phone {
+            return Err(ApiError::new(
+                403,
+                "your administrator set you to take calls on a SIP phone: browser audio is off for you",
+            ));
         }
         let old = self
             .browser

@@ -11,6 +11,8 @@ import { store, on, emit } from './store.js';
 
 let initialised = false;
 let adminAgents = [];
+/** How the agents table shows the audio setting. */
+const AUDIO_LABELS = { either: 'Chosen at login', browser: 'Browser only', phone: 'SIP phone only' };
 
 // ---------------------------------------------------------------------------
 // Trunks: addresses, health and registration (GET /api/trunks)
@@ -77,12 +79,13 @@ function renderAgents() {
   }
   replaceChildren(box, h('table', { class: 'table' },
     h('caption', { class: 'sr-only' }, 'Agents'),
-    h('thead', {}, h('tr', {}, ['Username', 'Name', 'Role', 'Groups', 'Status', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Username', 'Name', 'Role', 'Groups', 'Audio', 'Status', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, adminAgents.map((a) => h('tr', { id: `admin-agent-${a.username}`, class: a.enabled ? '' : 'disabled-row' },
       h('th', { scope: 'row' }, a.username),
       h('td', {}, a.display_name),
       h('td', {}, a.role),
       h('td', {}, (a.groups || []).join(', ') || '—'),
+      h('td', {}, AUDIO_LABELS[a.audio] || a.audio || '—'),
       h('td', {}, a.enabled ? 'Enabled' : 'Disabled'),
       h('td', {}, fmtDateTime(a.created_at)),
       h('td', { class: 'actions' },
@@ -107,6 +110,7 @@ function openAgent(opener, a) {
   $('#agent-form-sip-password').required = !editing;
   $('#agent-form-role').value = a?.role || 'agent';
   $('#agent-form-groups').value = (a?.groups || []).join(', ');
+  $('#agent-form-audio').value = a?.audio || 'either';
   $('#agent-form-enabled').checked = a ? !!a.enabled : true;
   openDialog($('#agent-dialog'), opener);
   (editing ? $('#agent-form-name') : user).focus();
@@ -119,6 +123,7 @@ async function submitAgent(e) {
   const body = {
     name: $('#agent-form-name').value.trim() || undefined,
     role: $('#agent-form-role').value,
+    audio: $('#agent-form-audio').value,
     enabled: $('#agent-form-enabled').checked,
     groups: $('#agent-form-groups').value.split(',').map((s) => s.trim()).filter(Boolean),
   };

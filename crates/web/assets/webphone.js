@@ -9,6 +9,10 @@
  * reason}, audio_error {message}. After a reload the page opens browser
  * audio again by itself (remembered in localStorage) and the server
  * re-attaches the call that waited for it.
+ *
+ * The admin's per-agent setting (`store.me.audio`) narrows the choice:
+ * `phone` hides browser audio altogether, `browser` connects it at once
+ * and offers no way back to a SIP phone; `either` leaves it to the agent.
  */
 import { $ } from './dom.js';
 import { store, on, emit } from './store.js';
@@ -19,6 +23,8 @@ let mic = null;
 let wanted = false; // the agent asked for browser audio (reconnect after a WebSocket drop or a reload)
 const KEY = 'sb_webphone';
 const status = { state: 'off', reason: '' };
+/** The admin's setting for this agent: either | browser | phone. */
+let policy = 'either';
 
 /** Exposed for tests and diagnostics: the connection, remote stream, levels (0..1). */
 window.webphone = { status, pc: () => pc, remote: null, levels: { in: 0, out: 0 } };
@@ -42,7 +48,7 @@ function setState(state, reason) {
   status.reason = reason || '';
   const el = $('#webphone-state');
   const labels = {
-    off: 'Off: calls ring your SIP phone',
+    off: policy === 'browser' ? 'Off: connect audio to take calls' : 'Off: calls ring your SIP phone',
     connecting: 'Connecting…',
     connected: 'Connected: calls come to this page',
     closed: 'Closed',
@@ -52,7 +58,7 @@ function setState(state, reason) {
   el.dataset.state = state;
   const live = state === 'connecting' || state === 'connected';
   $('#webphone-connect').hidden = live;
-  $('#webphone-disconnect').hidden = !live;
+  $('#webphone-disconnect').hidden = !live || policy === 'browser';
   $('#webphone-mute').hidden = state !== 'connected';
   $('#webphone-keypad').hidden = state !== 'connected';
   $('#webphone-devices').hidden = state !== 'connected';
@@ -311,6 +317,13 @@ export function stopWebphone() {
 /** Bind the panel; `sendFn(obj)` sends a message on the WebSocket. */
 export function initWebphone(sendFn) {
   send = sendFn;
+  policy = store.me?.audio || 'either';
+  $('#webphone-panel').dataset.policy = policy;
+  $('#webphone-controls').hidden = policy === 'phone';
+  $('#webphone-policy').hidden = policy === 'either';
+  $('#webphone-policy').textContent = policy === 'phone'
+    ? 'Your administrator set you to take calls on your SIP phone.'
+    : 'Your administrator set you to take calls in this page: audio connects when you log in.';
   $('#webphone-connect').onclick = connect;
   $('#webphone-disconnect').onclick = disconnect;
   $('#webphone-answer').onclick = () => send({ type: 'answer_call' });
@@ -348,4 +361,6 @@ export function initWebphone(sendFn) {
       wanted = true;
     }
   } catch { /* not JSON: ignore */ }
+  if (policy === 'browser') wanted = true;
+  if (policy === 'phone') wanted = false;
 }

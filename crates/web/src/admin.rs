@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_center::{AgentInfo, CampaignInfo, EngineRequest};
 use switchboard_storage::{
-    AgentRole, AgentRow, AgentUpdate, CampaignInput, CampaignRow, ContactQuery, NewAgent, SipHa1,
-    Storage, StorageError,
+    AgentAudio, AgentRole, AgentRow, AgentUpdate, CampaignInput, CampaignRow, ContactQuery,
+    NewAgent, SipHa1, Storage, StorageError,
 };
 
 use crate::error::bad_json;
@@ -28,6 +28,11 @@ pub fn agent_info(a: &AgentRow) -> AgentInfo {
             sha256: a.sip_ha1.sha256.clone(),
         },
         role: a.role.as_str().to_string(),
+        audio: match a.audio {
+            AgentAudio::Either => switchboard_center::AgentAudio::Either,
+            AgentAudio::Browser => switchboard_center::AgentAudio::Browser,
+            AgentAudio::Phone => switchboard_center::AgentAudio::Phone,
+        },
     }
 }
 
@@ -105,6 +110,11 @@ pub struct AgentBody {
     /// Groups.
     #[serde(default)]
     groups: Option<Vec<String>>,
+    /// Where the agent's audio may come from: `either` (default: chosen at
+    /// each login), `browser` (console audio only) or `phone` (SIP phone only).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    audio: Option<AgentAudio>,
 }
 
 fn valid_username(u: &str) -> bool {
@@ -147,6 +157,7 @@ pub async fn create_agent(
             sip_ha1: sip_ha1(&username, &st.sip_realm, &sip_password),
             role: b.role.unwrap_or(AgentRole::Agent),
             groups: b.groups.unwrap_or_default(),
+            audio: b.audio.unwrap_or_default(),
         })
         .await?;
     let _ = st
@@ -194,6 +205,7 @@ pub async fn update_agent(
                 role: b.role,
                 enabled: b.enabled,
                 groups: b.groups,
+                audio: b.audio,
             },
         )
         .await?;

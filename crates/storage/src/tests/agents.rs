@@ -8,6 +8,7 @@ async fn agent_crud_and_conflict() {
     let a = mk_agent(&db, "1001").await;
     assert_eq!(a.username, "1001");
     assert_eq!(a.groups, vec!["sales".to_string()]);
+    assert_eq!(a.audio, AgentAudio::Either, "the default audio setting");
     assert!(a.enabled);
 
     let err = db
@@ -18,6 +19,7 @@ async fn agent_crud_and_conflict() {
             sip_ha1: SipHa1::default(),
             role: AgentRole::Admin,
             groups: vec![],
+            audio: Default::default(),
         })
         .await
         .unwrap_err();
@@ -50,6 +52,7 @@ async fn agent_crud_and_conflict() {
                 }),
                 role: Some(AgentRole::Supervisor),
                 groups: Some(vec!["support".into(), " vip ".into(), "support".into()]),
+                audio: Some(AgentAudio::Browser),
                 ..Default::default()
             },
         )
@@ -62,6 +65,12 @@ async fn agent_crud_and_conflict() {
     assert_eq!(upd.role, AgentRole::Supervisor);
     assert_eq!(upd.groups, vec!["support".to_string(), "vip".to_string()]);
     assert_eq!(upd.password_hash, a.password_hash);
+    assert_eq!(upd.audio, AgentAudio::Browser);
+    assert_eq!(
+        db.get_agent(&a.id).await.unwrap().unwrap().audio,
+        AgentAudio::Browser,
+        "stored"
+    );
     let bad = AgentUpdate {
         groups: Some(vec!["a,b".into()]),
         ..Default::default()

@@ -138,6 +138,7 @@ pub(crate) async fn mk_agent(db: &Storage, username: &str) -> AgentRow {
         },
         role: AgentRole::Agent,
         groups: vec!["sales".into()],
+        audio: Default::default(),
     })
     .await
     .expect("create agent")

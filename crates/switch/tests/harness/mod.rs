@@ -152,6 +152,7 @@ impl Harness {
                 name: format!("Agent {u}"),
                 sip_ha1: sip_ha1(u, SIP_PASSWORD),
                 role: "agent".into(),
+                audio: Default::default(),
             })
             .collect();
         let media = MediaState::default();

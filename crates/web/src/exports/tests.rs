@@ -38,6 +38,7 @@ pub(crate) async fn app(role: AgentRole) -> (axum::Router, Storage, String) {
             sip_ha1: crate::sip_ha1("9000", "switchboard", "sip9000"),
             role,
             groups: vec![],
+            audio: Default::default(),
         })
         .await
         .expect("agent");

@@ -109,6 +109,7 @@ fn agent(username: &str, status: AgentStatus, registered: bool) -> AgentPresence
             name: format!("Agent {username}"),
             sip_ha1: Default::default(),
             role: "agent".into(),
+            audio: Default::default(),
         },
         chosen: AgentStatus::Ready,
         pause_reason: None,
@@ -396,6 +397,7 @@ async fn app_with_engine(role: AgentRole) -> (axum::Router, Storage, String) {
             sip_ha1: crate::sip_ha1("2000", "switchboard", "sip2000"),
             role,
             groups: vec![],
+            audio: Default::default(),
         })
         .await
         .expect("agent");
@@ -498,6 +500,7 @@ async fn prometheus_and_json_agree_through_the_router() {
             sip_ha1: crate::sip_ha1("1001", "switchboard", "sip1001"),
             role: AgentRole::Agent,
             groups: vec![],
+            audio: Default::default(),
         })
         .await
         .unwrap();

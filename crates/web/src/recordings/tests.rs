@@ -70,6 +70,7 @@ async fn session(storage: &Storage, username: &str, role: AgentRole) -> String {
             sip_ha1: crate::sip_ha1(username, "switchboard", "pw"),
             role,
             groups: vec![],
+            audio: Default::default(),
         })
         .await
         .expect("agent");
