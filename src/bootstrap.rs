@@ -333,6 +333,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         login_failures: Default::default(),
         sip_realm: cfg.server.realm.clone(),
         webphone,
+        scope_changes: tokio::sync::broadcast::channel(16).0,
         flush: Arc::new(move || {
             let flush_tx = flush_tx.clone();
             Box::pin(async move {

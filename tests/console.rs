@@ -541,6 +541,41 @@ fn admin_views_and_contact_import() {
         b.prop("#agent-dialog", "open") == false
     });
 
+    // A supervisor with browser-only audio, limited to one campaign.
+    b.click("#btn-new-agent");
+    b.type_text("#agent-form-username", "2003");
+    b.type_text("#agent-form-password", "pw2003");
+    b.type_text("#agent-form-sip-password", "secret2003");
+    b.select("#agent-form-role", "supervisor");
+    b.select("#agent-form-audio", "browser");
+    b.click("#agent-form-submit");
+    b.wait_visible("#admin-agent-2003", T);
+    assert!(b.text("#admin-agent-2003").contains("Browser only"));
+    b.click("#agent-edit-2003");
+    b.wait_visible("#agent-form-scope", T);
+    b.wait_visible("[data-testid=scope-support]", T);
+    assert_eq!(b.prop("[data-testid=scope-support]", "checked"), false);
+    b.click("[data-testid=scope-support]");
+    b.click("#agent-form-submit");
+    b.wait_until("agent dialog closed", T, |b| {
+        b.prop("#agent-dialog", "open") == false
+    });
+    let admin = s.login("9000", "pw9000");
+    let (_, v) = s.api(
+        "GET",
+        "/api/admin/supervisors/2003/campaigns",
+        None,
+        Some(&admin),
+    );
+    assert_eq!(v["campaigns"], json!(["support"]), "{v}");
+    // An agent's dialog has no campaign list.
+    b.click("#agent-edit-1003");
+    b.wait_until("agent dialog", T, |b| {
+        b.prop("#agent-dialog", "open") == true
+    });
+    assert!(!b.is_displayed("#agent-form-scope"));
+    b.press(keys::ESCAPE);
+
     // Edit a campaign: add a disposition and a member.
     b.click("#campaign-edit-support");
     b.wait_until("campaign dialog", T, |b| {
@@ -559,7 +594,6 @@ fn admin_views_and_contact_import() {
         b.prop("#campaign-dialog", "open") == false
     });
     b.wait_text("#admin-campaign-support", "Call back later", T);
-    let admin = s.login("9000", "pw9000");
     let (_, v) = s.api("GET", "/api/campaigns", None, Some(&admin));
     let support = v["campaigns"]
         .as_array()

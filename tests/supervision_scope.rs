@@ -4,7 +4,8 @@
 //! agent or an admin as supervisor, an unknown user: 400/400/400/404; a
 //! supervisor cannot assign: 403); limited to `sales`, 9000 does not see a
 //! live `support` call and gets 403 supervising it; once assigned `support`
-//! they listen (their phone answers). The agent does not see the supervisor
+//! they listen (their phone answers); their open wall gets the new scope at
+//! once. The agent does not see the supervisor
 //! in the call's JSON. Supervision settings out of range: 400.
 
 mod actions_common;
@@ -124,8 +125,28 @@ fn a_supervisor_limited_to_campaigns_sees_and_supervises_only_theirs() {
     );
     assert!(msg.contains("campaign support"), "{msg}");
 
-    // Assigned support too: 9000 sees the call and listens.
+    // Assigned support too: 9000's open wall follows at once (a fresh
+    // snapshot with the call, no reload), and 9000 listens.
+    let wall = common::ws::WsWatch::start(lab.server.http_port, &ts);
     assignment(&lab, &admin, json!({"campaigns": ["sales", "support"]}));
+    sleep(1.0);
+    let seen = wall.stop();
+    let snapshot_has_call = |m: &String| {
+        let v: Value = serde_json::from_str(m).unwrap_or_default();
+        v["type"] == "snapshot"
+            && v["snapshot"]["calls"]
+                .as_array()
+                .is_some_and(|calls| calls.iter().any(|c| c["call_id"] == id.as_str()))
+    };
+    assert!(
+        seen[0].contains(r#""type":"snapshot""#) && !snapshot_has_call(&seen[0]),
+        "the wall opened without the call: {}",
+        seen[0]
+    );
+    assert!(
+        seen[1..].iter().any(snapshot_has_call),
+        "a fresh snapshot with the support call: {seen:?}"
+    );
     assert!(lab
         .live_calls(&ts)
         .iter()

@@ -112,8 +112,36 @@ function openAgent(opener, a) {
   $('#agent-form-groups').value = (a?.groups || []).join(', ');
   $('#agent-form-audio').value = a?.audio || 'either';
   $('#agent-form-enabled').checked = a ? !!a.enabled : true;
+  renderScope(editing && a.role === 'supervisor' ? a.username : null);
   openDialog($('#agent-dialog'), opener);
   (editing ? $('#agent-form-name') : user).focus();
+}
+
+/** The campaign checkboxes of a supervisor (an admin limits what they see). */
+async function renderScope(supervisor) {
+  const box = $('#agent-form-scope');
+  box.hidden = !supervisor;
+  box.dataset.supervisor = supervisor || '';
+  const list = $('#agent-form-scope-list');
+  list.replaceChildren();
+  if (!supervisor) return;
+  let assigned = [];
+  try {
+    assigned = (await get(`/api/admin/supervisors/${encodeURIComponent(supervisor)}/campaigns`)).campaigns || [];
+  } catch { /* shown as none ticked */ }
+  list.replaceChildren(...store.campaigns.map((c) => h('label', { class: 'inline-check' },
+    h('input', { type: 'checkbox', value: c.name, checked: assigned.includes(c.name), 'data-testid': `scope-${c.name}` }), ` ${c.name}`)));
+}
+
+/** Save the supervisor's campaigns when the dialog showed them. */
+async function saveScope() {
+  const supervisor = $('#agent-form-scope').dataset.supervisor;
+  if (!supervisor || $('#agent-form-role').value !== 'supervisor') return true;
+  const campaigns = [...document.querySelectorAll('#agent-form-scope-list input:checked')].map((i) => i.value);
+  const r = await run($('#agent-form-submit'),
+    () => put(`/api/admin/supervisors/${encodeURIComponent(supervisor)}/campaigns`, { campaigns }),
+    'Supervisor campaigns saved');
+  return r !== undefined;
 }
 
 async function submitAgent(e) {
@@ -139,6 +167,7 @@ async function submitAgent(e) {
     () => (id ? put(`/api/admin/agents/${encodeURIComponent(id)}`, body) : post('/api/admin/agents', body)),
     id ? 'Agent saved' : `Agent ${body.username} created`);
   if (r === undefined) { dialogError(dlg, $('#error-text').textContent); return; }
+  if (!(await saveScope())) { dialogError(dlg, $('#error-text').textContent); return; }
   dlg.close();
   await loadAdminAgents();
   refreshPresence();

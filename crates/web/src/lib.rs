@@ -64,6 +64,9 @@ pub struct AppState {
     pub sip_realm: String,
     /// Browser audio sessions (WebRTC), when enabled.
     pub webphone: Option<switchboard_webrtc::Gateway>,
+    /// Supervisors whose campaigns an admin just changed (by username): their
+    /// open walls re-read the scope and get a fresh snapshot.
+    pub scope_changes: broadcast::Sender<String>,
 }
 
 impl AppState {

@@ -108,5 +108,7 @@ pub async fn set(
     st.storage.set_supervisor_campaigns(&a.id, &ids).await?;
     let campaigns = st.storage.supervisor_campaigns(&a.id).await?;
     tracing::info!(supervisor = %username, by = %c.agent.username, ?campaigns, "supervisor campaigns set");
+    // No open wall is fine (nobody listening).
+    let _ = st.scope_changes.send(username.clone());
     Ok(Json(SupervisorCampaigns::new(&username, campaigns)))
 }

@@ -23,18 +23,13 @@ pub async fn upgrade(State(st): State<AppState>, c: Caller, ws: WebSocketUpgrade
 
 async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
     let mut rx = (st.events)();
+    let mut scope_rx = st.scope_changes.subscribe();
     let mut gw_rx = st.webphone.as_ref().map(|g| g.subscribe());
     let mut phone = Webphone::default();
     let user = c.agent.username.clone();
+    let mut c = c;
     let mut filter = EventFilter::new(&c);
-    if let Ok(snap) = st.ask(EngineRequest::Snapshot).await {
-        let first = LiveEvent::Snapshot {
-            snapshot: Box::new(filter.snapshot(snap)),
-        };
-        let _ = socket
-            .send(Message::Text(first.to_json().to_string().into()))
-            .await;
-    }
+    let _ = send_snapshot(&st, &mut filter, &mut socket).await;
     loop {
         let gw_event = async {
             match gw_rx.as_mut() {
@@ -64,6 +59,30 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => break,
             },
+            changed = scope_rx.recv() => {
+                use tokio::sync::broadcast::error::RecvError;
+                // This supervisor's campaigns changed (or we missed some
+                // changes): the wall follows at once, with a fresh snapshot
+                // in the new scope.
+                let refresh = match changed {
+                    Ok(who) => who == user,
+                    Err(RecvError::Lagged(_)) => c.is_supervisor(),
+                    // Impossible: `st` holds a sender.
+                    Err(RecvError::Closed) => false,
+                };
+                if refresh {
+                    match st.storage.supervisor_campaigns(&c.agent.id).await {
+                        Ok(campaigns) => {
+                            c.campaigns = Some(campaigns).filter(|v| !v.is_empty());
+                            filter = EventFilter::new(&c);
+                            if send_snapshot(&st, &mut filter, &mut socket).await.is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => tracing::warn!(%e, supervisor = %user, "re-reading the supervisor's campaigns"),
+                    }
+                }
+            }
             m = socket.recv() => match m {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(Message::Text(t))) => {
@@ -83,6 +102,23 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
             .close(&st, &gw, &user, "the console disconnected")
             .await;
     }
+}
+
+/// Send the snapshot as `filter` lets this user see it.
+async fn send_snapshot(
+    st: &AppState,
+    filter: &mut EventFilter,
+    socket: &mut WebSocket,
+) -> Result<(), axum::Error> {
+    let Ok(snap) = st.ask(EngineRequest::Snapshot).await else {
+        return Ok(());
+    };
+    let msg = LiveEvent::Snapshot {
+        snapshot: Box::new(filter.snapshot(snap)),
+    };
+    socket
+        .send(Message::Text(msg.to_json().to_string().into()))
+        .await
 }
 
 /// Send a typed message to the page.

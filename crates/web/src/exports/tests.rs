@@ -29,6 +29,7 @@ pub(crate) async fn app(role: AgentRole) -> (axum::Router, Storage, String) {
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
         webphone: None,
+        scope_changes: tokio::sync::broadcast::channel(16).0,
     };
     let user = storage
         .create_agent(&NewAgent {

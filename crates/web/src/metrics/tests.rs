@@ -388,6 +388,7 @@ async fn app_with_engine(role: AgentRole) -> (axum::Router, Storage, String) {
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
         webphone: None,
+        scope_changes: tokio::sync::broadcast::channel(16).0,
     };
     let user = storage
         .create_agent(&NewAgent {

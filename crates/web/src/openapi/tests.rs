@@ -36,6 +36,7 @@ async fn state() -> AppState {
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
         webphone: None,
+        scope_changes: tokio::sync::broadcast::channel(16).0,
     }
 }
 

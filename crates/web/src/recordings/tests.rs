@@ -56,6 +56,7 @@ async fn app_in(data_dir: &Path, role: AgentRole) -> (axum::Router, Storage, Str
         login_failures: Default::default(),
         sip_realm: "switchboard".into(),
         webphone: None,
+        scope_changes: tokio::sync::broadcast::channel(16).0,
     };
     let token = session(&storage, "9000", role).await;
     (crate::router(state), storage, token)
