@@ -9,6 +9,7 @@
 //! WAV), consults and confers with a SIP-phone agent, then leaves.
 //! A reload mid-call keeps the customer (on hold) and the audio resumes on
 //! the reloaded page; a second console takes the audio and the call over.
+//! A supervisor listens and whispers from their browser audio.
 //! Errors and HTTPS: `tests/webphone_edge.rs`.
 //!
 //! Needs `chromium chromium-driver baresip sox`. `cargo test --test webphone`
@@ -291,5 +292,78 @@ fn a_browser_agent_consults_and_confers_with_a_phone_agent_then_leaves() {
         tone_heard_between(&s.right, BROWSER_HZ, 0.3, d - 0.3, 0.8),
         "right is the browser agent: {}",
         describe(&s.right)
+    );
+}
+
+/// A supervisor with browser audio supervises a SIP-phone agent's call
+/// from the page: listening, the page hears the call and nobody hears the
+/// supervisor; whispering, the agent hears the supervisor's microphone and
+/// the customer does not; no SIP phone of the supervisor is involved.
+#[test]
+fn a_supervisor_listens_and_whispers_from_the_browser() {
+    let _g = serial();
+    let dir = TestDir::new("webphone_supervisor");
+    let lab = lab(&dir, "");
+    let long = Duration::from_secs(20);
+    let base = format!("http://127.0.0.1:{}/", lab.server.http_port);
+    let sb = console_as(&dir, &base, "9000", BROWSER_HZ, true);
+    sb.click("#webphone-auto");
+    sb.click("#webphone-connect");
+    sb.wait_attr("#webphone-state", "data-state", "connected", long);
+    let ts = lab.server.login("9000", "pw9000");
+    let (a, ta) = lab.agent(&dir, "1001", A_HZ, true);
+    let cust = lab.customer(&dir);
+    let id = customer_calls(&lab, &cust, "5000", &a, &ta);
+    let sup = format!("/api/calls/{id}/supervise");
+
+    lab.ok(
+        "POST",
+        &sup,
+        Some(serde_json::json!({"mode": "listen"})),
+        &ts,
+    );
+    lab.wait_log(&ts, &id, "SUPERVISE_ANSWERED");
+    let t0 = Instant::now();
+    sleep(3.0);
+    let heard = page_hears(&sb);
+    eprintln!("the supervisor's page hears: {heard}");
+    assert!(
+        heard["packets"].as_u64().unwrap_or(0) > 50,
+        "the page receives the call: {heard}"
+    );
+    let peak = heard["peak_hz"].as_f64().unwrap_or(0.0);
+    assert!(
+        [CUSTOMER_HZ, A_HZ]
+            .iter()
+            .any(|hz| (peak - f64::from(*hz)).abs() < 30.0),
+        "the page hears the customer or the agent: {heard}"
+    );
+    let t1 = Instant::now();
+    lab.ok(
+        "POST",
+        &sup,
+        Some(serde_json::json!({"mode": "whisper"})),
+        &ts,
+    );
+    sleep(4.0);
+    let t2 = Instant::now();
+    lab.ok("POST", &sup, Some(serde_json::json!({"mode": "stop"})), &ts);
+    sleep(1.0);
+    cust.hangup();
+    lab.wait_ended(&ts, &id);
+    assert_eq!(
+        sb.attr("#webphone-state", "data-state").as_deref(),
+        Some("connected"),
+        "the supervisor's audio stays up"
+    );
+
+    let c = Heard::last_call(&cust, "customer");
+    c.mix(&[A_HZ], &[BROWSER_HZ, CUSTOMER_HZ], t0, t2);
+    let ag = Heard::last_call(&a, "agent");
+    ag.mix(&[CUSTOMER_HZ], &[BROWSER_HZ, A_HZ], t0, t1).mix(
+        &[CUSTOMER_HZ, BROWSER_HZ],
+        &[A_HZ],
+        t1 + Duration::from_millis(500),
+        t2,
     );
 }

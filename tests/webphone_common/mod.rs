@@ -70,6 +70,11 @@ pub fn console(dir: &TestDir, lab: &Lab, hz: f32, allow_mic: bool) -> Browser {
 
 /// [`console`] at `base` (`http://…/` or `https://…/`).
 pub fn console_at(dir: &TestDir, base: &str, hz: f32, allow_mic: bool) -> Browser {
+    console_as(dir, base, "1001", hz, allow_mic)
+}
+
+/// [`console_at`] logged in as `user` (password `pw<user>`).
+pub fn console_as(dir: &TestDir, base: &str, user: &str, hz: f32, allow_mic: bool) -> Browser {
     let tone = dir.join(&format!("browser-tone-{hz}.wav"));
     crate::common::baresip::make_tone_wav(&tone, Some(hz), 120);
     let mut flags = vec![
@@ -85,11 +90,14 @@ pub fn console_at(dir: &TestDir, base: &str, hz: f32, allow_mic: bool) -> Browse
     let b = Browser::start_with_args(dir, 1366, 900, &flags);
     b.goto(base);
     b.wait_visible("#login-username", T);
-    b.type_text("#login-username", "1001");
-    b.type_text("#login-password", "pw1001");
+    b.type_text("#login-username", user);
+    b.type_text("#login-password", &format!("pw{user}"));
     b.click("#login-submit");
     b.wait_visible("#app-header", T);
     b.wait_attr("#ws-status", "data-state", "open", T);
+    // Supervisors land on the wall: browser audio is on the agent view.
+    b.click("#nav-agent");
+    b.wait_visible("#webphone-panel", T);
     // The browser's echo cancellation, noise suppression and gain control
     // are on by default; they fade a steady test tone within seconds (a
     // voice is what they keep), so the tests turn them off.

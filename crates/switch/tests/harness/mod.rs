@@ -411,7 +411,7 @@ impl Harness {
     }
 
     /// The media leg the switch uses toward `phone`'s call `i` (matched by its RTP address).
-    fn media_leg(&mut self, phone: &str, i: usize) -> Option<u64> {
+    pub fn media_leg(&mut self, phone: &str, i: usize) -> Option<u64> {
         let p = self.phone(phone);
         let rtp = SocketAddr::new(p.addr().ip(), p.calls().get(i)?.local_port);
         self.media.leg_sending_to(rtp)
