@@ -2,9 +2,11 @@
 //! 1000 Hz, agent 1001 440 Hz, supervisor 9000 700 Hz. Listen: the
 //! supervisor hears both and nobody hears 700 Hz; whisper: only the agent
 //! hears it; barge: everyone hears everyone; key 5 on the supervisor's
-//! phone: whisper again; take over: the customer talks
+//! phone: whisper again (no gap in the customer's or the agent's audio
+//! across the mode changes); take over: the customer talks
 //! with the supervisor and the agent's phone is released. Each window's
-//! tones are judged on what each phone recorded.
+//! tones are judged on what each phone recorded. A listening supervisor
+//! follows a consultation, a conference and the agent leaving it.
 
 mod actions_common;
 mod common;
@@ -81,6 +83,10 @@ fn listen_whisper_barge_takeover_with_tones() {
     let c = Heard::last_call(&cust, "customer");
     let ha = Heard::last_call(&a, "agent");
     let hs = Heard::last_call(&s, "supervisor");
+    // The mode changes (listen -> whisper -> barge -> whisper) leave no gap
+    // in what the customer and the agent hear.
+    c.no_gap(t1, t6b, 40);
+    ha.no_gap(t1, t6b, 40);
     // Listen: the supervisor hears both; nobody hears the supervisor.
     hs.mix(&[CUSTOMER_HZ, A_HZ], &[SUP_HZ], t1, t2);
     c.mix(&[A_HZ], &[SUP_HZ, CUSTOMER_HZ], t1, t2);
@@ -122,4 +128,72 @@ fn listen_whisper_barge_takeover_with_tones() {
         &ts,
     );
     lab.assert_all_idle(&ts);
+}
+
+/// A listening supervisor follows the call with real phones: during agent
+/// 1001's consultation of 1002 the supervisor hears the two agents; in the
+/// conference, all three parties; after 1001 leaves, the customer and 1002.
+/// Nobody ever hears the supervisor.
+#[test]
+fn a_listening_supervisor_follows_a_consultation_and_a_conference() {
+    let _g = serial();
+    let dir = TestDir::new("supervision_follow");
+    let lab = Lab::start(&dir, vec![campaign("support", "5000", &["1001"], false)]);
+    let (a, ta) = lab.agent(&dir, "1001", A_HZ, true);
+    let (b, _tb) = lab.agent(&dir, "1002", B_HZ, true);
+    let (s, ts) = lab.agent(&dir, "9000", SUP_HZ, true);
+    let cust = lab.customer(&dir);
+    let id = customer_calls(&lab, &cust, "5000", &a, &ta);
+    let path = format!("/api/calls/{id}/supervise");
+    lab.ok("POST", &path, Some(json!({"mode": "listen"})), &ts);
+    s.wait_event("CALL_ESTABLISHED", T);
+    lab.wait_log(&ts, &id, "SUPERVISE_ANSWERED");
+
+    lab.action(
+        &ta,
+        &id,
+        "transfer",
+        Some(json!({"mode": "consultative", "agent": "1002"})),
+    );
+    b.wait_event("CALL_ESTABLISHED", T);
+    lab.wait_log(&ta, &id, "CONSULT_ANSWERED");
+    sleep(0.5);
+    let t1 = Instant::now();
+    sleep(3.0);
+    let t2 = Instant::now();
+    let v = lab.action(&ta, &id, "confer", None);
+    assert_eq!(v["state"], "conference", "{v}");
+    sleep(0.5);
+    let t3 = Instant::now();
+    sleep(3.0);
+    let t4 = Instant::now();
+    a.hangup();
+    a.wait_event("CALL_CLOSED", T);
+    lab.wait_free(&ts, "1001");
+    let v = lab.call(&ts, &id);
+    assert_eq!(v["call"]["supervisions"][0]["supervisor"], "9000", "{v}");
+    sleep(0.5);
+    let t5 = Instant::now();
+    sleep(3.0);
+    let t6 = Instant::now();
+    cust.hangup();
+    cust.wait_event("CALL_CLOSED", T);
+    s.wait_event("CALL_CLOSED", T);
+    lab.wait_ended(&ts, &id);
+
+    let c = Heard::last_call(&cust, "customer");
+    let ha = Heard::last_call(&a, "agent 1001");
+    let hb = Heard::last_call(&b, "agent 1002");
+    let hs = Heard::last_call(&s, "supervisor");
+    // Consultation: the supervisor stays with the agent and hears both agents.
+    hs.mix(&[A_HZ, B_HZ], &[SUP_HZ, CUSTOMER_HZ], t1, t2);
+    ha.mix(&[B_HZ], &[SUP_HZ, A_HZ], t1, t2);
+    hb.mix(&[A_HZ], &[SUP_HZ, B_HZ], t1, t2);
+    // Conference: the supervisor hears all three; nobody hears the supervisor.
+    hs.mix(&[CUSTOMER_HZ, A_HZ, B_HZ], &[SUP_HZ], t3, t4);
+    c.mix(&[A_HZ, B_HZ], &[SUP_HZ, CUSTOMER_HZ], t3, t4);
+    hb.mix(&[CUSTOMER_HZ, A_HZ], &[SUP_HZ, B_HZ], t3, t4);
+    // 1001 left: the supervisor hears the customer and 1002.
+    hs.mix(&[CUSTOMER_HZ, B_HZ], &[SUP_HZ, A_HZ], t5, t6);
+    c.mix(&[B_HZ], &[SUP_HZ, CUSTOMER_HZ, A_HZ], t5, t6);
 }

@@ -598,6 +598,41 @@ impl Heard {
         self
     }
 
+    /// No gap in [a, b]: no run of silent 10 ms frames longer than
+    /// `max_ms` (a tone that stops for a moment while the server changes
+    /// who hears whom would show as one).
+    pub fn no_gap(&self, a: Instant, b: Instant, max_ms: u32) -> &Self {
+        let (t1, t2) = self.win(a, b);
+        let w = self.wav.window(t1, t2);
+        let frame = (self.wav.rate / 100) as usize;
+        let (mut run, mut longest, mut at) = (0u32, 0u32, 0usize);
+        for (i, f) in w.chunks_exact(frame).enumerate() {
+            let rms = (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt();
+            if rms < 0.02 {
+                run += 10;
+                if run > longest {
+                    longest = run;
+                    at = i;
+                }
+            } else {
+                run = 0;
+            }
+        }
+        assert!(
+            longest <= max_ms,
+            "{}",
+            self.ctx(
+                &format!(
+                    "a gap of {longest} ms ending {:.2}s into the window (max {max_ms} ms)",
+                    at as f64 / 100.0
+                ),
+                t1,
+                t2
+            )
+        );
+        self
+    }
+
     /// [a, b] is silence (>= 90% of 100 ms blocks).
     pub fn silence(&self, a: Instant, b: Instant) -> &Self {
         let (t1, t2) = self.win(a, b);
