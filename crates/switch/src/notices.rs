@@ -1,6 +1,7 @@
 //! Whether the agent is shown that a supervisor is on their call: the
 //! campaign's `supervision.notice` setting applied to each answered
-//! supervision's mode, for the agent the supervision follows. Each change
+//! supervision's mode, for the agents the supervisor is with (the
+//! controlling agent, and a consulted or conferenced agent once answered). Each change
 //! (shown, mode changed, no longer shown) goes out once as a
 //! `supervision_notice` event; the call's current notices are in the snapshot.
 
@@ -20,24 +21,35 @@ impl Switch {
             .and_then(|c| self.campaign(c))
             .map(|c| c.supervision.notice)
             .unwrap_or_default();
-        let Some(agent) = e
-            .call
-            .controller()
-            .filter(|a| !a.is_empty() && self.agents.get(a).is_some())
-        else {
-            return Vec::new();
-        };
-        e.call
-            .supervisions()
-            .iter()
-            .filter(|s| s.answered && s.supervisor != agent && setting.applies(s.mode))
-            .map(|s| NoticeView {
-                agent: agent.to_string(),
-                call_id: call.to_string(),
-                supervisor: s.supervisor.clone(),
-                mode: s.mode,
-            })
-            .collect()
+        // The agents the supervisor is with: the controlling agent, and the
+        // consulted or conferenced agent once their phone answered.
+        let mut agents: Vec<&str> = e.call.controller().into_iter().collect();
+        if let Some((leg, switchboard_call::Target::Agent(a))) = e.call.third() {
+            let answered = self
+                .legs
+                .get(&leg)
+                .is_some_and(|l| l.state == super::leg::LegState::Confirmed);
+            if answered && !agents.contains(&a.as_str()) {
+                agents.push(a);
+            }
+        }
+        agents.retain(|a| !a.is_empty() && self.agents.get(a).is_some());
+        let mut out = Vec::new();
+        for agent in agents {
+            out.extend(
+                e.call
+                    .supervisions()
+                    .iter()
+                    .filter(|s| s.answered && s.supervisor != agent && setting.applies(s.mode))
+                    .map(|s| NoticeView {
+                        agent: agent.to_string(),
+                        call_id: call.to_string(),
+                        supervisor: s.supervisor.clone(),
+                        mode: s.mode,
+                    }),
+            );
+        }
+        out
     }
 
     /// Publish the notices of the call that changed since the last time.

@@ -7,7 +7,7 @@ mod harness;
 
 use harness::{campaign, Harness, Setup};
 use serde_json::Value;
-use switchboard_call::{SuperviseMode, SupervisorAction};
+use switchboard_call::{Command, SuperviseMode, SupervisorAction, Target};
 use switchboard_center::{Actor, ApiError, SupervisionNotice};
 use switchboard_switch::{AgentStatus, EngineRequest};
 
@@ -178,5 +178,37 @@ fn never_shows_anything() {
     assert!(notices(&h).is_empty());
     h.hangup("trunk", 0);
     assert!(notices(&h).is_empty());
+    h.assert_clean();
+}
+
+#[test]
+fn the_notice_reaches_every_agent_the_supervisor_is_with() {
+    let mut h = harness(SupervisionNotice::Always);
+    let call = customer_with_1001(&mut h, "5000");
+    supervise(&mut h, None, &call, mode(SuperviseMode::Listen)).expect("listen");
+    h.answer(BOSS, 0);
+    assert_eq!(notices(&h), vec![notice("listen")]);
+    // 1001 consults 1002: shown to 1002 once their phone answers, not while it rings.
+    h.set_state("1002", AgentStatus::Ready);
+    h.command(
+        "1001",
+        &call,
+        Command::ConsultTransfer(Target::Agent("1002".into())),
+    )
+    .expect("consult");
+    assert_eq!(notices(&h).len(), 1, "not while 1002's phone rings");
+    h.answer("1002", 0);
+    let to_1002 = ("1002".to_string(), BOSS.to_string(), Value::from("listen"));
+    assert_eq!(notices(&h).last(), Some(&to_1002));
+    // The transfer completes: 1001 leaves, their notice goes; 1002 keeps theirs.
+    h.command("1001", &call, Command::CompleteTransfer)
+        .expect("complete");
+    h.run_for(500);
+    assert_eq!(notices(&h).last(), Some(&notice("")), "{:?}", notices(&h));
+    let snap = h.snapshot();
+    let shown = snap["supervision_notices"].as_array().expect("notices");
+    assert_eq!(shown.len(), 1, "{snap}");
+    assert_eq!(shown[0]["agent"], "1002", "{snap}");
+    h.hangup("trunk", 0);
     h.assert_clean();
 }
