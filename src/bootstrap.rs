@@ -214,6 +214,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     .await
     .context("starting the media engine")?;
     media.set_rtp_timeout(std::time::Duration::from_secs(cfg.server.rtp_timeout_secs));
+    let turn = cfg.server.turn()?;
     let webphone = match cfg.server.webrtc_addr {
         Some(addr) => Some(
             switchboard_webrtc::Gateway::start(
@@ -334,6 +335,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
         sip_realm: cfg.server.realm.clone(),
         webphone,
         scope_changes: tokio::sync::broadcast::channel(16).0,
+        turn,
         flush: Arc::new(move || {
             let flush_tx = flush_tx.clone();
             Box::pin(async move {

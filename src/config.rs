@@ -94,6 +94,50 @@ pub struct ServerConfig {
     /// Serve `http_addr` over HTTPS with `tls_cert` and `tls_key` (browsers
     /// give the microphone for browser audio only to secure pages).
     pub https: bool,
+    /// TURN relay URLs for browser audio (e.g. `turn:turn.example.com:3478`),
+    /// for agents whose network blocks UDP to `webrtc_addr`; empty: none.
+    pub turn_urls: Vec<String>,
+    /// The relay's shared secret (coturn `static-auth-secret`): agents get
+    /// short-lived credentials derived from it, never the secret.
+    pub turn_secret: Option<String>,
+    /// How long a TURN credential handed to a page stays valid (seconds).
+    pub turn_ttl_secs: u64,
+    /// Browsers send media only through the relay (no direct UDP).
+    pub turn_relay_only: bool,
+}
+
+impl ServerConfig {
+    /// The TURN relay for browser audio, or what is wrong in its settings.
+    pub fn turn(&self) -> anyhow::Result<Option<switchboard_web::turn::TurnConfig>> {
+        let (urls, secret) = match (&self.turn_urls[..], &self.turn_secret) {
+            ([], None) => return Ok(None),
+            ([], Some(_)) => {
+                anyhow::bail!("server.turn_secret is set but server.turn_urls is empty")
+            }
+            (_, None) => anyhow::bail!(
+                "server.turn_urls needs server.turn_secret (coturn's static-auth-secret)"
+            ),
+            (urls, Some(secret)) => (urls, secret),
+        };
+        if let Some(bad) = urls
+            .iter()
+            .find(|u| !(u.starts_with("turn:") || u.starts_with("turns:")))
+        {
+            anyhow::bail!("server.turn_urls: {bad:?} is not a turn: or turns: URL");
+        }
+        if secret.is_empty() {
+            anyhow::bail!("server.turn_secret is empty");
+        }
+        if self.webrtc_addr.is_none() {
+            anyhow::bail!("server.turn_urls is for browser audio: set server.webrtc_addr too");
+        }
+        Ok(Some(switchboard_web::turn::TurnConfig {
+            urls: urls.to_vec(),
+            secret: secret.clone(),
+            ttl_secs: self.turn_ttl_secs.max(60),
+            relay_only: self.turn_relay_only,
+        }))
+    }
 }
 
 impl Default for ServerConfig {
@@ -127,6 +171,10 @@ impl Default for ServerConfig {
             webrtc_public_ip: None,
             browser_reconnect_secs: 30,
             https: false,
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 86_400,
+            turn_relay_only: false,
         }
     }
 }
@@ -417,6 +465,39 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turn_settings_are_checked() {
+        let turn = |extra: &str| {
+            Config::parse(&format!(
+                "[server]\nwebrtc_addr = \"0.0.0.0:20000\"\n{extra}"
+            ))
+            .unwrap()
+            .server
+            .turn()
+            .map_err(|e| e.to_string())
+        };
+        assert!(turn("").unwrap().is_none(), "none configured");
+        let t = turn("turn_urls = [\"turn:relay.example:3478\"]\nturn_secret = \"s\"")
+            .unwrap()
+            .expect("configured");
+        assert_eq!(t.urls, vec!["turn:relay.example:3478".to_string()]);
+        assert!(!t.relay_only);
+        let err = turn("turn_urls = [\"turn:relay.example:3478\"]").unwrap_err();
+        assert!(err.contains("needs server.turn_secret"), "{err}");
+        let err = turn("turn_secret = \"s\"").unwrap_err();
+        assert!(err.contains("turn_urls is empty"), "{err}");
+        let err = turn("turn_urls = [\"http://relay\"]\nturn_secret = \"s\"").unwrap_err();
+        assert!(err.contains("not a turn: or turns: URL"), "{err}");
+        let no_webrtc =
+            Config::parse("[server]\nturn_urls = [\"turn:r:3478\"]\nturn_secret = \"s\"")
+                .unwrap()
+                .server
+                .turn()
+                .unwrap_err()
+                .to_string();
+        assert!(no_webrtc.contains("set server.webrtc_addr"), "{no_webrtc}");
+    }
 
     #[test]
     fn sample_config_parses() {

@@ -302,3 +302,101 @@ fn the_admin_chooses_browser_or_phone_audio_per_agent() {
         "no way back to a SIP phone"
     );
 }
+
+/// Browser audio through a TURN relay (coturn with a shared secret, the
+/// server set to relay only): the page gets short-lived credentials (never
+/// the secret), its connection's selected candidate is a relayed one, and
+/// audio flows through the relay (the echo test comes back).
+#[test]
+fn browser_audio_goes_through_a_turn_relay() {
+    let _g = serial();
+    require_tool("turnserver");
+    let dir = TestDir::new("webphone_turn");
+    let ip = host_ip();
+    let port = free_port();
+    let relay = std::process::Command::new("turnserver")
+        .args([
+            "-n",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
+            "--listening-ip",
+            &ip,
+            "--relay-ip",
+            &ip,
+            "--listening-port",
+            &port.to_string(),
+            "--min-port",
+            "21000",
+            "--max-port",
+            "21999",
+            "--use-auth-secret",
+            "--static-auth-secret",
+            "turn-test-secret",
+            "--realm",
+            "switchboard.test",
+            "--simple-log",
+            "--log-file",
+        ])
+        .arg(dir.join("turnserver.log"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("turnserver starts");
+    let _relay = Stopped(relay);
+    let extra = format!(
+        "turn_urls = [\"turn:{ip}:{port}?transport=udp\"]\nturn_secret = \"turn-test-secret\"\nturn_relay_only = true"
+    );
+    let lab = lab(&dir, &extra);
+    let token = lab.server.login("1001", "pw1001");
+    let ice = lab.ok("GET", "/api/webphone/ice", None, &token);
+    assert_eq!(ice["ice_transport_policy"], "relay", "{ice}");
+    let server0 = &ice["ice_servers"][0];
+    assert!(
+        server0["username"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(":1001"),
+        "{ice}"
+    );
+    assert!(!ice.to_string().contains("turn-test-secret"), "{ice}");
+
+    let b = console(&dir, &lab, BROWSER_HZ, true);
+    b.click("#webphone-connect");
+    b.wait_attr(
+        "#webphone-state",
+        "data-state",
+        "connected",
+        Duration::from_secs(20),
+    );
+    let local = b.exec_async(
+        r#"
+        const done = arguments[arguments.length - 1];
+        window.webphone.pc().getStats().then((st) => {
+          let pair = null;
+          st.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = st.get(r.selectedCandidatePairId); });
+          const local = pair ? st.get(pair.localCandidateId) : null;
+          done(local ? local.candidateType : 'none');
+        });
+        "#,
+        vec![],
+    );
+    assert_eq!(local, "relay", "the media goes through the TURN relay");
+    b.click("#webphone-echo");
+    let before = inbound(&b, "packetsReceived");
+    sleep(3.0);
+    let after = inbound(&b, "packetsReceived");
+    assert!(
+        after - before > 50.0,
+        "the echo comes back through the relay: {before} -> {after}"
+    );
+}
+
+/// A child process killed when the test ends, passed or not.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        kill_child(&mut self.0);
+    }
+}

@@ -15,6 +15,7 @@
  * and offers no way back to a SIP phone; `either` leaves it to the agent.
  */
 import { $ } from './dom.js';
+import { get } from './api.js';
 import { store, on, emit } from './store.js';
 
 let send = null;
@@ -207,7 +208,16 @@ async function connect() {
   window.webphone.mic = mic;
   listDevices().catch(() => {});
   startMeters();
-  pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  // A TURN relay (with fresh credentials) when the server has one.
+  let ice = { ice_servers: [], ice_transport_policy: 'all' };
+  try { ice = await get('/api/webphone/ice'); } catch { /* direct UDP only */ }
+  window.webphone.ice = { servers: ice.ice_servers.length, policy: ice.ice_transport_policy };
+  if (!wanted) { teardown(); return; }
+  pc = new RTCPeerConnection({
+    bundlePolicy: 'max-bundle',
+    iceServers: ice.ice_servers,
+    iceTransportPolicy: ice.ice_transport_policy,
+  });
   mic.getTracks().forEach((t) => pc.addTrack(t, mic));
   pc.ontrack = (e) => {
     const stream = e.streams[0] || new MediaStream([e.track]);
@@ -221,7 +231,8 @@ async function connect() {
   // No trickle: wait (briefly) for the browser's candidates.
   await new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
-    const t = setTimeout(resolve, 2000);
+    // A relay's candidates take longer to gather than the host's.
+    const t = setTimeout(resolve, ice.ice_servers.length ? 5000 : 2000);
     pc.onicegatheringstatechange = () => {
       if (pc && pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
     };

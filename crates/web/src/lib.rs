@@ -21,6 +21,7 @@ mod reports;
 mod supervise;
 mod supervisors;
 mod trunks;
+pub mod turn;
 mod webphone;
 mod ws;
 mod ws_filter;
@@ -67,6 +68,8 @@ pub struct AppState {
     /// Supervisors whose campaigns an admin just changed (by username): their
     /// open walls re-read the scope and get a fresh snapshot.
     pub scope_changes: broadcast::Sender<String>,
+    /// TURN relay for browser audio, when configured.
+    pub turn: Option<turn::TurnConfig>,
 }
 
 impl AppState {
@@ -130,6 +133,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/login", post(auth::login)),
         ("/api/logout", post(auth::logout)),
         ("/api/me", get(auth::me)),
+        ("/api/webphone/ice", get(turn::ice)),
         ("/api/agents", get(calls::agents)),
         ("/api/agents/me/state", put(calls::set_state)),
         ("/api/agents/{username}/state", put(calls::set_agent_state)),

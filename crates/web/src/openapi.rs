@@ -48,7 +48,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
         exports::calls, exports::dispositions, exports::contacts,
         exports::reports::agents, exports::reports::campaigns,
         dnc::list, dnc::add, dnc::remove, dnc::import,
-        ws::upgrade, metrics::json, metrics::prometheus, trunks::list,
+        ws::upgrade, crate::turn::ice, metrics::json, metrics::prometheus, trunks::list,
     ),
     components(schemas(
         switchboard_center::LiveEvent, switchboard_center::Snapshot,

@@ -30,6 +30,7 @@ pub(crate) async fn app(role: AgentRole) -> (axum::Router, Storage, String) {
         sip_realm: "switchboard".into(),
         webphone: None,
         scope_changes: tokio::sync::broadcast::channel(16).0,
+        turn: None,
     };
     let user = storage
         .create_agent(&NewAgent {

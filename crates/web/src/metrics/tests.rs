@@ -389,6 +389,7 @@ async fn app_with_engine(role: AgentRole) -> (axum::Router, Storage, String) {
         sip_realm: "switchboard".into(),
         webphone: None,
         scope_changes: tokio::sync::broadcast::channel(16).0,
+        turn: None,
     };
     let user = storage
         .create_agent(&NewAgent {

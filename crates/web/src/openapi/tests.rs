@@ -37,6 +37,7 @@ async fn state() -> AppState {
         sip_realm: "switchboard".into(),
         webphone: None,
         scope_changes: tokio::sync::broadcast::channel(16).0,
+        turn: None,
     }
 }
 

@@ -57,6 +57,7 @@ async fn app_in(data_dir: &Path, role: AgentRole) -> (axum::Router, Storage, Str
         sip_realm: "switchboard".into(),
         webphone: None,
         scope_changes: tokio::sync::broadcast::channel(16).0,
+        turn: None,
     };
     let token = session(&storage, "9000", role).await;
     (crate::router(state), storage, token)
