@@ -129,6 +129,11 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
         if c.dtmf_clear {
             storage.set_campaign_dtmf_clear(&row.id, true).await?;
         }
+        if let Some(s) = &c.supervision {
+            switchboard_web::campaign_supervision::save(storage, &row.id, s)
+                .await
+                .map_err(|e| anyhow::anyhow!("campaign {}: supervision: {}", c.name, e.message))?;
+        }
         for u in &c.agents {
             let a = storage
                 .get_agent_by_username(u)

@@ -411,6 +411,10 @@ pub struct CampaignSeed {
     /// Show the digits customers key (DTMF) to consoles and logs; masked by default (PCI DSS).
     #[serde(default)]
     pub dtmf_clear: bool,
+    /// Supervision settings (`[campaigns.supervision]`: notice, service_level_secs,
+    /// alert_service_level_below, alert_longest_wait_secs); default when absent.
+    #[serde(default)]
+    pub supervision: Option<switchboard_center::SupervisionSettings>,
 }
 
 fn default_kind() -> String {
@@ -497,6 +501,27 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(no_webrtc.contains("set server.webrtc_addr"), "{no_webrtc}");
+    }
+
+    #[test]
+    fn campaign_supervision_settings_parse_and_bad_ones_are_named() {
+        let base = "[[campaigns]]\nname = \"support\"\n";
+        let c = Config::parse(&format!(
+            "{base}supervision = {{ notice = \"always\", alert_longest_wait_secs = 60 }}"
+        ))
+        .unwrap();
+        let s = c.campaigns[0].supervision.expect("set");
+        assert_eq!(s.notice, switchboard_center::SupervisionNotice::Always);
+        assert_eq!(s.alert_longest_wait_secs, Some(60));
+        assert_eq!(s.service_level_secs, 20, "the default for what is left out");
+        let err = Config::parse(&format!("{base}supervision = {{ notice = \"sometimes\" }}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sometimes"), "{err}");
+        let err = Config::parse(&format!("{base}supervision = {{ notise = \"always\" }}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notise"), "{err}");
     }
 
     #[test]

@@ -172,16 +172,31 @@ fn a_supervisor_limited_to_campaigns_sees_and_supervises_only_theirs() {
 fn campaign_supervision_settings_are_stored_and_checked() {
     let _g = serial();
     let dir = TestDir::new("supervision_settings");
+    // A campaign's settings may come from the configuration file too.
+    let mut sales = campaign("sales", "6000", &["1002"], false);
+    sales.extra = "supervision = { notice = \"never\", service_level_secs = 45 }".into();
     let lab = Lab::start_accounts(
         &dir,
-        vec![campaign("support", "5000", &["1001"], false)],
+        vec![campaign("support", "5000", &["1001"], false), sales],
         None,
         "",
         vec![AgentCfg::new(ADMIN).role("admin")],
     );
     let admin = lab.server.login(ADMIN, &format!("pw{ADMIN}"));
     let list = lab.ok("GET", "/api/campaigns", None, &admin);
-    let mut c = list["campaigns"][0].clone();
+    let named = |n: &str| {
+        list["campaigns"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == n).cloned())
+            .unwrap_or_else(|| panic!("campaign {n} in {list}"))
+    };
+    assert_eq!(
+        named("sales")["supervision"],
+        json!({"notice": "never", "service_level_secs": 45,
+               "alert_service_level_below": null, "alert_longest_wait_secs": null}),
+        "seeded from the configuration"
+    );
+    let mut c = named("support");
     assert_eq!(
         c["supervision"],
         json!({"notice": "whisper_barge", "service_level_secs": 20,
@@ -213,7 +228,10 @@ fn campaign_supervision_settings_are_stored_and_checked() {
     assert_eq!(v["campaign"]["did"], "5000");
     // The switch uses it: the queue's threshold and the snapshot's campaign.
     let m = lab.ok("GET", "/api/metrics", None, &admin);
-    let q = &m["live"]["queues"][0];
+    let q = m["live"]["queues"]
+        .as_array()
+        .and_then(|a| a.iter().find(|q| q["campaign"] == "support").cloned())
+        .unwrap_or_else(|| panic!("support's queue in {m}"));
     assert_eq!(q["service_level"]["threshold_secs"], 30, "{m}");
     assert_eq!(q["alerts"], json!([]));
     let prom = lab.server.api("GET", "/metrics", None, Some(&admin));

@@ -7,7 +7,7 @@ mod admin;
 mod agenda;
 mod auth;
 mod calls;
-mod campaign_supervision;
+pub mod campaign_supervision;
 mod console;
 mod dnc;
 mod error;
