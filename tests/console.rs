@@ -588,6 +588,11 @@ fn admin_views_and_contact_import() {
     assert_eq!(b.prop("#campaign-form-recording", "checked"), true);
     b.send_keys("#campaign-form-dispositions", "\nCall back later");
     b.click("#campaign-member-1003");
+    // Supervision settings: the agent sees a listening supervisor too; alert on long waits.
+    assert_eq!(b.value("#campaign-form-notice"), "whisper_barge");
+    assert_eq!(b.value("#campaign-form-sl"), "20");
+    b.select("#campaign-form-notice", "always");
+    b.type_text("#campaign-form-alert-wait", "90");
     b.screenshot("campaign-dialog");
     b.click("#campaign-form-submit");
     b.wait_until("campaign dialog closed", T, |b| {
@@ -605,6 +610,11 @@ fn admin_views_and_contact_import() {
     );
     assert_eq!(support["did"], "5000");
     assert_eq!(support["auto_recording"], true);
+    assert_eq!(
+        support["supervision"],
+        json!({"notice": "always", "service_level_secs": 20,
+               "alert_service_level_below": null, "alert_longest_wait_secs": 90})
+    );
     let members: Vec<&str> = support["agents"]
         .as_array()
         .unwrap()

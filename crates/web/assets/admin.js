@@ -264,6 +264,11 @@ async function openCampaign(opener, c) {
   $('#campaign-form-recording').checked = !!c?.auto_recording;
   $('#campaign-form-active').checked = c ? c.active !== false : true;
   $('#campaign-form-dispositions').value = (c?.dispositions || []).join('\n');
+  const sup = c?.supervision || {};
+  $('#campaign-form-notice').value = sup.notice || 'whisper_barge';
+  $('#campaign-form-sl').value = sup.service_level_secs ?? 20;
+  $('#campaign-form-alert-sl').value = sup.alert_service_level_below ?? '';
+  $('#campaign-form-alert-wait').value = sup.alert_longest_wait_secs ?? '';
   const members = new Set(c?.agents || []);
   replaceChildren($('#campaign-form-members'), adminAgents.filter((a) => a.enabled).map((a) => h('label', { class: 'inline-check' },
     h('input', { type: 'checkbox', value: a.username, id: `campaign-member-${a.username}`, checked: members.has(a.username) }),
@@ -310,6 +315,12 @@ async function submitCampaign(e) {
     active: $('#campaign-form-active').checked,
     dispositions,
     agents: [...document.querySelectorAll('#campaign-form-members input:checked')].map((i) => i.value),
+    supervision: {
+      notice: $('#campaign-form-notice').value,
+      service_level_secs: num('#campaign-form-sl', 20),
+      alert_service_level_below: num('#campaign-form-alert-sl', null),
+      alert_longest_wait_secs: num('#campaign-form-alert-wait', null),
+    },
   };
   const r = await run($('#campaign-form-submit'),
     () => (id ? put(`/api/campaigns/${encodeURIComponent(id)}`, body) : post('/api/campaigns', body)),
