@@ -10,6 +10,7 @@
 
 mod actions_common;
 mod common;
+mod console_driver;
 
 use actions_common::*;
 use common::*;
@@ -196,4 +197,49 @@ fn a_listening_supervisor_follows_a_consultation_and_a_conference() {
     // 1001 left: the supervisor hears the customer and 1002.
     hs.mix(&[CUSTOMER_HZ, B_HZ], &[SUP_HZ, A_HZ], t5, t6);
     c.mix(&[B_HZ], &[SUP_HZ, CUSTOMER_HZ, A_HZ], t5, t6);
+}
+
+/// The supervisor wall in headless Chromium: the queue's figures change as
+/// a caller abandons (hangs up while waiting, no agent ready) and as the
+/// next caller is answered.
+#[test]
+fn the_wall_counts_abandoned_and_answered_callers() {
+    let _g = serial();
+    let dir = TestDir::new("supervision_wall_sl");
+    let lab = Lab::start(&dir, vec![campaign("support", "5000", &["1001"], false)]);
+    let b = console_driver::Browser::start(&dir);
+    b.goto(&format!("http://127.0.0.1:{}/", lab.server.http_port));
+    b.wait_visible("#login-username", T);
+    b.type_text("#login-username", "9000");
+    b.type_text("#login-password", "pw9000");
+    b.click("#login-submit");
+    b.wait_visible("#queue-row-support", T);
+    assert_eq!(b.text("#queue-sl-support"), "—");
+
+    // Nobody ready: the caller waits, then hangs up.
+    let cust = lab.customer(&dir);
+    cust.dial(&lab.uri("5000"));
+    b.wait_until("a caller waiting", T, |b| {
+        b.text("#queue-waiting-support") == "1"
+    });
+    cust.hangup();
+    b.wait_until("the abandoned caller counted", T, |b| {
+        b.text("#queue-abandoned-support") == "1"
+    });
+    assert_eq!(b.text("#queue-waiting-support"), "0");
+    assert!(
+        b.text("#queue-sl-support").starts_with("0%"),
+        "{}",
+        b.text("#queue-sl-support")
+    );
+
+    // An agent is ready: the next caller is answered within the threshold.
+    let (a, ta) = lab.agent(&dir, "1001", A_HZ, true);
+    let id = customer_calls(&lab, &cust, "5000", &a, &ta);
+    b.wait_until("the answered caller counted", T, |b| {
+        b.text("#queue-answered-support").starts_with("1 (1 in")
+    });
+    b.wait_text("#queue-sl-support", "50%", T);
+    cust.hangup();
+    lab.wait_ended(&ta, &id);
 }

@@ -135,8 +135,8 @@ function renderQueues() {
         h('td', { class: 'num' + (slAlert ? ' alert' : ''), id: `queue-sl-${n}` },
           sl && sl.percent !== null && sl.percent !== undefined ? `${sl.percent}% in ${sl.threshold_secs}s` : '—',
           slAlert ? h('span', { class: 'badge alert-badge', id: `queue-alert-sl-${n}` }, ` below ${slAlert.below}%`) : null),
-        h('td', { class: 'num' }, sl ? `${sl.answered} (${sl.answered_within} in ${sl.threshold_secs}s)` : '—'),
-        h('td', { class: 'num' }, sl ? String(sl.abandoned) : '—'),
+        h('td', { class: 'num', id: `queue-answered-${n}` }, sl ? `${sl.answered} (${sl.answered_within} in ${sl.threshold_secs}s)` : '—'),
+        h('td', { class: 'num', id: `queue-abandoned-${n}` }, sl ? String(sl.abandoned) : '—'),
         h('td', { class: 'small' }, agentsByState(n)));
     }))));
 }
