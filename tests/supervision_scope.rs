@@ -114,6 +114,25 @@ fn a_supervisor_limited_to_campaigns_sees_and_supervises_only_theirs() {
             .all(|c| c["call_id"] != id.as_str()),
         "a sales supervisor does not see the support call"
     );
+    // Nor in the figures: /api/metrics and /metrics cover sales only.
+    let m = lab.ok("GET", "/api/metrics", None, &ts);
+    assert_eq!(m["live"]["calls"], 0, "{m}");
+    assert!(
+        m["live"]["queues"]
+            .as_array()
+            .is_some_and(|q| q.iter().all(|q| q["campaign"] == "sales")),
+        "{m}"
+    );
+    let (_, prom) = lab.server.api("GET", "/metrics", None, Some(&ts));
+    let text = prom.as_str().unwrap_or_default().to_string();
+    assert!(text.contains("campaign=\"sales\""), "{text}");
+    assert!(!text.contains("campaign=\"support\""), "{text}");
+    let (_, prom) = lab.server.api("GET", "/metrics", None, Some(&admin));
+    let all = prom.as_str().unwrap_or_default().to_string();
+    assert!(
+        all.contains("switchboard_campaign_calls_active{campaign=\"support\"} 1"),
+        "{all}"
+    );
     let sup = format!("/api/calls/{id}/supervise");
     let msg = lab.refused(
         403,

@@ -105,7 +105,21 @@ pub struct Today {
     pub longest_talk_ms: i64,
 }
 
-async fn today(st: &AppState) -> Result<Today, HttpError> {
+/// The figures a supervisor limited to campaigns sees, as on their wall:
+/// the live calls, queues and campaigns of their campaigns (agents are not
+/// limited); returns the ids of those campaigns for today's totals (None:
+/// not limited).
+fn scope(c: &Caller, snap: &mut switchboard_center::Snapshot) -> Option<Vec<String>> {
+    let names = c.campaigns.as_ref()?;
+    let mine = |n: Option<&str>| n.is_some_and(|n| names.iter().any(|x| x == n));
+    snap.calls.retain(|x| mine(x.campaign.as_deref()));
+    snap.queues.retain(|q| mine(Some(&q.campaign)));
+    snap.campaigns.retain(|k| mine(Some(&k.name)));
+    Some(snap.campaigns.iter().map(|k| k.id.clone()).collect())
+}
+
+/// Today's totals, over the calls of `campaigns` when given.
+async fn today(st: &AppState, campaigns: Option<&[String]>) -> Result<Today, HttpError> {
     let midnight = chrono::Utc::now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
@@ -118,6 +132,12 @@ async fn today(st: &AppState) -> Result<Today, HttpError> {
             ..Default::default()
         })
         .await?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| {
+            campaigns.is_none_or(|ids| r.campaign_id.as_ref().is_some_and(|id| ids.contains(id)))
+        })
+        .collect();
     let answered: Vec<_> = rows.iter().filter(|r| r.answered_at.is_some()).collect();
     let talks: Vec<i64> = answered
         .iter()
@@ -157,8 +177,9 @@ fn name<T: Serialize>(v: &T) -> String {
 #[utoipa::path(get, path = "/api/metrics", tag = "reports", responses((status = 200, description = "`live` figures and `today` totals (supervisors)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, HttpError> {
     c.require_supervisor()?;
-    let snap = st.ask(EngineRequest::Snapshot).await?;
-    let today = today(&st).await?;
+    let mut snap = st.ask(EngineRequest::Snapshot).await?;
+    let ids = scope(&c, &mut snap);
+    let today = today(&st, ids.as_deref()).await?;
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     for a in &snap.agents {
         *by_status.entry(name(&a.status)).or_default() += 1;
@@ -181,7 +202,8 @@ pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, 
     })))
 }
 
-/// `GET /metrics`: the same figures for Prometheus (supervisor token as bearer).
+/// `GET /metrics`: the same figures for Prometheus (supervisor token as bearer;
+/// a supervisor limited to campaigns gets those campaigns' figures).
 #[utoipa::path(get, path = "/metrics", tag = "reports", responses((status = 200, description = "Prometheus text format 0.0.4, or OpenMetrics 1.0 when `Accept` names `application/openmetrics-text` (supervisor token as bearer): \
     switchboard_calls_active{state}, switchboard_agents{status}, switchboard_agents_registered, \
     switchboard_campaign_agents{campaign,status}, switchboard_campaign_calls_active{campaign}, \
@@ -198,8 +220,9 @@ pub async fn prometheus(
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     c.require_supervisor()?;
-    let snap = st.ask(EngineRequest::Snapshot).await?;
-    let today = today(&st).await?;
+    let mut snap = st.ask(EngineRequest::Snapshot).await?;
+    let ids = scope(&c, &mut snap);
+    let today = today(&st, ids.as_deref()).await?;
     let format = Exposition::negotiate(&headers);
     let text = render(&snap, &today, format)?;
     Ok(([(header::CONTENT_TYPE, format.content_type())], text).into_response())
