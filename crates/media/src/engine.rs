@@ -294,7 +294,19 @@ impl MediaEngine {
             rtp_timeout_ms: AtomicU64::new(DEFAULT_RTP_TIMEOUT.as_millis() as u64),
             rtcp_interval_ms: AtomicU64::new(DEFAULT_RTCP_INTERVAL.as_millis() as u64),
         });
-        tokio::spawn(tick_loop(Arc::downgrade(&inner)));
+        // One tick task per core, each mixing its share of the rooms, so
+        // mixing (music, conferences) uses every core.
+        let shards = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_SHARDS));
+        // The shards tick at the same instants, so a leg that moves to a
+        // room of another shard keeps one packet per tick.
+        let start = tokio::time::Instant::now() + TICK;
+        for shard in 0..shards {
+            let scratch = tick::Scratch::new(tick::Shard {
+                index: shard as u64,
+                count: shards as u64,
+            });
+            tokio::spawn(tick_loop(Arc::downgrade(&inner), scratch, start));
+        }
         Ok(MediaEngine { inner })
     }
 
@@ -658,11 +670,13 @@ impl MediaEngine {
     }
 }
 
-/// The 20 ms tick; ends when the engine is dropped.
-async fn tick_loop(inner: Weak<Inner>) {
-    let mut interval = tokio::time::interval(TICK);
+/// Most tick tasks started (one per core up to this).
+const MAX_SHARDS: usize = 8;
+
+/// The 20 ms tick of one shard of the rooms; ends when the engine is dropped.
+async fn tick_loop(inner: Weak<Inner>, mut scratch: tick::Scratch, start: tokio::time::Instant) {
+    let mut interval = tokio::time::interval_at(start, TICK);
     interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let mut scratch = tick::Scratch::default();
     loop {
         let scheduled = interval.tick().await;
         if scheduled.elapsed() > TICK * 50 {

@@ -1,4 +1,5 @@
-//! The 20 ms mixing tick.
+//! The 20 ms mixing tick, run by one task per core, each over its shard
+//! of the rooms.
 //!
 //! Phase 1 (engine state locked, no I/O): snapshot rooms into groups of
 //! legs and pull one music frame per room. Phase 2 (no engine lock): per
@@ -35,8 +36,26 @@ struct Group {
     forward: bool,
 }
 
-/// Buffers reused from tick to tick.
+/// Which rooms a tick task mixes: rooms (and legs outside rooms) whose id
+/// is `index` modulo `count`. A room always belongs to the same shard, so
+/// its members are mixed together, in order, by one task.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shard {
+    /// This task's share.
+    pub(crate) index: u64,
+    /// Tick tasks in all.
+    pub(crate) count: u64,
+}
+
+impl Shard {
+    fn owns(self, id: u64) -> bool {
+        id % self.count == self.index
+    }
+}
+
+/// Buffers reused from tick to tick, and the shard they serve.
 pub(crate) struct Scratch {
+    shard: Shard,
     members: Vec<Arc<Leg>>,
     /// Per member (same index): bit j set = does not hear member j of its group.
     deaf: Vec<u64>,
@@ -49,9 +68,11 @@ pub(crate) struct Scratch {
     next_group: usize,
 }
 
-impl Default for Scratch {
-    fn default() -> Self {
+impl Scratch {
+    /// Fresh buffers for one shard.
+    pub(crate) fn new(shard: Shard) -> Self {
         Scratch {
+            shard,
             members: Vec::new(),
             deaf: Vec::new(),
             groups: Vec::new(),
@@ -127,8 +148,10 @@ fn plan(inner: &Inner, s: &mut Scratch, visit_forwarding: bool) {
     s.deaf.clear();
     let mut st = lock(&inner.state);
     let st = &mut *st;
+    let shard = s.shard;
     for (&room_id, room) in st.rooms.iter_mut() {
-        if room.members.is_empty() || (room.forwarding && !visit_forwarding) {
+        if !shard.owns(room_id) || room.members.is_empty() || (room.forwarding && !visit_forwarding)
+        {
             continue;
         }
         let music = room.music.as_mut().map(|p| {
@@ -157,7 +180,11 @@ fn plan(inner: &Inner, s: &mut Scratch, visit_forwarding: bool) {
             forward: room.forwarding,
         });
     }
-    for entry in st.legs.values().filter(|e| e.room.is_none()) {
+    for entry in st
+        .legs
+        .values()
+        .filter(|e| e.room.is_none() && shard.owns(e.leg.id))
+    {
         s.groups.push(Group {
             start: s.members.len(),
             len: 1,
