@@ -356,6 +356,10 @@ pub struct CampaignSeed {
     /// Show the digits customers key (DTMF) to consoles and logs; masked by default (PCI DSS).
     #[serde(default)]
     pub dtmf_clear: bool,
+    /// Trunks (by name, in order) and caller ID of the campaign's calls to
+    /// numbers (`[campaigns.outbound]`); default: the trunks' own rules.
+    #[serde(default)]
+    pub outbound: Option<switchboard_center::CampaignOutbound>,
 }
 
 fn default_kind() -> String {
