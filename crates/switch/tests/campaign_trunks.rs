@@ -263,7 +263,7 @@ fn new_settings_apply_to_the_next_call_and_unconfigured_trunks_fail_clearly() {
     );
     let now = h.now;
     h.switch
-        .handle_request(now, EngineRequest::UpsertCampaign(changed));
+        .handle_request(now, EngineRequest::UpsertCampaign(Box::new(changed)));
     h.settle();
     dialer_call(&mut h, "sales", "+34600111222");
     let inv = invite(&mut h, "trunk", 0);
@@ -273,7 +273,7 @@ fn new_settings_apply_to_the_next_call_and_unconfigured_trunks_fail_clearly() {
 
     let gone = with_outbound(campaign("sales", "dialer", None, false), &["retired"], None);
     h.switch
-        .handle_request(now, EngineRequest::UpsertCampaign(gone));
+        .handle_request(now, EngineRequest::UpsertCampaign(Box::new(gone)));
     h.settle();
     let (campaign, number) = ("sales".to_string(), "+34600111222".to_string());
     let refused = h

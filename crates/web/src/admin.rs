@@ -343,9 +343,9 @@ pub async fn create_campaign(
     let row = st.storage.get_campaign(&row.id).await?.unwrap_or(row);
     let _ = st
         .engine
-        .send(EngineRequest::UpsertCampaign(
+        .send(EngineRequest::UpsertCampaign(Box::new(
             campaign_info(&st.storage, &row).await?,
-        ))
+        )))
         .await;
     Ok(Json(json!({"campaign": campaign_json(&st, &row).await?})))
 }
@@ -382,9 +382,9 @@ pub async fn update_campaign(
     }
     let _ = st
         .engine
-        .send(EngineRequest::UpsertCampaign(
+        .send(EngineRequest::UpsertCampaign(Box::new(
             campaign_info(&st.storage, &row).await?,
-        ))
+        )))
         .await;
     Ok(Json(json!({"campaign": campaign_json(&st, &row).await?})))
 }
