@@ -85,7 +85,14 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("creating agent {}", a.username))?;
     }
+    let trunk_names: Vec<String> = cfg.trunks.iter().map(|t| t.name.clone()).collect();
     for c in &cfg.campaigns {
+        // Checked even for campaigns already stored: a typo is reported at start.
+        let outbound = c.outbound.clone().map(|o| o.normalized());
+        if let Some(o) = &outbound {
+            o.validate(&trunk_names)
+                .map_err(|e| anyhow::anyhow!("campaign {}: {e}", c.name))?;
+        }
         if storage.get_campaign_by_name(&c.name).await?.is_some() {
             continue;
         }
@@ -133,6 +140,10 @@ pub async fn seed(storage: &Storage, cfg: &Config) -> anyhow::Result<()> {
             switchboard_web::campaign_supervision::save(storage, &row.id, s)
                 .await
                 .map_err(|e| anyhow::anyhow!("campaign {}: supervision: {}", c.name, e.message))?;
+        }
+        if let Some(o) = &outbound {
+            let out = switchboard_web::outbound_row(o);
+            storage.set_campaign_outbound(&row.id, &out).await?;
         }
         for u in &c.agents {
             let a = storage

@@ -415,6 +415,10 @@ pub struct CampaignSeed {
     /// alert_service_level_below, alert_longest_wait_secs); default when absent.
     #[serde(default)]
     pub supervision: Option<switchboard_center::SupervisionSettings>,
+    /// Trunks (by name, in order) and caller ID of the campaign's calls to
+    /// numbers (`[campaigns.outbound]`); default: the trunks' own rules.
+    #[serde(default)]
+    pub outbound: Option<switchboard_center::CampaignOutbound>,
 }
 
 fn default_kind() -> String {

@@ -637,6 +637,9 @@ fn admin_views_and_contact_import() {
     b.type_text("#campaign-form-acw", "5");
     b.type_text("#campaign-form-dispositions", "Kept\nLost");
     b.click("#campaign-member-1002");
+    b.type_text("#campaign-form-cid-number", "+34911000000");
+    b.type_text("#campaign-form-cid-name", "Retention Team");
+    b.click("#campaign-form-cid-privacy");
     b.click("#campaign-form-submit");
     b.wait_visible("#admin-campaign-retention", T);
     let (_, v) = s.api("GET", "/api/campaigns", None, Some(&admin));
@@ -649,6 +652,12 @@ fn admin_views_and_contact_import() {
     assert_eq!(retention["acw_secs"], 5);
     assert_eq!(retention["dispositions"], json!(["Kept", "Lost"]));
     assert_eq!(retention["agents"], json!(["1002"]));
+    assert_eq!(
+        retention["outbound"],
+        json!({"trunks": [], "caller_id":
+            {"number": "+34911000000", "name": "Retention Team", "privacy": true}}),
+        "the form's caller ID (no trunk configured: the dialling rules)"
+    );
 
     // CSV import: a bad file is rejected and every bad line is listed.
     b.type_text("#import-list", "november");

@@ -157,6 +157,7 @@ fn campaign(name: &str, kind: &str, did: Option<&str>, auto_recording: bool) -> 
         dtmf_clear: false,
         calling_hours: None,
         supervision: Default::default(),
+        outbound: Default::default(),
     }
 }
 

@@ -39,6 +39,9 @@ pub struct CampaignInfo {
     /// Supervision notice, service level threshold and queue alert thresholds.
     #[serde(default)]
     pub supervision: crate::SupervisionSettings,
+    /// Trunks and caller ID of its calls to numbers (default: the trunks' own).
+    #[serde(default)]
+    pub outbound: crate::CampaignOutbound,
 }
 
 /// Parse a campaign's overflow target: `agent:NAME`, `number:N` or `campaign:NAME`.

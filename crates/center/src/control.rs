@@ -143,8 +143,8 @@ pub enum EngineRequest {
     UpsertAgent(AgentInfo),
     /// Agent disabled.
     RemoveAgent(String),
-    /// Campaign created/updated.
-    UpsertCampaign(CampaignInfo),
+    /// Campaign created/updated (boxed: the largest request by far).
+    UpsertCampaign(Box<CampaignInfo>),
     /// Dialer: call a contact for a campaign and hand the answered call to an agent.
     DialerCall {
         /// Campaign name.

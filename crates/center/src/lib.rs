@@ -10,6 +10,7 @@ mod campaign;
 mod control;
 mod dnc;
 mod hours;
+mod outbound;
 pub mod password;
 pub mod schemas;
 mod service_level;
@@ -25,6 +26,7 @@ pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};
 pub use dnc::{dnc_key, dnc_national, DncEntry};
 pub use hours::CallingHours;
+pub use outbound::{CallerId, CampaignOutbound, OutboundError};
 pub use service_level::{ServiceLevel, SERVICE_LEVEL_SECS};
 pub use supervision::{in_scope, SupervisionNotice, SupervisionSettings, MAX_THRESHOLD_SECS};
 pub use views::{

@@ -171,6 +171,8 @@ struct CampaignInfoDoc {
     calling_hours: Option<crate::CallingHours>,
     /// Supervision notice, service level threshold and queue alert thresholds.
     supervision: crate::SupervisionSettings,
+    /// Trunks and caller ID of its calls to numbers.
+    outbound: crate::CampaignOutbound,
 }
 
 /// `impl ToSchema for $ty` by its mirror `$doc`.
@@ -264,6 +266,7 @@ mod tests {
             dtmf_clear: false,
             calling_hours: None,
             supervision: Default::default(),
+            outbound: Default::default(),
         };
         assert_eq!(keys(json!(c)), properties::<CampaignInfo>());
     }

@@ -137,7 +137,7 @@ impl Switch {
             EngineRequest::RemoveAgent(u) => self.agents.remove(&u),
             EngineRequest::UpsertCampaign(c) => {
                 self.campaigns.retain(|x| x.id != c.id);
-                self.campaigns.push(c);
+                self.campaigns.push(*c);
                 self.campaigns_changed();
             }
             EngineRequest::DialerCall {

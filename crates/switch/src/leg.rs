@@ -107,6 +107,8 @@ pub struct TrunkRoute {
     pub rest: Vec<(usize, std::net::SocketAddr)>,
     /// When the current address is given up if it has not answered at all (ms).
     pub failover_at: Option<u64>,
+    /// The call's campaign caller ID, replacing the trunk's, if it has one.
+    pub caller_id: Option<switchboard_center::CallerId>,
 }
 
 impl Leg {

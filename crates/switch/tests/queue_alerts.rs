@@ -123,7 +123,7 @@ fn service_level_threshold_and_alerts_follow_the_campaign_settings() {
     let mut c = campaign("support", "inbound", Some("5000"), false);
     c.supervision.service_level_secs = 20;
     h.switch
-        .handle_request(h.now, EngineRequest::UpsertCampaign(c));
+        .handle_request(h.now, EngineRequest::UpsertCampaign(Box::new(c)));
     h.run_for(300);
     let q = support(&mut h);
     assert_eq!(q["service_level"]["threshold_secs"], 20, "{q}");

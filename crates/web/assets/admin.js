@@ -1,4 +1,4 @@
-// Admin view: agents, campaigns (kind, DID, recording, music, strategy,
+// Admin view: agents, campaigns (kind, DID, recording, music, strategy, outbound trunks and caller ID,
 // timers, dispositions, members), trunks (health, registration), pause
 // reasons, contact CSV import and contact search.
 
@@ -18,9 +18,13 @@ const AUDIO_LABELS = { either: 'Chosen at login', browser: 'Browser only', phone
 // Trunks: addresses, health and registration (GET /api/trunks)
 // ---------------------------------------------------------------------------
 
+// Names of the configured trunks (the campaign form's hint).
+let trunkNames = [];
+
 export async function loadTrunks() {
   try {
     const r = await get('/api/trunks');
+    trunkNames = (r.trunks || []).map((t) => t.name);
     renderTrunks(r.trunks || []);
   } catch (e) {
     showError(`Trunks: ${e.message}`);
@@ -269,6 +273,12 @@ async function openCampaign(opener, c) {
   $('#campaign-form-sl').value = sup.service_level_secs ?? 20;
   $('#campaign-form-alert-sl').value = sup.alert_service_level_below ?? '';
   $('#campaign-form-alert-wait').value = sup.alert_longest_wait_secs ?? '';
+  const out = c?.outbound || {};
+  $('#campaign-form-trunks').value = (out.trunks || []).join(', ');
+  $('#campaign-form-trunks-hint').textContent = `Empty: the trunks' own priority and prefixes.${trunkNames.length ? ` Configured: ${trunkNames.join(', ')}.` : ''}`;
+  $('#campaign-form-cid-number').value = out.caller_id?.number || '';
+  $('#campaign-form-cid-name').value = out.caller_id?.name || '';
+  $('#campaign-form-cid-privacy').checked = !!out.caller_id?.privacy;
   const members = new Set(c?.agents || []);
   replaceChildren($('#campaign-form-members'), adminAgents.filter((a) => a.enabled).map((a) => h('label', { class: 'inline-check' },
     h('input', { type: 'checkbox', value: a.username, id: `campaign-member-${a.username}`, checked: members.has(a.username) }),
@@ -299,6 +309,19 @@ async function submitCampaign(e) {
     $('#campaign-form-dispositions').focus();
     return;
   }
+  const cidNumber = $('#campaign-form-cid-number').value.trim();
+  const cidName = $('#campaign-form-cid-name').value.trim();
+  if (!cidNumber && (cidName || $('#campaign-form-cid-privacy').checked)) {
+    dialogError(dlg, 'Enter the caller ID number (or clear the name and privacy).');
+    $('#campaign-form-cid-number').focus();
+    return;
+  }
+  const outbound = {
+    trunks: $('#campaign-form-trunks').value.split(',').map((s) => s.trim()).filter(Boolean),
+    caller_id: cidNumber
+      ? { number: cidNumber, name: cidName || null, privacy: $('#campaign-form-cid-privacy').checked }
+      : null,
+  };
   const body = {
     name,
     kind: $('#campaign-form-kind').value,
@@ -321,6 +344,7 @@ async function submitCampaign(e) {
       alert_service_level_below: num('#campaign-form-alert-sl', null),
       alert_longest_wait_secs: num('#campaign-form-alert-wait', null),
     },
+    outbound,
   };
   const r = await run($('#campaign-form-submit'),
     () => (id ? put(`/api/campaigns/${encodeURIComponent(id)}`, body) : post('/api/campaigns', body)),

@@ -76,6 +76,7 @@ pub async fn campaign_info(
             .clone()
             .and_then(|v| serde_json::from_value(v).ok()),
         supervision: crate::campaign_supervision::load(storage, &c.id).await?,
+        outbound: crate::campaign_outbound::load(storage, &c.id).await?,
     })
 }
 
@@ -240,7 +241,7 @@ pub async fn delete_agent(
 }
 
 /// `GET /api/campaigns`.
-#[utoipa::path(get, path = "/api/campaigns", tag = "admin", responses((status = 200, description = "`campaigns` with members and dispositions", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/campaigns", tag = "admin", responses((status = 200, description = "`campaigns` with members, dispositions, `supervision` and `outbound` (CampaignOutbound)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn campaigns(State(st): State<AppState>, _c: Caller) -> Result<Json<Value>, HttpError> {
     let mut out = Vec::new();
     for c in st.storage.list_campaigns().await? {
@@ -255,6 +256,7 @@ pub async fn campaigns(State(st): State<AppState>, _c: Caller) -> Result<Json<Va
         v["agents"] = json!(members);
         v["dtmf_clear"] = json!(st.storage.campaign_dtmf_clear(&c.id).await?);
         v["supervision"] = json!(crate::campaign_supervision::load(&st.storage, &c.id).await?);
+        v["outbound"] = json!(crate::campaign_outbound::load(&st.storage, &c.id).await?);
         out.push(v);
     }
     Ok(Json(json!({"campaigns": out})))
@@ -274,6 +276,9 @@ pub struct CampaignBody {
     /// (replaced as a whole when given; missing fields take their defaults).
     #[serde(default)]
     supervision: Option<switchboard_center::SupervisionSettings>,
+    /// Trunks (in order) and caller ID of its calls to numbers (replaced as a whole when given).
+    #[serde(default)]
+    outbound: Option<switchboard_center::CampaignOutbound>,
 }
 
 /// A campaign as answered by the API: the stored row plus `dtmf_clear`.
@@ -281,6 +286,7 @@ async fn campaign_json(st: &AppState, row: &CampaignRow) -> Result<Value, HttpEr
     let mut v = serde_json::to_value(row).unwrap_or_default();
     v["dtmf_clear"] = json!(st.storage.campaign_dtmf_clear(&row.id).await?);
     v["supervision"] = json!(crate::campaign_supervision::load(&st.storage, &row.id).await?);
+    v["outbound"] = json!(crate::campaign_outbound::load(&st.storage, &row.id).await?);
     Ok(v)
 }
 
@@ -315,7 +321,7 @@ async fn save_members(
 }
 
 /// `POST /api/campaigns`.
-#[utoipa::path(post, path = "/api/campaigns", tag = "admin", request_body(content = Object, description = "Campaign fields and `agents` (member usernames)"), responses((status = 200, description = "`campaign`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/campaigns", tag = "admin", request_body(content = Object, description = "Campaign fields, `agents` (member usernames), `supervision` (SupervisionSettings) and `outbound` (CampaignOutbound: trunks in order and caller ID; an unknown trunk or a caller ID unfit for SIP is a 400)"), responses((status = 200, description = "`campaign` with `outbound` (CampaignOutbound)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn create_campaign(
     State(st): State<AppState>,
     c: Caller,
@@ -331,6 +337,10 @@ pub async fn create_campaign(
     if let Some(s) = &b.supervision {
         s.validate().map_err(|m| HttpError::new(400, m))?;
     }
+    let outbound = match &b.outbound {
+        Some(o) => Some(crate::campaign_outbound::check(&st, o).await?),
+        None => None,
+    };
     let row = st.storage.create_campaign(&b.input).await?;
     save_members(&st, &row, b.agents).await?;
     if let Some(clear) = b.dtmf_clear {
@@ -339,18 +349,21 @@ pub async fn create_campaign(
     if let Some(s) = &b.supervision {
         crate::campaign_supervision::save(&st.storage, &row.id, s).await?;
     }
+    if let Some(o) = &outbound {
+        crate::campaign_outbound::save(&st.storage, &row.id, o).await?;
+    }
     let row = st.storage.get_campaign(&row.id).await?.unwrap_or(row);
     let _ = st
         .engine
-        .send(EngineRequest::UpsertCampaign(
+        .send(EngineRequest::UpsertCampaign(Box::new(
             campaign_info(&st.storage, &row).await?,
-        ))
+        )))
         .await;
     Ok(Json(json!({"campaign": campaign_json(&st, &row).await?})))
 }
 
 /// `PUT /api/campaigns/{id}`.
-#[utoipa::path(put, path = "/api/campaigns/{id}", tag = "admin", params(("id" = String, Path, description = "Id")), request_body(content = Object, description = "Campaign fields and `agents` (member usernames)"), responses((status = 200, description = "`campaign`", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/campaigns/{id}", tag = "admin", params(("id" = String, Path, description = "Id")), request_body(content = Object, description = "Campaign fields, `agents` (member usernames), `supervision` (SupervisionSettings) and `outbound` (CampaignOutbound: trunks in order and caller ID; an unknown trunk or a caller ID unfit for SIP is a 400)"), responses((status = 200, description = "`campaign` with `outbound` (CampaignOutbound)", body = Object), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn update_campaign(
     State(st): State<AppState>,
     c: Caller,
@@ -364,6 +377,10 @@ pub async fn update_campaign(
     if let Some(s) = &b.supervision {
         s.validate().map_err(|m| HttpError::new(400, m))?;
     }
+    let outbound = match &b.outbound {
+        Some(o) => Some(crate::campaign_outbound::check(&st, o).await?),
+        None => None,
+    };
     let row = st.storage.update_campaign(&id, &b.input).await?;
     save_members(&st, &row, b.agents).await?;
     if let Some(clear) = b.dtmf_clear {
@@ -372,11 +389,14 @@ pub async fn update_campaign(
     if let Some(s) = &b.supervision {
         crate::campaign_supervision::save(&st.storage, &row.id, s).await?;
     }
+    if let Some(o) = &outbound {
+        crate::campaign_outbound::save(&st.storage, &row.id, o).await?;
+    }
     let _ = st
         .engine
-        .send(EngineRequest::UpsertCampaign(
+        .send(EngineRequest::UpsertCampaign(Box::new(
             campaign_info(&st.storage, &row).await?,
-        ))
+        )))
         .await;
     Ok(Json(json!({"campaign": campaign_json(&st, &row).await?})))
 }

@@ -7,6 +7,7 @@ mod admin;
 mod agenda;
 mod auth;
 mod calls;
+mod campaign_outbound;
 pub mod campaign_supervision;
 mod console;
 mod dnc;
@@ -41,6 +42,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use admin::{agent_info, campaign_info, sip_ha1};
 pub use auth::Caller;
+pub use campaign_outbound::outbound_row;
 pub use dnc::dnc_entries;
 pub use error::HttpError;
 pub use webphone::{ClientMessage, ServerMessage};

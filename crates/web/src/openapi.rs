@@ -53,6 +53,7 @@ The WebSocket `/api/ws` sends a `snapshot` first, then live events: see the `WsE
     components(schemas(
         switchboard_center::LiveEvent, switchboard_center::Snapshot,
         switchboard_center::SupervisionSettings,
+        switchboard_center::CampaignOutbound, switchboard_center::CallerId,
         actions::CallAction, actions::TransferStep, actions::RecordingStep, agenda::AgendaStep,
         crate::webphone::ClientMessage, crate::webphone::ServerMessage,
     )),

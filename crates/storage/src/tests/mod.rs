@@ -11,6 +11,7 @@ mod contacts;
 mod dnc;
 mod exports;
 mod imports;
+mod outbound;
 mod persistence;
 mod recordings;
 mod recovery;

@@ -104,6 +104,21 @@ impl Trunks {
             .filter(|i| self.list[*i].cfg.carries(number))
             .collect();
         trunks.sort_by_key(|i| (self.list[*i].is_down(), self.list[*i].cfg.priority));
+        self.targets_of(trunks)
+    }
+
+    /// Where a call of a campaign whose settings name `names` goes: those
+    /// trunks in that order (their priority and prefixes do not apply:
+    /// the campaign chose them), the ones known down last; names no trunk
+    /// has are skipped.
+    pub(crate) fn candidates_named(&self, names: &[String]) -> Vec<(usize, SocketAddr)> {
+        let mut trunks: Vec<usize> = names.iter().filter_map(|n| self.index(n)).collect();
+        trunks.sort_by_key(|i| self.list[*i].is_down());
+        self.targets_of(trunks)
+    }
+
+    /// The targets of `trunks`, in that order, each's in DNS order with the ones known down last.
+    fn targets_of(&self, trunks: Vec<usize>) -> Vec<(usize, SocketAddr)> {
         let mut out = Vec::new();
         for i in trunks {
             let t = &self.list[i];
@@ -275,6 +290,37 @@ mod tests {
         );
         t.mark(1, main, TrunkHealth::Up, "");
         assert_eq!(names(&t, "+4420"), ["main", "backup"]);
+    }
+
+    #[test]
+    fn campaign_trunks_in_their_order_whatever_priority_and_prefix() {
+        let cfgs = vec![
+            trunk("main", "10.0.0.1:5060", 1, &[]),
+            trunk("spain", "10.0.0.3:5060", 0, &["+34"]),
+            trunk("backup", "10.0.0.2:5060", 2, &[]),
+        ];
+        let mut t = Trunks::new(&cfgs, 0);
+        let names = |t: &Trunks, list: &[&str]| -> Vec<String> {
+            let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            t.candidates_named(&list)
+                .into_iter()
+                .map(|(i, _)| t.list[i].cfg.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&t, &["backup", "spain"]), ["backup", "spain"]);
+        assert_eq!(
+            names(&t, &["gone", "main"]),
+            ["main"],
+            "unknown names skipped"
+        );
+        t.mark(
+            2,
+            "10.0.0.2:5060".parse().unwrap(),
+            TrunkHealth::Down,
+            "503",
+        );
+        assert_eq!(names(&t, &["backup", "spain"]), ["spain", "backup"]);
+        assert!(names(&t, &["gone"]).is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Calls to numbers through the trunks: the first address of the best
 //! trunk gets the INVITE (Request-URI and To in the provider's domain,
-//! caller ID in From and P-Asserted-Identity, or withheld); when it answers
+//! caller ID in From and P-Asserted-Identity, or withheld; a campaign's
+//! own trunks and caller ID replace the trunks' rules); when it answers
 //! 408/5xx, or nothing at all within the trunk's `failover_ms`, the next
 //! address or trunk gets a fresh INVITE on the same leg (RFC 3263 §4.3),
 //! so the call and the agent never see the failed attempt.
@@ -22,8 +23,35 @@ pub(crate) fn fails_over(status: u16) -> bool {
 
 impl Switch {
     /// Dial `number` for `caller` on `leg` through the trunks.
+    /// A call of a campaign with outbound settings leaves through the
+    /// campaign's trunks (in its order) with the campaign's caller ID.
     pub(crate) fn dial_number(&mut self, call: &str, leg: LegId, number: &str, caller: &str) {
-        let mut candidates = self.trunks.candidates(number);
+        let outbound = self
+            .calls
+            .get(call)
+            .and_then(|e| e.campaign.as_deref())
+            .and_then(|c| self.campaign(c))
+            .map(|c| c.outbound.clone())
+            .unwrap_or_default();
+        let mut candidates = if outbound.trunks.is_empty() {
+            self.trunks.candidates(number)
+        } else {
+            self.trunks.candidates_named(&outbound.trunks)
+        };
+        if candidates.is_empty() && !outbound.trunks.is_empty() {
+            let names = outbound.trunks.join(", ");
+            tracing::warn!(
+                call,
+                number,
+                names,
+                "none of the campaign's trunks is configured or resolved"
+            );
+            let why = format!("none of the campaign's trunks ({names}) is configured or resolved");
+            self.log_call(call, "NO_TRUNK", &why, None);
+            self.pending_events
+                .push((call.to_string(), Event::Failed(leg, 503)));
+            return;
+        }
         if candidates.is_empty() {
             tracing::warn!(
                 call,
@@ -42,6 +70,7 @@ impl Switch {
             current,
             rest: candidates,
             failover_at: None,
+            caller_id: outbound.caller_id,
         };
         self.invite_trunk(call, leg, route, false);
     }
@@ -60,22 +89,32 @@ impl Switch {
         } else {
             our_host
         };
-        let shown = t
-            .caller_id
-            .clone()
-            .or_else(|| t.username.clone())
-            .unwrap_or_else(|| route.caller.clone());
+        // The campaign's caller ID replaces the trunk's (number, name and privacy).
+        let (shown, display, privacy, asserted) = match &route.caller_id {
+            Some(c) => (c.number.clone(), c.name.clone(), c.privacy, true),
+            None => (
+                t.caller_id
+                    .clone()
+                    .or_else(|| t.username.clone())
+                    .unwrap_or_else(|| route.caller.clone()),
+                None,
+                t.privacy,
+                t.caller_id.is_some() || t.privacy,
+            ),
+        };
+        let mut identity = NameAddr::new(Uri::sip(Some(&shown), &user_host, None));
+        identity.display = display;
         let mut headers = Vec::new();
-        let from = if t.privacy {
+        let from = if privacy {
             headers.push(("Privacy", "id".to_string()));
             let mut f = NameAddr::new(Uri::sip(Some("anonymous"), "anonymous.invalid", None));
             f.display = Some("Anonymous".into());
             f
         } else {
-            NameAddr::new(Uri::sip(Some(&shown), &user_host, None))
+            identity.clone()
         };
-        if t.caller_id.is_some() || t.privacy {
-            headers.push(("P-Asserted-Identity", format!("<sip:{shown}@{user_host}>")));
+        if asserted {
+            headers.push(("P-Asserted-Identity", identity.to_string()));
         }
         let out = OutInvite {
             from,

@@ -421,6 +421,7 @@ impl FakePhone {
         let unusable = !r.body.is_empty() && c.offer.as_ref().and_then(AudioSdp::g711).is_none();
         c.invite_branch = top_branch(&r.headers);
         c.invite = Some(r.clone());
+        c.received = Some(r.clone());
         let tag = c.local_tag.clone();
         if unusable {
             return self.decline(i, 488, now);

@@ -64,6 +64,8 @@ pub struct PhoneCall {
     pub(crate) local_cseq: u32,
     /// Outgoing: the initial INVITE (for CANCEL). Incoming: the INVITE awaiting a final response.
     pub(crate) invite: Option<Request>,
+    /// Incoming: the INVITE that started the call, kept (its From, P-Asserted-Identity...).
+    pub received: Option<Request>,
     /// Incoming: the Via branch of the initial INVITE (to match a CANCEL).
     pub(crate) invite_branch: String,
     pub(crate) offer: Option<AudioSdp>,
@@ -100,6 +102,7 @@ impl PhoneCall {
             route_set: Vec::new(),
             local_cseq: 1,
             invite: None,
+            received: None,
             invite_branch: String::new(),
             offer: None,
             provisional: false,
