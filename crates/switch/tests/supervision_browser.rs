@@ -7,24 +7,10 @@ mod harness;
 
 use harness::{FakeMedia, Harness, Setup};
 use switchboard_call::{SuperviseMode, SupervisorAction};
-use switchboard_center::Actor;
 use switchboard_switch::{AgentStatus, EngineRequest, MediaControl};
 
 fn supervise(h: &mut Harness, call: &str, action: SupervisorAction) {
-    let actor = Actor {
-        username: "9001".into(),
-        supervisor: true,
-        campaigns: None,
-    };
-    let call = call.to_string();
-    h.api(|reply| EngineRequest::Supervise {
-        actor,
-        call,
-        action,
-        phone: None,
-        reply,
-    })
-    .expect("supervise");
+    h.supervise("9001", None, call, action).expect("supervise");
 }
 
 #[test]

@@ -8,8 +8,7 @@ mod harness;
 
 use harness::{Harness, Setup};
 use switchboard_call::{Command, SuperviseMode, SupervisorAction, Target};
-use switchboard_center::Actor;
-use switchboard_switch::{AgentStatus, EngineRequest};
+use switchboard_switch::AgentStatus;
 
 const CUSTOMER: (&str, usize) = ("trunk", 0);
 const A1: (&str, usize) = ("1001", 0);
@@ -24,20 +23,7 @@ fn harness() -> Harness {
 }
 
 fn supervise(h: &mut Harness, call: &str, action: SupervisorAction) {
-    let actor = Actor {
-        username: "9001".into(),
-        supervisor: true,
-        campaigns: None,
-    };
-    let call = call.to_string();
-    h.api(|reply| EngineRequest::Supervise {
-        actor,
-        call,
-        action,
-        phone: None,
-        reply,
-    })
-    .expect("supervise");
+    h.supervise("9001", None, call, action).expect("supervise");
 }
 
 /// Customer with 1001 through the queue, 9001 listening (answered), 1002 ready.

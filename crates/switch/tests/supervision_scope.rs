@@ -8,8 +8,8 @@ mod harness;
 use harness::{campaign, Harness, Setup};
 use serde_json::Value;
 use switchboard_call::{Command, SuperviseMode, SupervisorAction, Target};
-use switchboard_center::{Actor, ApiError, SupervisionNotice};
-use switchboard_switch::{AgentStatus, EngineRequest};
+use switchboard_center::{ApiError, SupervisionNotice};
+use switchboard_switch::AgentStatus;
 
 const BOSS: &str = "9001";
 
@@ -37,19 +37,7 @@ fn supervise(
     call: &str,
     action: SupervisorAction,
 ) -> Result<Value, ApiError> {
-    let actor = Actor {
-        username: BOSS.into(),
-        supervisor: true,
-        campaigns: campaigns.map(|c| c.iter().map(|s| s.to_string()).collect()),
-    };
-    let call = call.to_string();
-    h.api(|reply| EngineRequest::Supervise {
-        actor,
-        call,
-        action,
-        phone: None,
-        reply,
-    })
+    h.supervise(BOSS, campaigns, call, action)
 }
 
 fn mode(m: SuperviseMode) -> SupervisorAction {

@@ -525,6 +525,32 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// A supervisor's request on `call` (`campaigns`: the supervisor's
+    /// assignment, None for every campaign), ringing their own extension.
+    pub fn supervise(
+        &mut self,
+        supervisor: &str,
+        campaigns: Option<&[&str]>,
+        call: &str,
+        action: switchboard_call::SupervisorAction,
+    ) -> Result<Value, ApiError> {
+        let actor = Actor {
+            username: supervisor.into(),
+            supervisor: true,
+            campaigns: campaigns.map(|c| c.iter().map(|s| s.to_string()).collect()),
+        };
+        let call = call.to_string();
+        self.api(|reply| EngineRequest::Supervise {
+            actor,
+            call,
+            action,
+            phone: None,
+            reply,
+        })
+    }
+}
+
 /// An agent acting from the console.
 pub fn actor(agent: &str) -> Actor {
     Actor {
