@@ -271,7 +271,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     }
     let mut switch = switchboard_switch::Switch::new(
         switch_cfg,
-        Box::new(MediaDriver(media)),
+        Box::new(MediaDriver(media.clone())),
         agents,
         campaigns,
         clock.now(),
@@ -307,6 +307,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             media_events,
             trunk_targets: targets_rx,
             shutdown: stop_rx,
+            media: Some(media),
         },
         out,
         sink.clone(),

@@ -11,6 +11,7 @@ mod control;
 mod dnc;
 mod hours;
 pub mod password;
+pub mod quality;
 pub mod schemas;
 mod service_level;
 mod supervision;
@@ -25,6 +26,7 @@ pub use campaign::{parse_overflow, CampaignInfo};
 pub use control::{Actor, ApiError, EngineRequest, Reply};
 pub use dnc::{dnc_key, dnc_national, DncEntry};
 pub use hours::CallingHours;
+pub use quality::{CallQuality, LegQuality, QualityTotals, POOR_MOS};
 pub use service_level::{ServiceLevel, SERVICE_LEVEL_SECS};
 pub use supervision::{in_scope, SupervisionNotice, SupervisionSettings, MAX_THRESHOLD_SECS};
 pub use views::{

@@ -191,7 +191,9 @@ pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, 
     switchboard_sip_dropped_requests, switchboard_sip_auth_failures, \
     switchboard_trunk_up{trunk}, switchboard_trunk_registered{trunk}, switchboard_today_calls, \
     switchboard_today_answered, switchboard_today_unanswered, switchboard_today_calls_by_direction{direction}, \
-    switchboard_today_avg_talk_ms, switchboard_today_avg_answer_ms, switchboard_today_longest_talk_ms", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
+    switchboard_today_avg_talk_ms, switchboard_today_avg_answer_ms, switchboard_today_longest_talk_ms, \
+    switchboard_call_mos (histogram), switchboard_calls_poor_quality{campaign}, \
+    switchboard_campaign_worst_live_mos{campaign}", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn prometheus(
     State(st): State<AppState>,
     c: Caller,
@@ -476,6 +478,7 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
     ] {
         gauge(&mut reg, &format!("today_{key}"), help, v);
     }
+    quality::register(&mut reg, snap);
     let direction = family::<DirectionLabel>(
         &mut reg,
         "today_calls_by_direction",
@@ -504,5 +507,6 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
     Ok(out)
 }
 
+mod quality;
 #[cfg(test)]
 mod tests;
