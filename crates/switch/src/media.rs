@@ -10,8 +10,8 @@
 use std::path::Path;
 
 pub use switchboard_media::g711::Codec;
-pub use switchboard_media::srtp::SrtpParams;
 pub use switchboard_media::quality::Quality as MediaQuality;
+pub use switchboard_media::srtp::SrtpParams;
 pub use switchboard_media::{LegInfo, MediaEvent};
 
 /// Media leg id.

@@ -28,12 +28,22 @@ fn sampled_quality_shows_in_the_call_view_and_reaches_the_cdr() {
 
     // The customer's stream loses one packet in 20 (5%), the agent's none.
     let updates = h.call_updates(&call);
-    h.sample_quality(&[(("trunk", 0), stream(500, 20, 0)), (("1001", 0), stream(500, 0, 0))]);
-    assert_eq!(h.call_updates(&call), updates + 1, "consoles get the new figures");
+    h.sample_quality(&[
+        (("trunk", 0), stream(500, 20, 0)),
+        (("1001", 0), stream(500, 0, 0)),
+    ]);
+    assert_eq!(
+        h.call_updates(&call),
+        updates + 1,
+        "consoles get the new figures"
+    );
     let calls = h.live_calls();
     let cust = &calls[0]["customer"]["quality"];
     assert_eq!(cust["packets_received"], 475);
-    assert_eq!(cust["packets_lost"], 24, "the 25th loss is past the last packet received");
+    assert_eq!(
+        cust["packets_lost"], 24,
+        "the 25th loss is past the last packet received"
+    );
     assert_eq!(cust["loss_percent"], 4.81);
     let cust_mos = cust["mos"].as_f64().expect("a MOS");
     assert!(cust_mos < 3.6, "5% loss sounds poor: {cust_mos}");
@@ -44,8 +54,15 @@ fn sampled_quality_shows_in_the_call_view_and_reaches_the_cdr() {
     // Two seconds later: more packets, the same MOS: no republication.
     h.run_for(2_000);
     let updates = h.call_updates(&call);
-    h.sample_quality(&[(("trunk", 0), stream(600, 20, 0)), (("1001", 0), stream(600, 0, 0))]);
-    assert_eq!(h.call_updates(&call), updates, "packet counts alone are not pushed");
+    h.sample_quality(&[
+        (("trunk", 0), stream(600, 20, 0)),
+        (("1001", 0), stream(600, 0, 0)),
+    ]);
+    assert_eq!(
+        h.call_updates(&call),
+        updates,
+        "packet counts alone are not pushed"
+    );
     let cust = &h.live_calls()[0]["customer"]["quality"];
     assert_eq!(cust["packets_received"], 570);
     let cust_mos = cust["mos"].as_f64().expect("a MOS");
@@ -55,7 +72,10 @@ fn sampled_quality_shows_in_the_call_view_and_reaches_the_cdr() {
     let (q, before_end) = h.cdr_quality(&call).expect("quality in the CDR");
     assert!(before_end, "stored before the CDR is closed");
     let customer = q.customer.expect("customer side");
-    assert_eq!((customer.packets_received, customer.packets_lost), (570, 29));
+    assert_eq!(
+        (customer.packets_received, customer.packets_lost),
+        (570, 29)
+    );
     assert_eq!(customer.mos, Some(cust_mos));
     let agent = q.agent.expect("agent side");
     assert_eq!((agent.packets_received, agent.packets_lost), (600, 0));
@@ -70,7 +90,10 @@ fn sampled_quality_shows_in_the_call_view_and_reaches_the_cdr() {
 fn final_figures_come_from_the_engine_as_the_leg_ends() {
     let mut h = Harness::new();
     let call = customer_with_1001(&mut h);
-    h.sample_quality(&[(("trunk", 0), stream(100, 0, 0)), (("1001", 0), stream(100, 0, 0))]);
+    h.sample_quality(&[
+        (("trunk", 0), stream(100, 0, 0)),
+        (("1001", 0), stream(100, 0, 0)),
+    ]);
     // Between the last sample and the hang-up the engine saw more packets,
     // and the agent's stream got jittery.
     h.engine_quality("trunk", 0, stream(900, 0, 0));
@@ -80,10 +103,17 @@ fn final_figures_come_from_the_engine_as_the_leg_ends() {
     assert_eq!(q.customer.expect("customer").packets_received, 900);
     let agent = q.agent.expect("agent");
     assert_eq!(agent.packets_received, 900);
-    assert!(agent.jitter_ms > 10.0, "jitter from the engine: {}", agent.jitter_ms);
+    assert!(
+        agent.jitter_ms > 10.0,
+        "jitter from the engine: {}",
+        agent.jitter_ms
+    );
     let totals = &h.snapshot()["call_quality"];
     assert_eq!(totals["mos_count"], 1);
-    assert_eq!(totals["poor_by_campaign"]["support"], serde_json::Value::Null);
+    assert_eq!(
+        totals["poor_by_campaign"]["support"],
+        serde_json::Value::Null
+    );
 }
 
 #[test]
@@ -108,5 +138,9 @@ fn a_leg_without_packets_has_no_mos_and_the_view_still_serializes() {
     h.hangup("trunk", 0);
     let (q, _) = h.cdr_quality(&call).expect("quality in the CDR");
     assert_eq!(q.customer.expect("customer").mos, None);
-    assert_eq!(h.snapshot()["call_quality"]["mos_count"], 0, "no MOS, not counted");
+    assert_eq!(
+        h.snapshot()["call_quality"]["mos_count"],
+        0,
+        "no MOS, not counted"
+    );
 }

@@ -26,7 +26,8 @@ pub fn stream(sent: u16, lose_every: u16, jitter_ms: u32) -> MediaQuality {
 impl Harness {
     /// The media leg toward `phone`'s call `i`.
     pub fn media_of(&mut self, phone: &str, i: usize) -> u64 {
-        self.media_leg(phone, i).expect("a media leg toward the phone")
+        self.media_leg(phone, i)
+            .expect("a media leg toward the phone")
     }
 
     /// The binary's sampling: these legs' figures handed to the switch now.
@@ -49,9 +50,10 @@ impl Harness {
     /// The quality stored in the CDR of `call`, and whether it was stored
     /// before the CDR was closed.
     pub fn cdr_quality(&self, call: &str) -> Option<(switchboard_center::CallQuality, bool)> {
-        let at = self.stored.iter().position(
-            |o| matches!(o, StoreOp::CallQuality { call: c, .. } if c == call),
-        )?;
+        let at = self
+            .stored
+            .iter()
+            .position(|o| matches!(o, StoreOp::CallQuality { call: c, .. } if c == call))?;
         let ended = self
             .stored
             .iter()

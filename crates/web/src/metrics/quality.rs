@@ -104,8 +104,6 @@ pub fn register(reg: &mut Registry, snap: &Snapshot) {
         worst.clone(),
     );
     for (k, m) in worst_live_mos(snap) {
-        worst
-            .get_or_create(&CampaignLabel { campaign: k })
-            .set(m);
+        worst.get_or_create(&CampaignLabel { campaign: k }).set(m);
     }
 }

@@ -403,19 +403,36 @@ fn every_figure_parses_back_with_its_value() {
     // Media quality: the MOS histogram of ended calls (cumulative buckets),
     // poor calls per campaign (0 for the others), the worst live MOS per
     // campaign with a measured call (none for the others).
-    assert!(text.contains("# TYPE switchboard_call_mos histogram"), "{text}");
+    assert!(
+        text.contains("# TYPE switchboard_call_mos histogram"),
+        "{text}"
+    );
     assert_eq!(value(&s, "switchboard_call_mos_count", &[]), 4.0);
     assert_eq!(value(&s, "switchboard_call_mos_sum", &[]), 15.9);
-    for (le, n) in [("2.0", 0.0), ("3.0", 1.0), ("3.6", 2.0), ("4.4", 4.0), ("+Inf", 4.0)] {
-        assert_eq!(value(&s, "switchboard_call_mos_bucket", &[("le", le)]), n, "le {le}");
+    for (le, n) in [
+        ("2.0", 0.0),
+        ("3.0", 1.0),
+        ("3.6", 2.0),
+        ("4.4", 4.0),
+        ("+Inf", 4.0),
+    ] {
+        assert_eq!(
+            value(&s, "switchboard_call_mos_bucket", &[("le", le)]),
+            n,
+            "le {le}"
+        );
     }
     let poor = |k: &str| value(&s, "switchboard_calls_poor_quality", &[("campaign", k)]);
     assert_eq!((poor("support"), poor("sales")), (2.0, 0.0));
     let worst = [("campaign", "support")];
-    assert_eq!(value(&s, "switchboard_campaign_worst_live_mos", &worst), 3.2);
+    assert_eq!(
+        value(&s, "switchboard_campaign_worst_live_mos", &worst),
+        3.2
+    );
     assert!(
         !s.keys()
-            .any(|(n, l)| n == "switchboard_campaign_worst_live_mos" && l.values().any(|v| v == "sales")),
+            .any(|(n, l)| n == "switchboard_campaign_worst_live_mos"
+                && l.values().any(|v| v == "sales")),
         "no live MOS measured in sales: {text}"
     );
 }
