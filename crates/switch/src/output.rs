@@ -102,7 +102,7 @@ pub enum StoreOp {
         /// Call id.
         call: String,
         /// Each side's final figures.
-        quality: switchboard_center::CallQuality,
+        quality: Box<switchboard_center::CallQuality>,
     },
     /// A call event-log entry.
     CallEvent {

@@ -152,7 +152,7 @@ impl crate::Switch {
         self.quality_totals.record(campaign, &q);
         self.sink.store(crate::StoreOp::CallQuality {
             call: call.to_string(),
-            quality: q,
+            quality: Box::new(q),
         });
     }
 }

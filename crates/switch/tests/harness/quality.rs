@@ -59,7 +59,9 @@ impl Harness {
             .iter()
             .position(|o| matches!(o, StoreOp::CallEnded { call: c, .. } if c == call));
         match &self.stored[at] {
-            StoreOp::CallQuality { quality, .. } => Some((*quality, ended.is_some_and(|e| e > at))),
+            StoreOp::CallQuality { quality, .. } => {
+                Some((**quality, ended.is_some_and(|e| e > at)))
+            }
             _ => None,
         }
     }
