@@ -91,7 +91,13 @@ fn labels(body: &str) -> BTreeMap<String, String> {
                 c => value.push(c),
             }
         }
-        out.insert(name.trim_start_matches(',').to_string(), value);
+        let name = name.trim_start_matches(',').to_string();
+        // Histogram bounds: `2` (Prometheus) and `2.0` (OpenMetrics) alike.
+        let value = match value.parse::<f64>() {
+            Ok(v) if name == "le" && v.is_finite() => v.to_string(),
+            _ => value,
+        };
+        out.insert(name, value);
         if chars.peek() == Some(&',') {
             chars.next();
         }
@@ -410,8 +416,8 @@ fn every_figure_parses_back_with_its_value() {
     assert_eq!(value(&s, "switchboard_call_mos_count", &[]), 4.0);
     assert_eq!(value(&s, "switchboard_call_mos_sum", &[]), 15.9);
     for (le, n) in [
-        ("2.0", 0.0),
-        ("3.0", 1.0),
+        ("2", 0.0),
+        ("3", 1.0),
         ("3.6", 2.0),
         ("4.4", 4.0),
         ("+Inf", 4.0),
