@@ -296,7 +296,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     }
     let mut switch = switchboard_switch::Switch::new(
         switch_cfg,
-        Box::new(MediaDriver(media)),
+        Box::new(MediaDriver(media.clone())),
         agents,
         campaigns,
         clock.now(),
@@ -332,6 +332,7 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
             media_events,
             trunk_targets: targets_rx,
             shutdown: stop_rx,
+            media: Some(media),
         },
         out,
         sink.clone(),

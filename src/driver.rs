@@ -125,6 +125,9 @@ impl MediaControl for MediaDriver {
     fn set_unheard(&mut self, leg: MediaLeg, sources: &[MediaLeg]) {
         self.0.set_unheard(leg, sources)
     }
+    fn quality(&self, leg: MediaLeg) -> Option<switchboard_switch::MediaQuality> {
+        self.0.stats(leg).map(|s| s.quality)
+    }
     fn destroy_leg(&mut self, leg: MediaLeg) {
         self.0.destroy_leg(leg)
     }
@@ -172,6 +175,24 @@ pub struct Inputs {
     /// Shutdown requests (SIGTERM, Ctrl-C): the grace time each allows. The
     /// loop ends once the switch is drained.
     pub shutdown: mpsc::Receiver<Duration>,
+    /// The media engine whose legs' quality is sampled every
+    /// [`QUALITY_SAMPLE`] for the live call views (None: not sampled).
+    pub media: Option<MediaEngine>,
+}
+
+/// How often the media quality of live legs is sampled for call views.
+pub const QUALITY_SAMPLE: Duration = Duration::from_secs(2);
+
+/// The current media figures of the switch's established legs.
+fn sample_quality(
+    switch: &Switch,
+    media: &MediaEngine,
+) -> Vec<(MediaLeg, switchboard_switch::MediaQuality)> {
+    switch
+        .media_legs()
+        .into_iter()
+        .filter_map(|leg| media.stats(leg).map(|s| (leg, s.quality)))
+        .collect()
 }
 
 /// Run the switch until its inputs close or, after a shutdown request, until it is drained.
@@ -183,7 +204,10 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
         mut media_events,
         mut trunk_targets,
         mut shutdown,
+        media,
     } = inputs;
+    let mut sample = tokio::time::interval(QUALITY_SAMPLE);
+    sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !switch.is_drained() {
         let deadline = tokio::time::Instant::from_std(clock.instant(switch.poll_timeout()));
         tokio::select! {
@@ -223,6 +247,12 @@ pub async fn run(mut switch: Switch, clock: Clock, inputs: Inputs, out: Outbound
             }
             Some(grace) = shutdown.recv() => {
                 switch.shutdown(clock.now(), grace.as_millis() as u64);
+            }
+            _ = sample.tick(), if media.is_some() => {
+                if let Some(m) = &media {
+                    let samples = sample_quality(&switch, m);
+                    switch.handle_media_quality(clock.now(), &samples);
+                }
             }
             _ = tokio::time::sleep_until(deadline) => switch.handle_timeout(clock.now()),
         }

@@ -268,6 +268,11 @@ async fn apply(
             }
             storage.finish_call(&call, at, &reason).await
         }
+        StoreOp::CallQuality { call, quality } => {
+            storage
+                .set_call_quality(&call, &quality_row(&quality))
+                .await
+        }
         StoreOp::CallEvent {
             call,
             at,
@@ -360,5 +365,22 @@ async fn apply(
             answered,
             at,
         } => contact_outcome(storage, &contact_id, answered, at).await,
+    }
+}
+
+/// A call's quality as its CDR stores it.
+pub fn quality_row(q: &switchboard_center::CallQuality) -> switchboard_storage::CallQualityRow {
+    let side = |q: Option<switchboard_center::LegQuality>| {
+        q.map(|q| switchboard_storage::SideQuality {
+            packets_received: i64::try_from(q.packets_received).unwrap_or(i64::MAX),
+            packets_lost: i64::try_from(q.packets_lost).unwrap_or(i64::MAX),
+            loss_percent: q.loss_percent,
+            jitter_ms: q.jitter_ms,
+            mos: q.mos,
+        })
+    };
+    switchboard_storage::CallQualityRow {
+        customer: side(q.customer),
+        agent: side(q.agent),
     }
 }

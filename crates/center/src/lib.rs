@@ -12,6 +12,7 @@ mod dnc;
 mod hours;
 mod outbound;
 pub mod password;
+pub mod quality;
 pub mod schemas;
 mod service_level;
 mod supervision;
@@ -27,6 +28,7 @@ pub use control::{Actor, ApiError, EngineRequest, Reply};
 pub use dnc::{dnc_key, dnc_national, DncEntry};
 pub use hours::CallingHours;
 pub use outbound::{CallerId, CampaignOutbound, OutboundError};
+pub use quality::{CallQuality, LegQuality, QualityTotals, POOR_MOS};
 pub use service_level::{ServiceLevel, SERVICE_LEVEL_SECS};
 pub use supervision::{in_scope, SupervisionNotice, SupervisionSettings, MAX_THRESHOLD_SECS};
 pub use views::{

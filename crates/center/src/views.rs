@@ -35,7 +35,7 @@ pub enum LegStatus {
 }
 
 /// One leg of a live call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LegView {
     /// Leg id (used by `mute`/`unmute`).
     pub leg: u64,
@@ -45,6 +45,8 @@ pub struct LegView {
     pub agent: Option<String>,
     /// Leg state.
     pub state: LegStatus,
+    /// Media quality now (sampled every few seconds); null before the first sample.
+    pub quality: Option<crate::quality::LegQuality>,
 }
 
 /// A transfer or consultation in progress.
@@ -128,7 +130,7 @@ impl CallDirection {
 }
 
 /// A live call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[schema(as = Call)]
 pub struct CallView {
     /// Call id.
@@ -210,7 +212,7 @@ impl EndedCall {
 }
 
 /// The answer to a call action: the call as it now is, or its end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ActionReply {
     /// The call goes on.
@@ -309,6 +311,8 @@ pub struct Snapshot {
     pub trunks: Vec<TrunkView>,
     /// Supervisors shown to agents on their calls now.
     pub supervision_notices: Vec<NoticeView>,
+    /// Quality of the calls ended since start (for `/metrics`).
+    pub call_quality: crate::quality::QualityTotals,
 }
 
 /// Whether a trunk (or one of its targets) answers.

@@ -25,7 +25,7 @@ str_enum! {
 }
 
 /// A call as stored.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CallRow {
     /// Row id (given by the caller or generated).
     pub id: String,
@@ -51,6 +51,8 @@ pub struct CallRow {
     pub end_reason: Option<String>,
     /// Current status (`ringing`, `queued`, `answered`, `ended`, ...).
     pub status: String,
+    /// Final media quality of the customer's and the agent's legs.
+    pub quality: crate::CallQualityRow,
 }
 
 /// Fields of a new call.
@@ -92,9 +94,12 @@ pub struct CallQuery {
     pub limit: Option<i64>,
 }
 
-pub(crate) const COLUMNS: &str =
-    "id, direction, campaign_id, contact_id, caller, callee, agent_id, \
-                                  started_at, answered_at, ended_at, end_reason, status";
+/// Every column of a call row (the quality columns are those of migration 0007).
+pub(crate) const COLUMNS: &str = "id, direction, campaign_id, contact_id, caller, callee, \
+    agent_id, started_at, answered_at, ended_at, end_reason, status, \
+    customer_packets_received, customer_packets_lost, customer_loss_x100, customer_jitter_us, \
+    customer_mos_x100, agent_packets_received, agent_packets_lost, agent_loss_x100, \
+    agent_jitter_us, agent_mos_x100";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<CallRow> {
     Ok(CallRow {
@@ -110,6 +115,7 @@ pub(crate) fn decode(row: &AnyRow) -> Result<CallRow> {
         ended_at: col(row, "ended_at")?,
         end_reason: col(row, "end_reason")?,
         status: col(row, "status")?,
+        quality: crate::call_quality::decode(row)?,
     })
 }
 
@@ -130,6 +136,7 @@ impl Storage {
             ended_at: None,
             end_reason: None,
             status: "ringing".into(),
+            quality: Default::default(),
         };
         sqlx::query(
             "INSERT INTO calls (id, direction, campaign_id, contact_id, caller, callee, agent_id, \

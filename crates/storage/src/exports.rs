@@ -33,7 +33,7 @@ pub struct ExportFilter {
 }
 
 /// One call detail record with names resolved and its disposition.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CallExport {
     /// Call id.
     pub id: String,
@@ -65,6 +65,8 @@ pub struct CallExport {
     pub disposition: Option<String>,
     /// Disposition note.
     pub note: Option<String>,
+    /// Final media quality of the customer's and the agent's legs.
+    pub quality: crate::CallQualityRow,
 }
 
 /// One disposition with the agenda entry it scheduled, if any.
@@ -148,6 +150,7 @@ fn decode_call(r: &AnyRow) -> Result<CallExport> {
         status: col(r, "status")?,
         disposition: col(r, "disposition")?,
         note: col(r, "note")?,
+        quality: crate::call_quality::decode(r)?,
     })
 }
 
@@ -254,7 +257,10 @@ impl Storage {
         let mut sql = Sql::new(
             "SELECT c.id, c.direction, k.name AS campaign, a.username AS agent, c.caller, \
              c.callee, c.contact_id, ct.name AS contact_name, c.started_at, c.answered_at, \
-             c.ended_at, c.end_reason, c.status, d.name AS disposition, d.note AS note \
+             c.ended_at, c.end_reason, c.status, d.name AS disposition, d.note AS note, \
+             c.customer_packets_received, c.customer_packets_lost, c.customer_loss_x100, \
+             c.customer_jitter_us, c.customer_mos_x100, c.agent_packets_received, \
+             c.agent_packets_lost, c.agent_loss_x100, c.agent_jitter_us, c.agent_mos_x100 \
              FROM calls c LEFT JOIN campaigns k ON k.id = c.campaign_id \
              LEFT JOIN agents a ON a.id = c.agent_id \
              LEFT JOIN contacts ct ON ct.id = c.contact_id \

@@ -258,6 +258,7 @@ impl Switch {
 
     /// Free a leg's media port (idempotent).
     pub(super) fn release_leg_media(&mut self, leg: LegId) {
+        self.leg_quality_final(leg);
         if let Some(l) = self.legs.get(&leg) {
             if matches!(l.side, Side::Browser) {
                 // The browser session's leg outlives its calls.
@@ -329,6 +330,10 @@ impl Switch {
 
     pub(super) fn end_call(&mut self, call: &str) {
         self.stop_recording_internal(call, "call ended");
+        // Every leg's final media quality, while the call still says who is who.
+        for leg in self.legs_of(call) {
+            self.leg_quality_final(leg);
+        }
         let Some(entry) = self.calls.remove(call) else {
             return;
         };
@@ -356,6 +361,7 @@ impl Switch {
                 }
             }
         }
+        self.cdr_quality(call, entry.campaign.as_deref(), entry.quality);
         self.cdr_ended(call, &entry);
         self.clear_notices(entry.notices.clone());
         self.sink.publish(

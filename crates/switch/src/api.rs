@@ -198,6 +198,7 @@ impl Switch {
             },
             trunks: self.trunks.views(self.now),
             supervision_notices: self.all_notices(),
+            call_quality: self.quality_totals.clone(),
         }
     }
 
@@ -216,6 +217,7 @@ impl Switch {
                     LegState::Confirmed => LegStatus::Confirmed,
                     LegState::Terminated => LegStatus::Terminated,
                 },
+                quality: l.quality,
             })
         };
         Some(CallView {

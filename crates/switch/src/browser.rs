@@ -186,6 +186,8 @@ impl Switch {
             session_timer: None,
             reliable: None,
             srtp: None,
+            quality: None,
+            quality_side: None,
         });
         self.pending_events
             .push((call.to_string(), Event::Ringing(leg)));

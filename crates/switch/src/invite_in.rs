@@ -140,6 +140,8 @@ impl Switch {
             session_timer,
             reliable: super::prack::required(&req),
             srtp: None,
+            quality: None,
+            quality_side: None,
         };
         self.dialogs
             .insert((leg.dialog.call_id.clone(), tag.clone()), leg_id);

@@ -92,6 +92,10 @@ pub struct Leg {
     pub reliable: Option<crate::Reliable>,
     /// SDES keys when the leg's media is SRTP (see `srtp.rs`); None: plain RTP.
     pub srtp: Option<crate::LegKeys>,
+    /// Media quality: the latest sample, then the final figures once it ended.
+    pub quality: Option<switchboard_center::LegQuality>,
+    /// The side of the call the leg was last seen on (for its quality in the CDR).
+    pub quality_side: Option<crate::QualitySide>,
 }
 
 /// Where a call to a number goes through the trunks.

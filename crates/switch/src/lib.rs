@@ -27,6 +27,7 @@ mod nat;
 mod notices;
 mod output;
 mod prack;
+mod quality;
 mod queue;
 mod records;
 mod refer;
@@ -49,10 +50,12 @@ pub use abuse::{AbuseLimits, AbuseStats};
 pub use config::{SwitchConfig, Trunk};
 pub use leg::{Leg, LegState, Side};
 pub use media::{
-    Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaRecording, MediaRoom, SrtpParams,
+    Codec, LegInfo, MediaControl, MediaEvent, MediaLeg, MediaQuality, MediaRecording, MediaRoom,
+    SrtpParams,
 };
 pub use output::{Direction, Output, RegistrationRecord, StoreOp};
 pub use prack::Reliable;
+pub use quality::{leg_quality, QualitySide};
 pub use records::ActiveRecording;
 pub use session_timer::{SessionTimer, MIN_SE_SECS};
 pub use shutdown::END_WAIT_MS;
@@ -139,6 +142,8 @@ pub struct CallEntry {
     pub end_reason: &'static str,
     /// Supervisors the agent is shown now (see the campaign's `supervision.notice`).
     pub notices: Vec<switchboard_center::NoticeView>,
+    /// Final media quality of the legs that ended so far, by side (for the CDR).
+    pub quality: switchboard_center::CallQuality,
 }
 
 impl CallEntry {
@@ -167,6 +172,7 @@ impl CallEntry {
             participants: Vec::new(),
             end_reason: "ended",
             notices: Vec::new(),
+            quality: Default::default(),
         }
     }
 }
@@ -229,6 +235,8 @@ pub struct Switch {
     browser_waits: browser::Waits,
     /// Agents whose phone's last offer was SRTP: our calls to it are offered SRTP too.
     srtp_phones: std::collections::HashSet<String>,
+    /// Media quality of the calls ended since start (for `/metrics`).
+    quality_totals: switchboard_center::QualityTotals,
 }
 
 impl Switch {
@@ -283,6 +291,7 @@ impl Switch {
             browser: Default::default(),
             browser_waits: Default::default(),
             srtp_phones: Default::default(),
+            quality_totals: Default::default(),
             current_call: None,
             overloaded: false,
             refused: 0,

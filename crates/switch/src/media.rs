@@ -10,6 +10,7 @@
 use std::path::Path;
 
 pub use switchboard_media::g711::Codec;
+pub use switchboard_media::quality::Quality as MediaQuality;
 pub use switchboard_media::srtp::SrtpParams;
 pub use switchboard_media::{LegInfo, MediaEvent};
 
@@ -49,6 +50,9 @@ pub trait MediaControl: Send {
     fn set_muted(&mut self, leg: MediaLeg, muted: bool);
     /// The members of its room a leg does not hear (supervision); empty: all.
     fn set_unheard(&mut self, leg: MediaLeg, sources: &[MediaLeg]);
+    /// Loss, jitter and MOS of a leg so far (`None` if unknown); asked once
+    /// as a leg ends, for its CDR (live views use the sampled figures).
+    fn quality(&self, leg: MediaLeg) -> Option<MediaQuality>;
     /// Close a leg (idempotent).
     fn destroy_leg(&mut self, leg: MediaLeg);
     /// Remove a room.

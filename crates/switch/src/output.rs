@@ -97,6 +97,13 @@ pub enum StoreOp {
         /// Why it ended (`ended`, or `shutdown` when the server ended it).
         reason: String,
     },
+    /// A call's final media quality (before its `CallEnded`).
+    CallQuality {
+        /// Call id.
+        call: String,
+        /// Each side's final figures.
+        quality: Box<switchboard_center::CallQuality>,
+    },
     /// A call event-log entry.
     CallEvent {
         /// Call id.

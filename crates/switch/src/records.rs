@@ -198,6 +198,7 @@ impl Switch {
             }
             self.refresh_agents_of_call(call);
             self.cdr_agent(call);
+            self.remember_sides(call);
             if let Some(v) = self.call_view(call) {
                 let ev = LiveEvent::Call { call: Box::new(v) };
                 self.sink.publish(ev.to_json());

@@ -140,6 +140,8 @@ impl Switch {
             session_timer: None,
             reliable: None,
             srtp: keys,
+            quality: None,
+            quality_side: None,
         };
         self.client_tx.insert(key, (leg_id, Purpose::Invite));
         self.dialogs.insert(

@@ -176,6 +176,26 @@ function renderCampaigns() {
     }))));
 }
 
+/** Below this MOS a call sounds poor (as `/metrics` counts it). */
+const POOR_MOS = 3.6;
+
+/** The worst live MOS of a call's legs, or null before any measure. */
+function callMos(c) {
+  const all = [c.customer, c.agent_leg, c.third].map((l) => l?.quality?.mos).filter((m) => typeof m === 'number');
+  return all.length ? Math.min(...all) : null;
+}
+
+/** The call's live MOS, red below 3.6; the tooltip gives each side's loss and jitter. */
+function mosCell(c) {
+  const mos = callMos(c);
+  if (mos === null) return h('td', { class: 'muted' }, '—');
+  const side = (name, l) => (l?.quality ? `${name}: MOS ${l.quality.mos ?? '—'}, loss ${l.quality.loss_percent}%, jitter ${l.quality.jitter_ms} ms` : null);
+  const title = [side('customer', c.customer), side('agent', c.agent_leg)].filter(Boolean).join('\n');
+  return h('td', {}, h('span', {
+    class: mos < POOR_MOS ? 'mos mos-poor' : 'mos', id: `live-mos-${c.call_id}`, title,
+  }, mos.toFixed(1)));
+}
+
 function renderLiveCalls() {
   const box = $('#live-calls');
   const calls = [...store.calls.values()].filter((c) => c.state !== 'ended')
@@ -186,7 +206,7 @@ function renderLiveCalls() {
   }
   replaceChildren(box, h('table', { class: 'table' },
     h('caption', { class: 'sr-only' }, 'Live calls'),
-    h('thead', {}, h('tr', {}, ['State', 'From', 'To', 'Agent', 'Campaign', 'Duration', 'Transfer', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['State', 'From', 'To', 'Agent', 'Campaign', 'Duration', 'MOS', 'Transfer', ''].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, calls.map((c) => h('tr', { id: `live-call-${c.call_id}` },
       h('td', {}, h('span', { class: 'badge call-state', dataset: { state: c.state } }, callStateLabel(c.state)),
         c.recording ? h('span', { class: 'rec-indicator small' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), ' rec') : null),
@@ -195,6 +215,7 @@ function renderLiveCalls() {
       h('td', {}, c.agent || c.customer?.agent || '—'),
       h('td', {}, c.campaign || '—'),
       h('td', {}, h('span', { class: 'timer', dataset: { since: c.answered_at || c.started_at } }, fmtDuration(serverNow() - (c.answered_at || c.started_at)))),
+      mosCell(c),
       h('td', {}, c.transfer ? `${c.transfer.kind} → ${targetLabel(c.transfer.target)} (${c.transfer.phase})` : '—'),
       h('td', { class: 'actions' }, h('button', {
         type: 'button', class: 'small danger', id: `live-hangup-${c.call_id}`,

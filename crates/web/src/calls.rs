@@ -151,7 +151,7 @@ pub enum CallDetail {
         /// Always true.
         live: bool,
         /// The call.
-        call: CallView,
+        call: Box<CallView>,
     },
     /// An ended call.
     Stored {
@@ -159,7 +159,7 @@ pub enum CallDetail {
         live: bool,
         /// The call record.
         #[schema(value_type = Object)]
-        call: CallRow,
+        call: Box<CallRow>,
         /// Its disposition, once given.
         #[schema(value_type = Option<Object>)]
         disposition: Option<DispositionRow>,
@@ -179,7 +179,10 @@ pub async fn get(
     if let Some(call) = snap.calls.into_iter().find(|x| x.call_id == id) {
         if c.sees_call(&call) {
             let call = c.view_of(call);
-            return Ok(Json(CallDetail::Live { live: true, call }));
+            return Ok(Json(CallDetail::Live {
+                live: true,
+                call: Box::new(call),
+            }));
         }
         return Err(HttpError::new(403, "not your call"));
     }
@@ -194,7 +197,7 @@ pub async fn get(
     let disposition = st.storage.get_disposition_for_call(&id).await?;
     Ok(Json(CallDetail::Stored {
         live: false,
-        call: row,
+        call: Box::new(row),
         disposition,
     }))
 }

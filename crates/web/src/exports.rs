@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use encoding_rs::{Encoding, UTF_8};
 use serde::{Deserialize, Serialize};
 use switchboard_storage::{
-    CallExport, ContactExport, ContactStatus, DispositionExport, ExportFilter, StorageError,
+    ContactExport, ContactStatus, DispositionExport, ExportFilter, StorageError,
 };
 use tokio::sync::mpsc;
 
@@ -70,58 +70,15 @@ pub(crate) fn time(ms: Option<i64>, tz: Tz) -> String {
         .unwrap_or_default()
 }
 
-fn secs(from: Option<i64>, to: Option<i64>) -> String {
+pub(crate) fn secs(from: Option<i64>, to: Option<i64>) -> String {
     match (from, to) {
         (Some(a), Some(b)) if b >= a => ((b - a) / 1000).to_string(),
         _ => String::new(),
     }
 }
 
-fn text(v: &Option<String>) -> String {
+pub(crate) fn text(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
-}
-
-impl ExportRow for CallExport {
-    const HEADERS: &'static [&'static str] = &[
-        "call_id",
-        "direction",
-        "campaign",
-        "agent",
-        "caller",
-        "callee",
-        "contact_id",
-        "contact_name",
-        "started_at",
-        "answered_at",
-        "ended_at",
-        "duration_s",
-        "talk_s",
-        "end_reason",
-        "status",
-        "disposition",
-        "note",
-    ];
-    fn fields(&self, tz: Tz) -> Vec<String> {
-        vec![
-            self.id.clone(),
-            self.direction.clone(),
-            text(&self.campaign),
-            text(&self.agent),
-            self.caller.clone(),
-            self.callee.clone(),
-            text(&self.contact_id),
-            text(&self.contact_name),
-            time(Some(self.started_at), tz),
-            time(self.answered_at, tz),
-            time(self.ended_at, tz),
-            secs(Some(self.started_at), self.ended_at),
-            secs(self.answered_at, self.ended_at),
-            text(&self.end_reason),
-            self.status.clone(),
-            text(&self.disposition),
-            text(&self.note),
-        ]
-    }
 }
 
 impl ExportRow for DispositionExport {
@@ -437,7 +394,8 @@ pub(crate) async fn parse(
 #[utoipa::path(get, path = "/api/exports/calls", tag = "reports", params(ExportQuery),
     responses((status = 200, description = "CSV (columns: call_id, direction, campaign, agent, caller, callee, \
         contact_id, contact_name, started_at, answered_at, ended_at, duration_s, talk_s, end_reason, status, \
-        disposition, note) or a JSON array", content_type = "text/csv"),
+        disposition, note, customer_packets, customer_lost, customer_loss_pct, customer_jitter_ms, customer_mos, \
+        agent_packets, agent_lost, agent_loss_pct, agent_jitter_ms, agent_mos) or a JSON array", content_type = "text/csv"),
         (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn calls(
     State(st): State<AppState>,
@@ -492,5 +450,6 @@ pub async fn contacts(
 
 pub mod reports;
 
+mod cdr;
 #[cfg(test)]
 pub(crate) mod tests;

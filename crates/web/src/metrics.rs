@@ -213,7 +213,9 @@ pub async fn json(State(st): State<AppState>, c: Caller) -> Result<Json<Value>, 
     switchboard_sip_dropped_requests, switchboard_sip_auth_failures, \
     switchboard_trunk_up{trunk}, switchboard_trunk_registered{trunk}, switchboard_today_calls, \
     switchboard_today_answered, switchboard_today_unanswered, switchboard_today_calls_by_direction{direction}, \
-    switchboard_today_avg_talk_ms, switchboard_today_avg_answer_ms, switchboard_today_longest_talk_ms", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
+    switchboard_today_avg_talk_ms, switchboard_today_avg_answer_ms, switchboard_today_longest_talk_ms, \
+    switchboard_call_mos (histogram), switchboard_calls_poor_quality{campaign}, \
+    switchboard_campaign_worst_live_mos{campaign}", content_type = "text/plain"), (status = "4XX", body = crate::error::ErrorBody)))]
 pub async fn prometheus(
     State(st): State<AppState>,
     c: Caller,
@@ -284,8 +286,8 @@ fn gauge(reg: &mut Registry, name: &str, help: &str, v: i64) {
 
 /// The figures as OpenMetrics text. Names and meanings of the metrics that
 /// were hand-written before are kept (dashboards rely on them): every metric
-/// is a gauge, the SIP counters included (they keep their names rather than
-/// gaining a `_total` suffix).
+/// but the MOS histogram is a gauge, the SIP counters included (they keep
+/// their names rather than gaining a `_total` suffix).
 pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<String, HttpError> {
     let mut reg = Registry::with_prefix("switchboard");
 
@@ -499,6 +501,7 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
     ] {
         gauge(&mut reg, &format!("today_{key}"), help, v);
     }
+    quality::register(&mut reg, snap);
     let direction = family::<DirectionLabel>(
         &mut reg,
         "today_calls_by_direction",
@@ -527,5 +530,6 @@ pub fn render(snap: &Snapshot, today: &Today, format: Exposition) -> Result<Stri
     Ok(out)
 }
 
+mod quality;
 #[cfg(test)]
 mod tests;

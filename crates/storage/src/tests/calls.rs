@@ -278,3 +278,68 @@ async fn agent_state_log() {
         StorageError::Invalid(_)
     ));
 }
+
+#[tokio::test]
+async fn call_quality_is_stored_per_side_and_read_back() {
+    let db = test_db().await;
+    db.insert_call(&NewCall {
+        id: Some("q-1".into()),
+        direction: CallDirection::Inbound,
+        campaign_id: None,
+        contact_id: None,
+        caller: "+33611111111".into(),
+        callee: "5000".into(),
+        agent_id: None,
+        started_at: 1_000,
+    })
+    .await
+    .unwrap();
+    let fresh = db.get_call("q-1").await.unwrap().unwrap();
+    assert_eq!(fresh.quality, CallQualityRow::default(), "no quality yet");
+    let customer = SideQuality {
+        packets_received: 1_450,
+        packets_lost: 50,
+        loss_percent: 3.33,
+        jitter_ms: 12.375,
+        mos: Some(2.61),
+    };
+    // The agent's leg never received a packet: no MOS.
+    let agent = SideQuality {
+        packets_received: 0,
+        packets_lost: 0,
+        loss_percent: 0.0,
+        jitter_ms: 0.0,
+        mos: None,
+    };
+    let q = CallQualityRow {
+        customer: Some(customer),
+        agent: Some(agent),
+    };
+    db.set_call_quality("q-1", &q).await.unwrap();
+    db.finish_call("q-1", 9_000, "ended").await.unwrap();
+    let row = db.get_call("q-1").await.unwrap().unwrap();
+    assert_eq!(row.quality, q);
+    let listed = db.list_calls(&CallQuery::default()).await.unwrap();
+    assert_eq!(listed[0].quality, q);
+    // A side given as None leaves the stored one alone.
+    let only_agent = CallQualityRow {
+        customer: None,
+        agent: Some(SideQuality {
+            mos: Some(4.4),
+            packets_received: 9,
+            ..agent
+        }),
+    };
+    db.set_call_quality("q-1", &only_agent).await.unwrap();
+    let row = db.get_call("q-1").await.unwrap().unwrap();
+    assert_eq!(row.quality.customer, Some(customer));
+    assert_eq!(row.quality.agent.unwrap().mos, Some(4.4));
+    assert!(matches!(
+        db.set_call_quality("nope", &q).await.unwrap_err(),
+        StorageError::NotFound(_)
+    ));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    db.export_calls(&ExportFilter::default(), tx).await;
+    let exported = rx.recv().await.unwrap().unwrap();
+    assert_eq!(exported.quality.customer, Some(customer));
+}

@@ -23,6 +23,8 @@ pub struct FakeLeg {
     pub unheard: Vec<MediaLeg>,
     /// SRTP keys, when the switch keyed the leg.
     pub srtp: Option<switchboard_switch::SrtpParams>,
+    /// What the engine would report about the leg's media (set by the test).
+    pub quality: Option<switchboard_switch::MediaQuality>,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +60,13 @@ impl MediaState {
     /// The SRTP keys the switch gave leg `a`, if any.
     pub fn srtp_of(&self, a: MediaLeg) -> Option<switchboard_switch::SrtpParams> {
         self.lock().legs.get(&a).and_then(|l| l.srtp.clone())
+    }
+
+    /// Make leg `a` report these media figures from now on.
+    pub fn set_quality(&self, a: MediaLeg, q: switchboard_switch::MediaQuality) {
+        if let Some(l) = self.lock().legs.get_mut(&a) {
+            l.quality = Some(q);
+        }
     }
 
     /// `a` hears `b`: same room, `b` not muted, not excluded by `a`.
@@ -200,6 +209,9 @@ impl MediaControl for FakeMedia {
         if let Some(l) = self.0.lock().legs.get_mut(&leg) {
             l.unheard = sources.to_vec();
         }
+    }
+    fn quality(&self, leg: MediaLeg) -> Option<switchboard_switch::MediaQuality> {
+        self.0.lock().legs.get(&leg).and_then(|l| l.quality)
     }
     fn destroy_leg(&mut self, leg: MediaLeg) {
         let mut st = self.0.lock();

@@ -6,6 +6,7 @@
 
 mod media;
 mod phone;
+pub mod quality;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -10,8 +10,8 @@ use serde_json::json;
 use switchboard_call::CallState;
 use switchboard_center::views::SipSecurity;
 use switchboard_center::{
-    AgentInfo, AgentPresence, AgentStatus, CallView, CampaignInfo, EngineRequest, QueueView,
-    QueuedCall, Snapshot,
+    AgentInfo, AgentPresence, AgentStatus, CallView, CampaignInfo, EngineRequest, LegQuality,
+    LegView, QualityTotals, QueueView, QueuedCall, Snapshot,
 };
 use switchboard_center::{RegistrationState, TrunkHealth, TrunkRegistrationView, TrunkView};
 use switchboard_storage::{AgentRole, CallDirection, NewAgent, NewCall, Storage};
@@ -26,18 +26,22 @@ use crate::AppState;
 type Key = (String, BTreeMap<String, String>);
 
 /// Every sample of a Prometheus or OpenMetrics text, checking that each one
-/// belongs to a family declared as a gauge, and that only OpenMetrics ends
-/// with `# EOF`.
+/// belongs to a family declared as a gauge (or, for `_bucket`, `_sum` and
+/// `_count` samples, as a histogram), and that only OpenMetrics ends with `# EOF`.
 fn parse(text: &str, format: Exposition) -> BTreeMap<Key, f64> {
     let eof = text.lines().last() == Some("# EOF");
     assert_eq!(eof, format == Exposition::OpenMetrics, "{format:?}: {text}");
     let mut gauges = Vec::new();
+    let mut histograms = Vec::new();
     let mut samples = BTreeMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
-            assert_eq!(kind, "gauge", "{line}");
-            gauges.push(name.to_string());
+            match kind {
+                "gauge" => gauges.push(name.to_string()),
+                "histogram" => histograms.push(name.to_string()),
+                _ => panic!("unexpected type: {line}"),
+            }
             continue;
         }
         if line.starts_with('#') {
@@ -52,7 +56,14 @@ fn parse(text: &str, format: Exposition) -> BTreeMap<Key, f64> {
                 (name.to_string(), labels(body))
             }
         };
-        assert!(gauges.contains(&name), "{name} has no TYPE line");
+        let histogram = ["_bucket", "_sum", "_count"]
+            .iter()
+            .filter_map(|s| name.strip_suffix(s))
+            .any(|n| histograms.iter().any(|h| h == n));
+        assert!(
+            gauges.contains(&name) || histogram,
+            "{name} has no TYPE line"
+        );
         assert!(
             samples.insert((name, labels), value).is_none(),
             "repeated {line}"
@@ -80,7 +91,13 @@ fn labels(body: &str) -> BTreeMap<String, String> {
                 c => value.push(c),
             }
         }
-        out.insert(name.trim_start_matches(',').to_string(), value);
+        let name = name.trim_start_matches(',').to_string();
+        // Histogram bounds: `2` (Prometheus) and `2.0` (OpenMetrics) alike.
+        let value = match value.parse::<f64>() {
+            Ok(v) if name == "le" && v.is_finite() => v.to_string(),
+            _ => value,
+        };
+        out.insert(name, value);
         if chars.peek() == Some(&',') {
             chars.next();
         }
@@ -159,6 +176,26 @@ fn call(id: &str, state: CallState, campaign: Option<&str>) -> CallView {
     }
 }
 
+/// A live call whose customer and agent legs have these MOS.
+fn call_with_mos(id: &str, state: CallState, campaign: Option<&str>, mos: [f64; 2]) -> CallView {
+    let leg = |leg, mos| LegView {
+        leg,
+        party: "x".into(),
+        agent: None,
+        state: switchboard_center::LegStatus::Confirmed,
+        quality: Some(LegQuality {
+            packets_received: 100,
+            mos: Some(mos),
+            ..LegQuality::default()
+        }),
+    };
+    CallView {
+        customer: Some(leg(1, mos[0])),
+        agent_leg: Some(leg(2, mos[1])),
+        ..call(id, state, campaign)
+    }
+}
+
 /// Three agents, three campaigns (one with a quote in its name), two live
 /// calls, a queue of two callers (one being offered to 1001).
 fn snapshot() -> Snapshot {
@@ -175,7 +212,7 @@ fn snapshot() -> Snapshot {
             agent("1003", AgentStatus::Paused, false),
         ],
         calls: vec![
-            call("c1", CallState::Connected, Some("support")),
+            call_with_mos("c1", CallState::Connected, Some("support"), [4.1, 3.2]),
             call("c2", CallState::Ringing, Some("sales")),
             call("c3", CallState::Ringing, None),
         ],
@@ -207,6 +244,12 @@ fn snapshot() -> Snapshot {
             trunk("pbx", TrunkHealth::Unknown, None),
         ],
         supervision_notices: vec![],
+        call_quality: QualityTotals {
+            mos_buckets: vec![0, 0, 1, 1, 0, 0, 2, 0],
+            mos_sum: 15.9,
+            mos_count: 4,
+            poor_by_campaign: [("support".to_string(), 2)].into(),
+        },
     }
 }
 
@@ -364,6 +407,41 @@ fn every_figure_parses_back_with_its_value() {
     let campaign_sales = [("campaign".to_string(), "sales".to_string())];
     let sales: Key = ("switchboard_queue_waiting".into(), campaign_sales.into());
     assert!(!s.contains_key(&sales), "{text}");
+    // Media quality: the MOS histogram of ended calls (cumulative buckets),
+    // poor calls per campaign (0 for the others), the worst live MOS per
+    // campaign with a measured call (none for the others).
+    assert!(
+        text.contains("# TYPE switchboard_call_mos histogram"),
+        "{text}"
+    );
+    assert_eq!(value(&s, "switchboard_call_mos_count", &[]), 4.0);
+    assert_eq!(value(&s, "switchboard_call_mos_sum", &[]), 15.9);
+    for (le, n) in [
+        ("2", 0.0),
+        ("3", 1.0),
+        ("3.6", 2.0),
+        ("4.4", 4.0),
+        ("+Inf", 4.0),
+    ] {
+        assert_eq!(
+            value(&s, "switchboard_call_mos_bucket", &[("le", le)]),
+            n,
+            "le {le}"
+        );
+    }
+    let poor = |k: &str| value(&s, "switchboard_calls_poor_quality", &[("campaign", k)]);
+    assert_eq!((poor("support"), poor("sales")), (2.0, 0.0));
+    let worst = [("campaign", "support")];
+    assert_eq!(
+        value(&s, "switchboard_campaign_worst_live_mos", &worst),
+        3.2
+    );
+    assert!(
+        !s.keys()
+            .any(|(n, l)| n == "switchboard_campaign_worst_live_mos"
+                && l.values().any(|v| v == "sales")),
+        "no live MOS measured in sales: {text}"
+    );
 }
 
 /// A router whose engine answers snapshots with [`snapshot`], and a
