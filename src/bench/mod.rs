@@ -223,6 +223,15 @@ pub(crate) fn group_cpu_ticks(pgid: u32) -> u64 {
 pub(crate) struct Child(pub std::process::Child);
 impl Drop for Child {
     fn drop(&mut self) {
+        // A peer started in a process group of its own (Kamailio forks
+        // workers) goes with its whole group; for the others this is a
+        // no-op (no such group).
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: killpg only sends a signal; a stale or foreign pgid fails with ESRCH.
+            unsafe {
+                libc::killpg(pid, libc::SIGKILL);
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
