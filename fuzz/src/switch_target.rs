@@ -139,6 +139,9 @@ impl MediaControl for FakeMedia {
     fn music_classes(&self) -> Vec<String> {
         vec!["default".into()]
     }
+    fn quality(&self, _leg: MediaLeg) -> Option<switchboard_switch::MediaQuality> {
+        None
+    }
 }
 
 fn campaign(name: &str, kind: &str, did: Option<&str>, auto_recording: bool) -> CampaignInfo {
