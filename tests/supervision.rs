@@ -200,8 +200,8 @@ fn a_listening_supervisor_follows_a_consultation_and_a_conference() {
 }
 
 /// The supervisor wall in headless Chromium: the queue's figures change as
-/// a caller abandons (hangs up while waiting, no agent ready) and as the
-/// next caller is answered.
+/// a caller abandons (hangs up while waiting, no agent ready), as the next
+/// caller is answered, and (average handle time) as that call ends.
 #[test]
 fn the_wall_counts_abandoned_and_answered_callers() {
     let _g = serial();
@@ -240,6 +240,12 @@ fn the_wall_counts_abandoned_and_answered_callers() {
         b.text("#queue-answered-support").starts_with("1 (1 in")
     });
     b.wait_text("#queue-sl-support", "50%", T);
+    assert_eq!(b.text("#queue-aht-support"), "—", "no call has ended yet");
+    sleep(2.0);
     cust.hangup();
     lab.wait_ended(&ta, &id);
+    // The ended call's handle time (answer to hang-up) is the queue's average.
+    b.wait_until("the average handle time", T, |b| {
+        b.text("#queue-aht-support").starts_with("0:0")
+    });
 }

@@ -1,7 +1,8 @@
 //! A queue's service level: of the callers who left the queue, how many an
 //! agent answered within the threshold (the classic "80 % in 20 s"), how
 //! many hung up while waiting (abandoned) and how many waited the queue's
-//! timeout. Counted since the switch started.
+//! timeout; and the average handle time of its answered calls (answer to
+//! hang-up). Counted since the switch started.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -25,6 +26,14 @@ pub struct ServiceLevel {
     /// `answered_within` out of every caller who left the queue, in percent
     /// (rounded down); none before the first one left.
     pub percent: Option<u32>,
+    /// Answered calls that have ended.
+    pub handled: u64,
+    /// Their mean handle time (answer to hang-up, hold and transfers
+    /// included), in seconds; none before the first one ended.
+    pub avg_handle_secs: Option<u64>,
+    /// Sum of their handle times (ms), for the mean.
+    #[serde(skip)]
+    handle_ms: u64,
 }
 
 impl Default for ServiceLevel {
@@ -43,6 +52,9 @@ impl ServiceLevel {
             abandoned: 0,
             timed_out: 0,
             percent: None,
+            handled: 0,
+            avg_handle_secs: None,
+            handle_ms: 0,
         }
     }
 
@@ -65,6 +77,13 @@ impl ServiceLevel {
     pub fn timed_out(&mut self) {
         self.timed_out += 1;
         self.update();
+    }
+
+    /// An answered call of the queue ended after `handle_ms` (from answer).
+    pub fn handled(&mut self, handle_ms: u64) {
+        self.handled += 1;
+        self.handle_ms = self.handle_ms.saturating_add(handle_ms);
+        self.avg_handle_secs = Some((self.handle_ms / self.handled + 500) / 1000);
     }
 
     fn update(&mut self) {
@@ -91,5 +110,17 @@ mod tests {
         s.timed_out();
         assert_eq!(s.percent, Some(40));
         assert_eq!((s.abandoned, s.timed_out), (1, 1));
+    }
+
+    #[test]
+    fn average_handle_time_of_ended_calls() {
+        let mut s = ServiceLevel::new(20);
+        assert_eq!(s.avg_handle_secs, None);
+        s.handled(30_000);
+        s.handled(90_400);
+        assert_eq!((s.handled, s.avg_handle_secs), (2, Some(60)));
+        let json = serde_json::to_value(s).expect("serializes");
+        assert_eq!(json["avg_handle_secs"], 60);
+        assert!(json.get("handle_ms").is_none(), "the sum stays inside");
     }
 }

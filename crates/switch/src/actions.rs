@@ -361,6 +361,9 @@ impl Switch {
                 }
             }
         }
+        if let Some((campaign, at)) = &entry.answered_from_queue {
+            self.queue_call_handled(campaign, *at);
+        }
         self.cdr_quality(call, entry.campaign.as_deref(), entry.quality);
         self.cdr_ended(call, &entry);
         self.clear_notices(entry.notices.clone());

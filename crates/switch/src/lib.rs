@@ -144,6 +144,9 @@ pub struct CallEntry {
     pub notices: Vec<switchboard_center::NoticeView>,
     /// Final media quality of the legs that ended so far, by side (for the CDR).
     pub quality: switchboard_center::CallQuality,
+    /// The queue an agent answered the caller from, and when (ms): its
+    /// average handle time counts this call when it ends.
+    pub answered_from_queue: Option<(String, u64)>,
 }
 
 impl CallEntry {
@@ -173,6 +176,7 @@ impl CallEntry {
             end_reason: "ended",
             notices: Vec::new(),
             quality: Default::default(),
+            answered_from_queue: None,
         }
     }
 }

@@ -396,10 +396,21 @@ impl Switch {
     pub(super) fn queue_answered(&mut self, leg: LegId) {
         if let Some(e) = self.queue.entries.get(&leg) {
             let waited = self.now.saturating_sub(e.since);
-            let campaign = e.campaign.clone();
+            let (call, campaign) = (e.call.clone(), e.campaign.clone());
             self.level(&campaign).answered(waited);
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.answered_from_queue = Some((campaign, self.now));
+            }
         }
         self.dequeue_leg(leg);
+    }
+
+    /// A call an agent answered from a queue ended: its handle time counts
+    /// in that queue's average.
+    pub(super) fn queue_call_handled(&mut self, campaign: &str, answered_at: u64) {
+        let handle = self.now.saturating_sub(answered_at);
+        self.level(campaign).handled(handle);
+        self.publish_queues();
     }
 
     /// The caller hung up (or the call ended) while waiting.

@@ -135,3 +135,37 @@ fn service_level_threshold_and_alerts_follow_the_campaign_settings() {
     );
     h.assert_clean();
 }
+
+#[test]
+fn average_handle_time_counts_answered_calls_from_answer_to_hang_up() {
+    let mut h = harness();
+    h.set_state("1001", AgentStatus::Ready);
+    assert_eq!(
+        support(&mut h)["service_level"]["avg_handle_secs"],
+        Value::Null
+    );
+    h.customer_calls("5000");
+    h.run_for(4_000);
+    h.answer("1001", 0);
+    h.run_for(60_000);
+    h.hangup("trunk", 0);
+    h.run_for(1_000);
+    let sl = support(&mut h)["service_level"].clone();
+    assert_eq!(sl["handled"], 1, "{sl}");
+    assert_eq!(sl["avg_handle_secs"], 60, "from answer, not from arrival: {sl}");
+    // The wall hears of it without waiting for another queue change.
+    let published = h
+        .published
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "queues")
+        .map(|e| e["queues"][0]["service_level"]["avg_handle_secs"].clone());
+    assert_eq!(published, Some(Value::from(60)));
+    // An abandoned caller does not count.
+    h.set_state("1001", AgentStatus::Paused);
+    h.customer_calls("5000");
+    h.run_for(2_000);
+    h.hangup("trunk", 1);
+    h.run_for(1_000);
+    assert_eq!(support(&mut h)["service_level"]["handled"], 1);
+}

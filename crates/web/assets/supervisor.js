@@ -113,7 +113,7 @@ function renderQueues() {
   }
   replaceChildren(box, h('table', { class: 'table' },
     h('caption', { class: 'sr-only' }, 'Inbound queues'),
-    h('thead', {}, h('tr', {}, ['Campaign', 'Waiting', 'Longest wait', 'Being offered to', 'Service level', 'Answered', 'Abandoned', 'Agents']
+    h('thead', {}, h('tr', {}, ['Campaign', 'Waiting', 'Longest wait', 'Being offered to', 'Service level', 'Answered', 'Abandoned', 'Avg handle', 'Agents']
       .map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, names.map((n) => {
       const q = byName.get(n);
@@ -137,6 +137,8 @@ function renderQueues() {
           slAlert ? h('span', { class: 'badge alert-badge', id: `queue-alert-sl-${n}` }, ` below ${slAlert.below}%`) : null),
         h('td', { class: 'num', id: `queue-answered-${n}` }, sl ? `${sl.answered} (${sl.answered_within} in ${sl.threshold_secs}s)` : '—'),
         h('td', { class: 'num', id: `queue-abandoned-${n}` }, sl ? String(sl.abandoned) : '—'),
+        h('td', { class: 'num', id: `queue-aht-${n}`, title: sl?.handled ? `${sl.handled} calls ended` : '' },
+          sl && sl.avg_handle_secs !== null && sl.avg_handle_secs !== undefined ? fmtDuration(sl.avg_handle_secs * 1000) : '—'),
         h('td', { class: 'small' }, agentsByState(n)));
     }))));
 }
