@@ -152,7 +152,10 @@ fn average_handle_time_counts_answered_calls_from_answer_to_hang_up() {
     h.run_for(1_000);
     let sl = support(&mut h)["service_level"].clone();
     assert_eq!(sl["handled"], 1, "{sl}");
-    assert_eq!(sl["avg_handle_secs"], 60, "from answer, not from arrival: {sl}");
+    assert_eq!(
+        sl["avg_handle_secs"], 60,
+        "from answer, not from arrival: {sl}"
+    );
     // The wall hears of it without waiting for another queue change.
     let published = h
         .published
