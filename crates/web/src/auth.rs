@@ -138,18 +138,27 @@ impl FromRequestParts<AppState> for Caller {
         }
         // Read-your-writes: call facts queued by the engine before this request are stored.
         (state.flush)().await;
-        let campaigns = match agent.role {
-            AgentRole::Supervisor => {
-                Some(state.storage.supervisor_campaigns(&agent.id).await?).filter(|c| !c.is_empty())
-            }
-            _ => None,
-        };
+        let campaigns = campaign_scope(&state.storage, &agent).await?;
         Ok(Caller {
             agent,
             token,
             campaigns,
         })
     }
+}
+
+/// The campaigns `agent` is limited to: a supervisor's assignment, None for
+/// a supervisor with none, admins and agents (see [`Caller::campaigns`]).
+pub(crate) async fn campaign_scope(
+    storage: &switchboard_storage::Storage,
+    agent: &AgentRow,
+) -> Result<Option<Vec<String>>, switchboard_storage::StorageError> {
+    Ok(match agent.role {
+        AgentRole::Supervisor => {
+            Some(storage.supervisor_campaigns(&agent.id).await?).filter(|c| !c.is_empty())
+        }
+        _ => None,
+    })
 }
 
 /// Login body.

@@ -110,11 +110,11 @@ pub struct Today {
 /// limited); returns the ids of those campaigns for today's totals (None:
 /// not limited).
 fn scope(c: &Caller, snap: &mut switchboard_center::Snapshot) -> Option<Vec<String>> {
-    let names = c.campaigns.as_ref()?;
-    let mine = |n: Option<&str>| n.is_some_and(|n| names.iter().any(|x| x == n));
-    snap.calls.retain(|x| mine(x.campaign.as_deref()));
-    snap.queues.retain(|q| mine(Some(&q.campaign)));
-    snap.campaigns.retain(|k| mine(Some(&k.name)));
+    c.campaigns.as_ref()?;
+    snap.calls
+        .retain(|x| c.sees_campaign(x.campaign.as_deref()));
+    snap.queues.retain(|q| c.sees_campaign(Some(&q.campaign)));
+    snap.campaigns.retain(|k| c.sees_campaign(Some(&k.name)));
     Some(snap.campaigns.iter().map(|k| k.id.clone()).collect())
 }
 

@@ -71,9 +71,9 @@ async fn stream(st: AppState, c: Caller, mut socket: WebSocket) {
                     Err(RecvError::Closed) => false,
                 };
                 if refresh {
-                    match st.storage.supervisor_campaigns(&c.agent.id).await {
+                    match crate::auth::campaign_scope(&st.storage, &c.agent).await {
                         Ok(campaigns) => {
-                            c.campaigns = Some(campaigns).filter(|v| !v.is_empty());
+                            c.campaigns = campaigns;
                             filter = EventFilter::new(&c);
                             if send_snapshot(&st, &mut filter, &mut socket).await.is_err() {
                                 break;
